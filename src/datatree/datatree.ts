@@ -1,0 +1,353 @@
+import { ErrorCode, EventType, OpCode, Perms, type records } from '../jute/index.js';
+import { AclCache } from './acl-cache.js';
+import { ephemeralKind, ttlOwner, CONTAINER_OWNER } from './ephemeral-type.js';
+import { childNameOf, joinPath, parentOf } from './paths.js';
+import type { Txn, TxnBody } from './txn.js';
+import { WatchMode, WatchTable, type WatchEvent, type Watcher } from './watches.js';
+import { ZNode } from './znode.js';
+
+type ACL = records.ACL;
+type Stat = records.Stat;
+
+export const ZOOKEEPER_PATH = '/zookeeper';
+export const QUOTA_PATH = '/zookeeper/quota';
+export const CONFIG_PATH = '/zookeeper/config';
+
+const OPEN_ACL_UNSAFE: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
+const READ_ACL_UNSAFE: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+
+/** What applying one txn produced, as ZooKeeper's ProcessTxnResult. */
+export interface TxnResult {
+  type: number;
+  err: number;
+  path?: string;
+  stat?: Stat;
+  multi?: TxnResult[];
+}
+
+export interface DataTreeOptions {
+  /** zookeeper.extendedTypesEnabled: TTL nodes exist only when it is on. */
+  extendedTypesEnabled?: boolean;
+}
+
+class TreeError extends Error {
+  constructor(readonly code: number) {
+    super(`error ${code}`);
+  }
+}
+
+/**
+ * The replicated state machine: znodes, ACLs, ephemerals by session, the session table and the
+ * watches. apply(txn) is deterministic and does no IO, so the same log replayed gives the same tree.
+ */
+export class DataTree {
+  private readonly nodes = new Map<string, ZNode>();
+  readonly acls = new AclCache();
+  readonly dataWatches = new WatchTable();
+  readonly childWatches = new WatchTable();
+  private readonly ephemerals = new Map<bigint, Set<string>>();
+  readonly containers = new Set<string>();
+  readonly ttls = new Set<string>();
+  /** Live sessions and their negotiated timeouts, changed only by createSession/closeSession txns. */
+  readonly sessions = new Map<bigint, number>();
+  lastProcessedZxid = 0;
+  readonly extendedTypesEnabled: boolean;
+
+  constructor(options: DataTreeOptions = {}) {
+    this.extendedTypesEnabled = options.extendedTypesEnabled ?? false;
+    const root = new ZNode(null, AclCache.OPEN, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
+    root.aclRef = this.acls.intern(OPEN_ACL_UNSAFE);
+    this.nodes.set('/', root);
+    this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
+    this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
+    this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
+  }
+
+  private addSystemNode(path: string, acl: ACL[]): void {
+    const node = new ZNode(Buffer.alloc(0), this.acls.intern(acl), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
+    this.nodes.get(parentOf(path)!)!.children.add(childNameOf(path));
+    this.nodes.set(path, node);
+  }
+
+  /** ZooKeeper's special paths: never deleted or replaced by clients. */
+  static isSpecialPath(path: string): boolean {
+    return path === '/' || path === ZOOKEEPER_PATH || path === QUOTA_PATH || path === CONFIG_PATH;
+  }
+
+  getNode(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  paths(): IterableIterator<string> {
+    return this.nodes.keys();
+  }
+
+  aclOf(node: ZNode): ACL[] {
+    return this.acls.get(node.aclRef);
+  }
+
+  ephemeralsOf(sessionId: bigint): ReadonlySet<string> {
+    return this.ephemerals.get(sessionId) ?? new Set();
+  }
+
+  ephemeralSessions(): IterableIterator<[bigint, Set<string>]> {
+    return this.ephemerals.entries();
+  }
+
+  kindOf(node: ZNode) {
+    return ephemeralKind(node.ephemeralOwner, this.extendedTypesEnabled);
+  }
+
+  // ---- reads, which may leave watches behind (DataTree.getData / statNode / getChildren) ----
+
+  /** getData: the node, leaving a data watch when asked. undefined when it does not exist (no watch then). */
+  getData(path: string, watcher?: Watcher): ZNode | undefined {
+    const node = this.nodes.get(path);
+    if (node && watcher) this.dataWatches.add(path, watcher);
+    return node;
+  }
+
+  /** exists: unlike getData, the watch stays even when the node is missing (it fires on creation). */
+  exists(path: string, watcher?: Watcher): ZNode | undefined {
+    if (watcher) this.dataWatches.add(path, watcher);
+    return this.nodes.get(path);
+  }
+
+  getChildren(path: string, watcher?: Watcher): ZNode | undefined {
+    const node = this.nodes.get(path);
+    if (node && watcher) this.childWatches.add(path, watcher);
+    return node;
+  }
+
+  /** Number of descendants, as getAllChildrenNumber counts them (the root's count includes /zookeeper's). */
+  countDescendants(path: string): number {
+    if (path === '/') return this.nodes.size - 1;
+    let n = 0;
+    const node = this.nodes.get(path);
+    if (!node) return 0;
+    const stack: string[] = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      for (const c of this.nodes.get(p)!.children) {
+        n++;
+        stack.push(joinPath(p, c));
+      }
+    }
+    return n;
+  }
+
+  addWatch(path: string, watcher: Watcher, mode: WatchMode): void {
+    this.dataWatches.add(path, watcher, mode);
+    this.childWatches.add(path, watcher, mode);
+  }
+
+  removeWatcher(watcher: Watcher): void {
+    this.dataWatches.removeWatcher(watcher);
+    this.childWatches.removeWatcher(watcher);
+  }
+
+  // ---- the state machine ----
+
+  /** Applies one txn; watch events it fires are appended to `events` in the order ZooKeeper fires them. */
+  apply(txn: Txn, events: WatchEvent[] = []): TxnResult {
+    const result = this.applyBody(txn, txn.body, events);
+    if (txn.zxid > this.lastProcessedZxid) this.lastProcessedZxid = txn.zxid;
+    return result;
+  }
+
+  private applyBody(txn: Txn, body: TxnBody, events: WatchEvent[]): TxnResult {
+    const rc: TxnResult = { type: body.type, err: 0 };
+    try {
+      switch (body.type) {
+        case OpCode.create:
+        case OpCode.create2: {
+          const t = body.txn;
+          const owner = t.ephemeral ? txn.sessionId : 0n;
+          rc.stat = this.createNode(t.path, t.data, t.acl, owner, t.parentCVersion, txn.zxid, txn.time, events);
+          rc.path = t.path;
+          break;
+        }
+        case OpCode.createContainer: {
+          const t = body.txn;
+          rc.stat = this.createNode(t.path, t.data, t.acl, CONTAINER_OWNER, t.parentCVersion, txn.zxid, txn.time, events);
+          rc.path = t.path;
+          break;
+        }
+        case OpCode.createTTL: {
+          const t = body.txn;
+          rc.stat = this.createNode(t.path, t.data, t.acl, ttlOwner(t.ttl), t.parentCVersion, txn.zxid, txn.time, events);
+          rc.path = t.path;
+          break;
+        }
+        case OpCode.delete:
+        case OpCode.deleteContainer:
+          rc.path = body.txn.path;
+          this.deleteNode(body.txn.path, txn.zxid, events);
+          break;
+        case OpCode.setData: {
+          const t = body.txn;
+          rc.path = t.path;
+          rc.stat = this.setData(t.path, t.data, t.version, txn.zxid, txn.time, events);
+          break;
+        }
+        case OpCode.setACL: {
+          const t = body.txn;
+          rc.path = t.path;
+          rc.stat = this.setAcl(t.path, t.acl, t.version);
+          break;
+        }
+        case OpCode.check:
+          rc.path = body.txn.path;
+          break;
+        case OpCode.createSession:
+          this.sessions.set(txn.sessionId, body.txn.timeOut);
+          break;
+        case OpCode.closeSession:
+          this.killSession(txn.sessionId, body.txn.paths2Delete, txn.zxid, events);
+          break;
+        case OpCode.error:
+          rc.err = body.txn.err;
+          break;
+        case OpCode.multi:
+          rc.multi = this.applyMulti(txn, body.txns, events);
+          rc.err = rc.multi.find((r) => r.err !== 0)?.err ?? 0;
+          break;
+      }
+    } catch (e) {
+      if (!(e instanceof TreeError)) throw e;
+      rc.err = e.code;
+    }
+    return rc;
+  }
+
+  /**
+   * A multi is all or nothing. If any op failed in prep, none is applied: ops before the failed one
+   * answer OK, the failed one its error, the rest RUNTIMEINCONSISTENCY (ZooKeeper's DataTree does the
+   * same rewrite, so logs written by either server replay alike).
+   */
+  private applyMulti(txn: Txn, ops: TxnBody[], events: WatchEvent[]): TxnResult[] {
+    const failed = ops.some((op) => op.type === OpCode.error);
+    if (!failed) return ops.map((op) => this.applyBody(txn, op, events));
+    let afterFailure = false;
+    return ops.map((op) => {
+      if (op.type === OpCode.error) {
+        afterFailure = true;
+        return { type: OpCode.error, err: op.txn.err };
+      }
+      return { type: OpCode.error, err: afterFailure ? ErrorCode.RUNTIMEINCONSISTENCY : ErrorCode.OK };
+    });
+  }
+
+  private createNode(
+    path: string,
+    data: Buffer | null,
+    acl: ACL[],
+    owner: bigint,
+    parentCVersion: number,
+    zxid: number,
+    time: number,
+    events: WatchEvent[],
+  ): Stat {
+    const parentPath = parentOf(path);
+    const parent = parentPath === undefined ? undefined : this.nodes.get(parentPath);
+    if (!parent || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
+    const name = childNameOf(path);
+    if (parent.children.has(name)) throw new TreeError(ErrorCode.NODEEXISTS);
+    if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
+    if (parentCVersion > parent.cversion) {
+      parent.cversion = parentCVersion;
+      parent.pzxid = zxid;
+    }
+    const node = new ZNode(data, this.acls.intern(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
+    parent.children.add(name);
+    this.nodes.set(path, node);
+    switch (ephemeralKind(owner, this.extendedTypesEnabled)) {
+      case 'container':
+        this.containers.add(path);
+        break;
+      case 'ttl':
+        this.ttls.add(path);
+        break;
+      case 'normal': {
+        let set = this.ephemerals.get(owner);
+        if (!set) this.ephemerals.set(owner, (set = new Set()));
+        set.add(path);
+        break;
+      }
+      case 'void':
+        break;
+    }
+    this.dataWatches.trigger(path, EventType.NodeCreated, events);
+    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, events);
+    return node.stat();
+  }
+
+  private deleteNode(path: string, zxid: number, events: WatchEvent[]): void {
+    const parentPath = parentOf(path);
+    const parent = parentPath === undefined ? undefined : this.nodes.get(parentPath);
+    const node = this.nodes.get(path);
+    if (!parent || !node || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
+    parent.children.delete(childNameOf(path));
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.nodes.delete(path);
+    this.acls.release(node.aclRef);
+    switch (ephemeralKind(node.ephemeralOwner, this.extendedTypesEnabled)) {
+      case 'container':
+        this.containers.delete(path);
+        break;
+      case 'ttl':
+        this.ttls.delete(path);
+        break;
+      case 'normal':
+        this.ephemerals.get(node.ephemeralOwner)?.delete(path);
+        break;
+      case 'void':
+        break;
+    }
+    const notified = this.dataWatches.trigger(path, EventType.NodeDeleted, events);
+    this.childWatches.trigger(path, EventType.NodeDeleted, events, notified);
+    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, events);
+  }
+
+  private setData(path: string, data: Buffer | null, version: number, zxid: number, time: number, events: WatchEvent[]): Stat {
+    const node = this.nodes.get(path);
+    if (!node) throw new TreeError(ErrorCode.NONODE);
+    node.data = data;
+    node.mtime = time;
+    node.mzxid = zxid;
+    node.version = version;
+    const stat = node.stat();
+    this.dataWatches.trigger(path, EventType.NodeDataChanged, events);
+    return stat;
+  }
+
+  private setAcl(path: string, acl: ACL[], aversion: number): Stat {
+    const node = this.nodes.get(path);
+    if (!node) throw new TreeError(ErrorCode.NONODE);
+    this.acls.release(node.aclRef);
+    node.aversion = aversion;
+    node.aclRef = this.acls.intern(acl);
+    return node.stat();
+  }
+
+  private killSession(sessionId: bigint, paths2Delete: string[], zxid: number, events: WatchEvent[]): void {
+    this.sessions.delete(sessionId);
+    const own = this.ephemerals.get(sessionId);
+    this.ephemerals.delete(sessionId);
+    // A CloseSessionTxn names the paths it deletes; any ephemeral of the session it missed goes too.
+    const listed = new Set(paths2Delete);
+    const paths = [...paths2Delete];
+    for (const p of own ?? []) if (!listed.has(p)) paths.push(p);
+    for (const p of paths) {
+      try {
+        this.deleteNode(p, zxid, events);
+      } catch (e) {
+        if (!(e instanceof TreeError)) throw e;
+      }
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import { EventType } from '../jute/index.js';
+import { parentOf } from './paths.js';
+
+/** Whoever is to be told of a watch event: in the server, a connection. Compared by identity. */
+export type Watcher = object;
+
+export const WatchMode = { STANDARD: 0, PERSISTENT: 1, PERSISTENT_RECURSIVE: 2 } as const;
+export type WatchMode = (typeof WatchMode)[keyof typeof WatchMode];
+
+export interface WatchEvent {
+  watcher: Watcher;
+  type: EventType;
+  path: string;
+}
+
+/**
+ * One table of watches (ZooKeeper keeps two: data and child). Semantics follow ZooKeeper 3.8's
+ * WatchManager: a watcher has one mode per path (the last one set wins); standard watches fire
+ * once; persistent ones stay; recursive ones also fire for every descendant, except for
+ * NodeChildrenChanged. One trigger notifies each watcher at most once.
+ */
+export class WatchTable {
+  private readonly byPath = new Map<string, Map<Watcher, WatchMode>>();
+  private readonly byWatcher = new Map<Watcher, Set<string>>();
+  private recursiveCount = 0;
+
+  add(path: string, watcher: Watcher, mode: WatchMode = WatchMode.STANDARD): void {
+    let watchers = this.byPath.get(path);
+    if (!watchers) {
+      watchers = new Map();
+      this.byPath.set(path, watchers);
+    }
+    const previous = watchers.get(watcher);
+    if (previous === WatchMode.PERSISTENT_RECURSIVE) this.recursiveCount--;
+    if (mode === WatchMode.PERSISTENT_RECURSIVE) this.recursiveCount++;
+    watchers.set(watcher, mode);
+    let paths = this.byWatcher.get(watcher);
+    if (!paths) {
+      paths = new Set();
+      this.byWatcher.set(watcher, paths);
+    }
+    paths.add(path);
+  }
+
+  /** Fires the watches for an event on `path`, appending one event per watcher not in `suppress`. */
+  trigger(path: string, type: EventType, out: WatchEvent[], suppress?: Set<Watcher>): Set<Watcher> {
+    const notified = new Set<Watcher>();
+    for (let p: string | undefined = path; p !== undefined; p = this.recursiveCount > 0 ? parentOf(p) : undefined) {
+      const watchers = this.byPath.get(p);
+      if (!watchers) continue;
+      const atParent = p !== path;
+      for (const [watcher, mode] of watchers) {
+        if (mode === WatchMode.PERSISTENT_RECURSIVE) {
+          if (type !== EventType.NodeChildrenChanged) notified.add(watcher);
+        } else if (!atParent) {
+          notified.add(watcher);
+          if (mode === WatchMode.STANDARD) this.forget(p, watcher, watchers);
+        }
+      }
+    }
+    for (const watcher of notified) {
+      if (!suppress?.has(watcher)) out.push({ watcher, type, path });
+    }
+    return notified;
+  }
+
+  /** Whether `watcher` watches `path` here, directly or through a recursive watch on an ancestor. */
+  contains(path: string, watcher: Watcher): boolean {
+    if (this.byPath.get(path)?.has(watcher)) return true;
+    for (let p = parentOf(path); p !== undefined; p = parentOf(p)) {
+      if (this.byPath.get(p)?.get(watcher) === WatchMode.PERSISTENT_RECURSIVE) return true;
+    }
+    return false;
+  }
+
+  /** Removes the watch of `watcher` on exactly `path`; false if there was none. */
+  remove(path: string, watcher: Watcher): boolean {
+    const watchers = this.byPath.get(path);
+    if (!watchers?.has(watcher)) return false;
+    this.forget(path, watcher, watchers);
+    return true;
+  }
+
+  /** Removes `watcher` from `path` only if its mode there is one of `modes`. */
+  removeIf(path: string, watcher: Watcher, modes: readonly WatchMode[]): boolean {
+    const mode = this.byPath.get(path)?.get(watcher);
+    if (mode === undefined || !modes.includes(mode)) return false;
+    return this.remove(path, watcher);
+  }
+
+  modeOf(path: string, watcher: Watcher): WatchMode | undefined {
+    return this.byPath.get(path)?.get(watcher);
+  }
+
+  removeWatcher(watcher: Watcher): void {
+    const paths = this.byWatcher.get(watcher);
+    if (!paths) return;
+    for (const p of [...paths]) {
+      const watchers = this.byPath.get(p);
+      if (watchers) this.forget(p, watcher, watchers);
+    }
+    this.byWatcher.delete(watcher);
+  }
+
+  pathsOf(watcher: Watcher): ReadonlySet<string> {
+    return this.byWatcher.get(watcher) ?? new Set();
+  }
+
+  entries(): IterableIterator<[string, Map<Watcher, WatchMode>]> {
+    return this.byPath.entries();
+  }
+
+  watchers(): IterableIterator<[Watcher, Set<string>]> {
+    return this.byWatcher.entries();
+  }
+
+  get pathCount(): number {
+    return this.byPath.size;
+  }
+
+  get watchCount(): number {
+    let n = 0;
+    for (const w of this.byPath.values()) n += w.size;
+    return n;
+  }
+
+  private forget(path: string, watcher: Watcher, watchers: Map<Watcher, WatchMode>): void {
+    if (watchers.get(watcher) === WatchMode.PERSISTENT_RECURSIVE) this.recursiveCount--;
+    watchers.delete(watcher);
+    if (watchers.size === 0) this.byPath.delete(path);
+    const paths = this.byWatcher.get(watcher);
+    if (paths) {
+      paths.delete(path);
+      if (paths.size === 0) this.byWatcher.delete(watcher);
+    }
+  }
+}
