@@ -1,0 +1,16 @@
+import type { JuteWriter, records } from '../jute/index.js';
+
+/** How the request pipeline talks back to one client connection (implemented by Connection). */
+export interface ClientHandle {
+  readonly sessionId: bigint;
+  /** The identities this connection authenticated as (ip first, then digest, sasl, super). */
+  readonly ids: records.Id[];
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Queues a reply: header, then the body the callback writes (if any). */
+  sendReply(xid: number, zxid: number, err: number, body?: (w: JuteWriter) => void): void;
+  /** Queues a watch notification (xid -1). */
+  sendEvent(type: number, state: number, path: string): void;
+  /** Flushes what is queued and closes the socket. */
+  close(reason: string): void;
+}

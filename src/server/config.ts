@@ -1,0 +1,279 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+
+/** A configuration mistake, naming the file, line and key. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface ServerSpec {
+  id: number;
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+  role: 'participant' | 'observer';
+  clientAddress?: string;
+  clientPort?: number;
+}
+
+export interface ServerConfig {
+  tickTime: number;
+  initLimit: number;
+  syncLimit: number;
+  dataDir: string;
+  dataLogDir: string;
+  clientPort: number;
+  clientPortAddress: string;
+  /** 0 means unlimited, as in ZooKeeper. */
+  maxClientCnxns: number;
+  minSessionTimeout: number;
+  maxSessionTimeout: number;
+  /** '*' or the enabled commands. */
+  fourLetterWords: '*' | Set<string>;
+  extendedTypesEnabled: boolean;
+  juteMaxBuffer: number;
+  adminServerPort: number;
+  containerCheckIntervalMs: number;
+  superDigest: string | undefined;
+  jaasConfigFile: string | undefined;
+  reconfigEnabled: boolean;
+  readOnlyModeEnabled: boolean;
+  servers: ServerSpec[];
+  myid: number | undefined;
+  snapCount: number;
+  forceSync: boolean;
+  autopurgeSnapRetainCount: number;
+  autopurgePurgeInterval: number;
+  /** Keys we read but do not act on, and keys we do not know: reported as warnings at start. */
+  warnings: string[];
+}
+
+export const DEFAULT_CLIENT_PORT = 2181;
+export const DEFAULT_JUTE_MAXBUFFER = 0xfffff;
+
+export function defaultConfig(): ServerConfig {
+  return {
+    tickTime: 2000,
+    initLimit: 10,
+    syncLimit: 5,
+    dataDir: resolve('zkts-data'),
+    dataLogDir: resolve('zkts-data'),
+    clientPort: DEFAULT_CLIENT_PORT,
+    clientPortAddress: '127.0.0.1',
+    maxClientCnxns: 60,
+    minSessionTimeout: -1,
+    maxSessionTimeout: -1,
+    fourLetterWords: new Set(['srvr']),
+    extendedTypesEnabled: false,
+    juteMaxBuffer: DEFAULT_JUTE_MAXBUFFER,
+    adminServerPort: 8080,
+    containerCheckIntervalMs: 60_000,
+    superDigest: undefined,
+    jaasConfigFile: undefined,
+    reconfigEnabled: false,
+    readOnlyModeEnabled: false,
+    servers: [],
+    myid: undefined,
+    snapCount: 100_000,
+    forceSync: true,
+    autopurgeSnapRetainCount: 3,
+    autopurgePurgeInterval: 0,
+    warnings: [],
+  };
+}
+
+/** Negotiation bounds: ZooKeeper's defaults are 2 and 20 ticks. */
+export function sessionTimeoutBounds(c: ServerConfig): { min: number; max: number } {
+  return {
+    min: c.minSessionTimeout === -1 ? c.tickTime * 2 : c.minSessionTimeout,
+    max: c.maxSessionTimeout === -1 ? c.tickTime * 20 : c.maxSessionTimeout,
+  };
+}
+
+type Setter = (c: ServerConfig, value: string, where: string, key: string) => void;
+
+function intIn(min: number, max = Number.MAX_SAFE_INTEGER): (v: string, where: string, key: string) => number {
+  return (v, where, key) => {
+    if (!/^-?\d+$/.test(v)) throw new ConfigError(`${where}: ${key} must be an integer, got '${v}'`);
+    const n = Number(v);
+    if (n < min || n > max) throw new ConfigError(`${where}: ${key} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+function boolValue(v: string, where: string, key: string): boolean {
+  const l = v.toLowerCase();
+  if (l === 'true' || l === 'yes') return true;
+  if (l === 'false' || l === 'no') return false;
+  throw new ConfigError(`${where}: ${key} must be true or false, got '${v}'`);
+}
+
+const positive = intIn(1);
+const port = intIn(0, 65535);
+
+/** Keys of zoo.cfg (and the equivalent zookeeper.* system properties) that zkts understands. */
+const SETTERS: Record<string, Setter> = {
+  tickTime: (c, v, w, k) => (c.tickTime = positive(v, w, k)),
+  initLimit: (c, v, w, k) => (c.initLimit = positive(v, w, k)),
+  syncLimit: (c, v, w, k) => (c.syncLimit = positive(v, w, k)),
+  dataDir: (c, v) => (c.dataDir = v),
+  dataLogDir: (c, v) => (c.dataLogDir = v),
+  clientPort: (c, v, w, k) => (c.clientPort = port(v, w, k)),
+  clientPortAddress: (c, v) => (c.clientPortAddress = v),
+  maxClientCnxns: (c, v, w, k) => (c.maxClientCnxns = intIn(0)(v, w, k)),
+  minSessionTimeout: (c, v, w, k) => (c.minSessionTimeout = intIn(-1)(v, w, k)),
+  maxSessionTimeout: (c, v, w, k) => (c.maxSessionTimeout = intIn(-1)(v, w, k)),
+  '4lw.commands.whitelist': (c, v) => {
+    const words = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    c.fourLetterWords = words.includes('*') ? '*' : new Set(words);
+  },
+  extendedTypesEnabled: (c, v, w, k) => (c.extendedTypesEnabled = boolValue(v, w, k)),
+  'jute.maxbuffer': (c, v, w, k) => (c.juteMaxBuffer = positive(v, w, k)),
+  'admin.serverPort': (c, v, w, k) => (c.adminServerPort = port(v, w, k)),
+  'znode.container.checkIntervalMs': (c, v, w, k) => (c.containerCheckIntervalMs = positive(v, w, k)),
+  'DigestAuthenticationProvider.superDigest': (c, v) => (c.superDigest = v),
+  reconfigEnabled: (c, v, w, k) => (c.reconfigEnabled = boolValue(v, w, k)),
+  snapCount: (c, v, w, k) => (c.snapCount = positive(v, w, k)),
+  forceSync: (c, v, w, k) => (c.forceSync = boolValue(v, w, k)),
+  'autopurge.snapRetainCount': (c, v, w, k) => (c.autopurgeSnapRetainCount = intIn(3)(v, w, k)),
+  'autopurge.purgeInterval': (c, v, w, k) => (c.autopurgePurgeInterval = intIn(0)(v, w, k)),
+};
+
+/** Keys that are valid ZooKeeper settings but change nothing in zkts yet. Accepted quietly. */
+const ACCEPTED = new Set([
+  'admin.enableServer',
+  'admin.serverAddress',
+  'authProvider.1',
+  'authProvider.2',
+  'authProvider.3',
+  'peerType',
+  'standaloneEnabled',
+  'dynamicConfigFile',
+  'globalOutstandingLimit',
+  'preAllocSize',
+  'syncEnabled',
+  'electionAlg',
+  'quorumListenOnAllIPs',
+  'metricsProvider.className',
+  'leaderServes',
+  'cnxTimeout',
+  'secureClientPort',
+  'secureClientPortAddress',
+  'skipACL',
+  'audit.enable',
+]);
+
+/** The part of `server.N` values ZooKeeper accepts: host:quorumPort:electionPort[:role][;[clientAddr:]clientPort]. */
+function parseServerLine(id: number, value: string, where: string): ServerSpec {
+  const [addrPart, clientPart] = value.split(';', 2) as [string, string | undefined];
+  const parts = addrPart.split(':');
+  if (parts.length < 3 || parts.length > 4) {
+    throw new ConfigError(`${where}: server.${id} must be host:quorumPort:electionPort[:participant|observer], got '${value}'`);
+  }
+  const role = (parts[3] ?? 'participant') as ServerSpec['role'];
+  if (role !== 'participant' && role !== 'observer') {
+    throw new ConfigError(`${where}: server.${id} role must be participant or observer, got '${parts[3]}'`);
+  }
+  const spec: ServerSpec = {
+    id,
+    host: parts[0]!,
+    quorumPort: port(parts[1]!, where, `server.${id} quorum port`),
+    electionPort: port(parts[2]!, where, `server.${id} election port`),
+    role,
+  };
+  if (clientPart !== undefined) {
+    const cp = clientPart.split(':');
+    spec.clientPort = port(cp[cp.length - 1]!, where, `server.${id} client port`);
+    if (cp.length === 2) spec.clientAddress = cp[0];
+  }
+  return spec;
+}
+
+/** Parses zoo.cfg text (Java properties: key=value, # and ! comments). */
+export function parseZooCfg(text: string, file: string, base: ServerConfig = defaultConfig()): ServerConfig {
+  const c = { ...base, warnings: [...base.warnings] };
+  let dataDirSet = false;
+  let dataLogDirSet = false;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const where = `${file}:${i + 1}`;
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (!m) throw new ConfigError(`${where}: expected key=value, got '${line}'`);
+    const key = m[1]!;
+    const value = m[2]!.trim();
+    const server = /^server\.(\d+)$/.exec(key);
+    if (server) {
+      const id = Number(server[1]);
+      c.servers = [...c.servers.filter((s) => s.id !== id), parseServerLine(id, value, where)];
+    } else if (SETTERS[key]) {
+      SETTERS[key]!(c, value, where, key);
+      if (key === 'dataDir') dataDirSet = true;
+      if (key === 'dataLogDir') dataLogDirSet = true;
+    } else if (!ACCEPTED.has(key) && !/^(group|weight)\./.test(key)) {
+      c.warnings.push(`${where}: unknown key '${key}' ignored`);
+    }
+  }
+  const dir = dirname(resolve(file));
+  if (dataDirSet && !isAbsolute(c.dataDir)) c.dataDir = resolve(dir, c.dataDir);
+  if (dataLogDirSet && !isAbsolute(c.dataLogDir)) c.dataLogDir = resolve(dir, c.dataLogDir);
+  if (dataDirSet && !dataLogDirSet) c.dataLogDir = c.dataDir;
+  if (c.minSessionTimeout !== -1 && c.maxSessionTimeout !== -1 && c.minSessionTimeout > c.maxSessionTimeout) {
+    throw new ConfigError(`${file}: minSessionTimeout (${c.minSessionTimeout}) must not exceed maxSessionTimeout (${c.maxSessionTimeout})`);
+  }
+  return c;
+}
+
+export function loadZooCfg(file: string, base?: ServerConfig): ServerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  return parseZooCfg(text, file, base);
+}
+
+/**
+ * Applies Java-style system properties (-Dkey=value), which ZooKeeper reads for some settings and
+ * which the kazoo test harness passes on the command line.
+ */
+export function applySystemProperties(c: ServerConfig, props: string[]): ServerConfig {
+  const out = { ...c, warnings: [...c.warnings] };
+  for (const p of props) {
+    const eq = p.indexOf('=');
+    const key = eq === -1 ? p : p.substring(0, eq);
+    const value = eq === -1 ? '' : p.substring(eq + 1);
+    const where = `-D${key}`;
+    switch (key) {
+      case 'java.security.auth.login.config':
+        out.jaasConfigFile = value;
+        break;
+      case 'readonlymode.enabled':
+        out.readOnlyModeEnabled = boolValue(value, where, key);
+        break;
+      case 'jute.maxbuffer':
+        out.juteMaxBuffer = positive(value, where, key);
+        break;
+      default: {
+        const short = key.startsWith('zookeeper.') ? key.substring('zookeeper.'.length) : key;
+        if (SETTERS[short]) SETTERS[short]!(out, value, where, short);
+        // Other JVM properties (log4j, file.encoding, ...) mean nothing to zkts.
+      }
+    }
+  }
+  return out;
+}
+
+/** Reads dataDir/myid when present (ZooKeeper requires it only for ensembles). */
+export function readMyid(dataDir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(resolve(dataDir, 'myid'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  if (!/^\d+$/.test(text)) throw new ConfigError(`${resolve(dataDir, 'myid')}: expected a server id, got '${text}'`);
+  return Number(text);
+}

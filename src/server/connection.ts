@@ -1,0 +1,302 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import {
+  ErrorCode,
+  JuteError,
+  JuteReader,
+  JuteWriter,
+  OpCode,
+  Xid,
+  readConnectRequest,
+  records,
+  writeConnectResponse,
+} from '../jute/index.js';
+import type { ClientHandle } from './client.js';
+import { FOUR_LETTER_CODES } from './four-letter.js';
+import { hex, type ZkServer } from './zk-server.js';
+
+/** What the listener needs from a connection besides the ClientHandle side. */
+export interface ConnectionHost {
+  server: ZkServer;
+  log: Logger;
+  /** Answers a four-letter word; the connection writes the text and closes. */
+  fourLetter(word: string, conn: Connection): string;
+  onAuth(conn: Connection, xid: number, packet: records.AuthPacket): void;
+  onSasl(conn: Connection, xid: number, token: Buffer | null): void;
+  forget(conn: Connection): void;
+}
+
+type State = 'handshake' | 'connecting' | 'open' | 'closed';
+
+/**
+ * One client TCP connection: 4-byte length framing, the handshake, then requests handed to the
+ * server in arrival order. Replies queued during one event-loop turn go out in a single write.
+ * Malformed input closes this connection only, with a log line.
+ */
+export class Connection implements ClientHandle {
+  sessionId = 0n;
+  readonly ids: records.Id[];
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly connectedAt = Date.now();
+  lastZxid = 0;
+  packetsReceived = 0;
+  packetsSent = 0;
+  private state: State = 'handshake';
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private out = new JuteWriter(1024);
+  private flushScheduled = false;
+  private clientSentReadOnly: boolean | undefined;
+  private early: Buffer[] = [];
+
+  constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly maxFrame: number) {
+    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
+    this.remotePort = socket.remotePort ?? 0;
+    // Every connection is authenticated by its address, as ZooKeeper's IPAuthenticationProvider does.
+    this.ids = [{ scheme: 'ip', id: this.remoteAddress }];
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('error', (err) => this.host.log.debug({ err: err.message, client: this.describe() }, 'socket error'));
+    socket.on('close', () => this.onClosed());
+    socket.on('drain', () => socket.resume());
+  }
+
+  describe(): string {
+    return `${this.remoteAddress}:${this.remotePort}`;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  get queuedBytes(): number {
+    return this.out.offset;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    try {
+      this.drainFrames();
+    } catch (e) {
+      if (e instanceof JuteError) {
+        this.host.log.warn({ client: this.describe(), err: e.message }, 'malformed request, closing connection');
+        this.close('malformed request');
+        return;
+      }
+      this.host.log.error({ client: this.describe(), err: e }, 'internal error handling request, closing connection');
+      this.close('internal error');
+    }
+  }
+
+  private take(n: number): Buffer {
+    const head = this.pending[0]!;
+    if (head.length >= n) {
+      const out = head.subarray(0, n);
+      if (head.length === n) this.pending.shift();
+      else this.pending[0] = head.subarray(n);
+      this.pendingBytes -= n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const b = this.pending[0]!;
+      const k = Math.min(b.length, n - filled);
+      b.copy(out, filled, 0, k);
+      filled += k;
+      if (k === b.length) this.pending.shift();
+      else this.pending[0] = b.subarray(k);
+    }
+    this.pendingBytes -= n;
+    return out;
+  }
+
+  private peekInt(): number {
+    const head = this.pending[0]!;
+    if (head.length >= 4) return head.readInt32BE(0);
+    const b = this.take(4);
+    this.pending.unshift(b);
+    this.pendingBytes += 4;
+    return b.readInt32BE(0);
+  }
+
+  private drainFrames(): void {
+    while (this.state !== 'closed' && this.pendingBytes >= 4) {
+      const len = this.peekInt();
+      if (this.state === 'handshake' && FOUR_LETTER_CODES.has(len)) {
+        this.take(4);
+        this.answerFourLetter(FOUR_LETTER_CODES.get(len)!);
+        return;
+      }
+      if (len < 0 || len > this.maxFrame) {
+        this.host.log.warn({ client: this.describe(), len }, 'frame length out of range (jute.maxbuffer), closing connection');
+        this.close('frame too large');
+        return;
+      }
+      if (this.pendingBytes < 4 + len) return;
+      this.take(4);
+      const frame = this.take(len);
+      this.packetsReceived++;
+      this.handleFrame(frame);
+    }
+  }
+
+  private handleFrame(frame: Buffer): void {
+    const r = new JuteReader(frame);
+    if (this.state === 'handshake') return this.handleConnect(r);
+    if (this.state === 'connecting') {
+      // The session is being created: keep what the client already sent, in order, until it exists.
+      this.early.push(frame);
+      return;
+    }
+    const h = records.RequestHeader.read(r);
+    switch (h.type) {
+      case OpCode.auth:
+        return this.host.onAuth(this, h.xid, records.AuthPacket.read(r));
+      case OpCode.sasl:
+        return this.host.onSasl(this, h.xid, records.GetSASLRequest.read(r).token);
+      default:
+        this.host.server.handleRequest(this, h.xid, h.type, r);
+    }
+  }
+
+  private handleConnect(r: JuteReader): void {
+    const req = readConnectRequest(r);
+    this.clientSentReadOnly = req.readOnly;
+    const server = this.host.server;
+    if (req.lastZxidSeen > server.zxid) {
+      this.host.log.warn(
+        { client: this.describe(), clientZxid: hex(BigInt(req.lastZxidSeen)), serverZxid: hex(BigInt(server.zxid)) },
+        'refusing session: client has seen a newer zxid than this server',
+      );
+      this.close('client zxid ahead of server');
+      return;
+    }
+    this.state = 'connecting';
+    server.connect(this, req, (o) => {
+      if (this.state === 'closed') return;
+      const w = this.out;
+      const start = w.startFrame();
+      writeConnectResponse(w, {
+        protocolVersion: 0,
+        timeOut: o.timeout,
+        sessionId: o.sessionId,
+        passwd: o.passwd,
+        readOnly: this.clientSentReadOnly === undefined ? undefined : false,
+      });
+      w.finishFrame(start);
+      this.scheduleFlush();
+      if (!o.ok) {
+        this.host.log.info({ client: this.describe(), session: hex(req.sessionId) }, 'invalid session on reconnect: expired or wrong password');
+        this.close('session expired');
+        return;
+      }
+      this.sessionId = o.sessionId;
+      this.state = 'open';
+      // ZooKeeper drops a connection that stays silent for the whole session timeout.
+      this.socket.setTimeout(o.timeout, () => this.close('no traffic within the session timeout'));
+      this.host.log.info({ client: this.describe(), session: hex(o.sessionId), timeout: o.timeout }, 'session established');
+      const early = this.early;
+      this.early = [];
+      for (const frame of early) this.handleFrame(frame);
+    });
+  }
+
+  private answerFourLetter(word: string): void {
+    let text: string;
+    try {
+      text = this.host.fourLetter(word, this);
+    } catch (e) {
+      text = `Error: ${(e as Error).message}\n`;
+    }
+    this.state = 'closed';
+    this.socket.end(text);
+  }
+
+  sendReply(xid: number, zxid: number, err: number, body?: (w: JuteWriter) => void): void {
+    if (this.state === 'closed') return;
+    if (zxid > this.lastZxid) this.lastZxid = zxid;
+    const w = this.out;
+    const start = w.startFrame();
+    w.int(xid);
+    w.longNumber(zxid);
+    w.int(err);
+    if (body && err === 0) body(w);
+    w.finishFrame(start);
+    this.packetsSent++;
+    this.scheduleFlush();
+  }
+
+  sendEvent(type: number, state: number, path: string): void {
+    if (this.state === 'closed') return;
+    const w = this.out;
+    const start = w.startFrame();
+    w.int(Xid.notification);
+    w.longNumber(-1);
+    w.int(0);
+    w.int(type);
+    w.int(state);
+    w.ustring(path);
+    w.finishFrame(start);
+    this.packetsSent++;
+    this.scheduleFlush();
+  }
+
+  /** Replies of one event-loop turn go out together: one write per connection per turn. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.out.offset === 0 || this.socket.destroyed) return;
+    const bytes = this.out.bytes();
+    this.out = new JuteWriter(Math.min(Math.max(1024, bytes.length), 1 << 20));
+    // Backpressure: stop reading from a client that does not read its replies.
+    if (!this.socket.write(bytes)) this.socket.pause();
+  }
+
+  close(reason: string): void {
+    if (this.state === 'closed' && this.socket.destroyed) return;
+    this.host.log.debug({ client: this.describe(), session: hex(this.sessionId), reason }, 'closing connection');
+    this.state = 'closed';
+    this.flush();
+    this.socket.end();
+    // A client that never reads would keep the socket half-open forever.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private onClosed(): void {
+    this.state = 'closed';
+    this.host.forget(this);
+    if (this.sessionId !== 0n) this.host.server.disconnected(this);
+  }
+
+  /** Sends an auth reply (xid -4, zxid 0); a failure also closes the connection, as ZooKeeper does. */
+  authResult(xid: number, ok: boolean): void {
+    this.sendReply(xid, 0, ok ? 0 : ErrorCode.AUTHFAILED);
+    if (!ok) this.close('authentication failed');
+  }
+
+  readOnlyRequested(): boolean {
+    return this.clientSentReadOnly === true;
+  }
+
+  handshakeTimeout(ms: number): void {
+    setTimeout(() => {
+      if (this.state === 'handshake') this.close('no handshake in time');
+    }, ms).unref();
+  }
+}
+
+/** "::ffff:127.0.0.1" -> "127.0.0.1": the ip scheme compares plain IPv4 text. */
+function normalizeAddress(addr: string): string {
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.substring(7) : addr;
+}
+
+export { Xid };

@@ -1,0 +1,187 @@
+import { hostname } from 'node:os';
+import type { ServerConfig } from './config.js';
+import type { Connection } from './connection.js';
+import { ZOOKEEPER_VERSION_LINE } from './four-letter.js';
+import { hex, type ZkServer } from './zk-server.js';
+
+export interface FourLetterContext {
+  server: ZkServer;
+  config: ServerConfig;
+  connections: Iterable<Connection>;
+  resetServerStats(): void;
+  resetConnectionStats(): void;
+}
+
+/** Answers a four-letter word with ZooKeeper's text layout, honouring 4lw.commands.whitelist. */
+export function answerFourLetter(word: string, ctx: FourLetterContext): string {
+  const allowed = ctx.config.fourLetterWords;
+  if (allowed !== '*' && !allowed.has(word)) return `${word} is not executed because it is not in the whitelist.\n`;
+  const { server } = ctx;
+  const tree = server.tree;
+  const conns = [...ctx.connections];
+  switch (word) {
+    case 'ruok':
+      return 'imok';
+    case 'isro':
+      return 'rw';
+    case 'srvr':
+      return serverSummary(ctx, conns, false);
+    case 'stat':
+      return serverSummary(ctx, conns, true);
+    case 'envi':
+      return [
+        'Environment:',
+        `zookeeper.version=${ZOOKEEPER_VERSION_LINE}`,
+        `host.name=${hostname()}`,
+        `java.version=node-${process.versions.node}`,
+        'java.vendor=zkts',
+        `java.home=${process.execPath}`,
+        'java.class.path=',
+        'java.library.path=',
+        `java.io.tmpdir=${process.env.TMPDIR ?? '/tmp'}`,
+        'java.compiler=<NA>',
+        `os.name=${process.platform}`,
+        `os.arch=${process.arch}`,
+        `os.version=${process.version}`,
+        `user.name=${process.env.USER ?? ''}`,
+        `user.home=${process.env.HOME ?? ''}`,
+        `user.dir=${process.cwd()}`,
+        `os.memory.free=${Math.round((process.memoryUsage().heapTotal - process.memoryUsage().heapUsed) / 1048576)}MB`,
+        `os.memory.max=${Math.round(process.memoryUsage().rss / 1048576)}MB`,
+        `os.memory.total=${Math.round(process.memoryUsage().heapTotal / 1048576)}MB`,
+        '',
+      ].join('\n');
+    case 'conf': {
+      const c = ctx.config;
+      return [
+        `clientPort=${c.clientPort}`,
+        `secureClientPort=-1`,
+        `dataDir=${c.dataDir}/version-2`,
+        `dataDirSize=0`,
+        `dataLogDir=${c.dataLogDir}/version-2`,
+        `dataLogSize=0`,
+        `tickTime=${c.tickTime}`,
+        `maxClientCnxns=${c.maxClientCnxns}`,
+        `minSessionTimeout=${c.minSessionTimeout === -1 ? c.tickTime * 2 : c.minSessionTimeout}`,
+        `maxSessionTimeout=${c.maxSessionTimeout === -1 ? c.tickTime * 20 : c.maxSessionTimeout}`,
+        `clientPortListenBacklog=-1`,
+        `serverId=${c.myid ?? 0}`,
+        '',
+      ].join('\n');
+    }
+    case 'mntr': {
+      const s = server.stats;
+      const lines: [string, string | number][] = [
+        ['zk_version', ZOOKEEPER_VERSION_LINE],
+        ['zk_server_state', 'standalone'],
+        ['zk_avg_latency', s.count === 0 ? 0 : (s.totalLatency / s.count).toFixed(4)],
+        ['zk_max_latency', s.maxLatency],
+        ['zk_min_latency', s.minLatency],
+        ['zk_packets_received', conns.reduce((n, c) => n + c.packetsReceived, 0)],
+        ['zk_packets_sent', conns.reduce((n, c) => n + c.packetsSent, 0)],
+        ['zk_num_alive_connections', conns.length],
+        ['zk_outstanding_requests', 0],
+        ['zk_znode_count', tree.nodeCount],
+        ['zk_watch_count', tree.dataWatches.watchCount + tree.childWatches.watchCount],
+        ['zk_ephemerals_count', [...tree.ephemeralSessions()].reduce((n, [, p]) => n + p.size, 0)],
+        ['zk_approximate_data_size', approximateDataSize(server)],
+        ['zk_open_file_descriptor_count', conns.length + 10],
+        ['zk_max_file_descriptor_count', 65536],
+      ];
+      return lines.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
+    }
+    case 'cons':
+      return conns.map((c) => connectionLine(c)).join('') + '\n';
+    case 'crst':
+      ctx.resetConnectionStats();
+      return 'Connection stats reset.\n';
+    case 'srst':
+      ctx.resetServerStats();
+      return 'Server stats reset.\n';
+    case 'wchs': {
+      const watchers = new Set<object>();
+      let total = 0;
+      for (const table of [tree.dataWatches, tree.childWatches]) {
+        for (const [w, paths] of table.watchers()) {
+          watchers.add(w);
+          total += paths.size;
+        }
+      }
+      const paths = new Set<string>();
+      for (const table of [tree.dataWatches, tree.childWatches]) for (const [p] of table.entries()) paths.add(p);
+      return `${watchers.size} connections watching ${paths.size} paths\nTotal watches:${total}\n`;
+    }
+    case 'wchc': {
+      const bySession = new Map<bigint, Set<string>>();
+      for (const table of [tree.dataWatches, tree.childWatches]) {
+        for (const [w, paths] of table.watchers()) {
+          const id = (w as Connection).sessionId;
+          const set = bySession.get(id) ?? new Set<string>();
+          for (const p of paths) set.add(p);
+          bySession.set(id, set);
+        }
+      }
+      return [...bySession].map(([id, paths]) => `${hex(id)}\n${[...paths].map((p) => `\t${p}\n`).join('')}`).join('') + '\n';
+    }
+    case 'wchp': {
+      const byPath = new Map<string, Set<bigint>>();
+      for (const table of [tree.dataWatches, tree.childWatches]) {
+        for (const [p, watchers] of table.entries()) {
+          const set = byPath.get(p) ?? new Set<bigint>();
+          for (const w of watchers.keys()) set.add((w as Connection).sessionId);
+          byPath.set(p, set);
+        }
+      }
+      return [...byPath].map(([p, ids]) => `${p}\n${[...ids].map((id) => `\t${hex(id)}\n`).join('')}`).join('') + '\n';
+    }
+    case 'dump': {
+      const lines = ['SessionTracker dump:', `Session Sets (${server.sessions.size})/(${server.sessions.size}):`];
+      for (const s of server.sessions.values()) lines.push(`${hex(s.id)}`);
+      const eph = [...tree.ephemeralSessions()].filter(([, p]) => p.size > 0);
+      lines.push('ephemeral nodes dump:', `Sessions with Ephemerals (${eph.length}):`);
+      for (const [id, paths] of eph) {
+        lines.push(`${hex(id)}:`);
+        for (const p of paths) lines.push(`\t${p}`);
+      }
+      lines.push('Connections dump:', `Connections Sets (${conns.length})/(${conns.length}):`);
+      return lines.join('\n') + '\n';
+    }
+    case 'dirs':
+      return 'datadir_size: 0\nlogdir_size: 0\n';
+    default:
+      return `${word} is not supported by zkts.\n`;
+  }
+}
+
+function connectionLine(c: Connection): string {
+  return ` /${c.remoteAddress}:${c.remotePort}[${c.isOpen ? 1 : 0}](queued=0,recved=${c.packetsReceived},sent=${c.packetsSent}${
+    c.sessionId !== 0n ? `,sid=${hex(c.sessionId)},lop=NA,est=${c.connectedAt},to=0,lzxid=${hex(BigInt(c.lastZxid))},lresp=0,llat=0,minlat=0,avglat=0,maxlat=0` : ''
+  })\n`;
+}
+
+function serverSummary(ctx: FourLetterContext, conns: Connection[], withClients: boolean): string {
+  const s = ctx.server.stats;
+  const lines = [`Zookeeper version: ${ZOOKEEPER_VERSION_LINE}`];
+  if (withClients) {
+    lines.push('Clients:');
+    for (const c of conns) lines.push(connectionLine(c).trimEnd());
+    lines.push('');
+  }
+  lines.push(
+    `Latency min/avg/max: ${s.minLatency}/${s.count === 0 ? '0.0' : (s.totalLatency / s.count).toFixed(4)}/${s.maxLatency}`,
+    `Received: ${conns.reduce((n, c) => n + c.packetsReceived, 0)}`,
+    `Sent: ${conns.reduce((n, c) => n + c.packetsSent, 0)}`,
+    `Connections: ${conns.length}`,
+    'Outstanding: 0',
+    `Zxid: ${hex(BigInt(ctx.server.zxid))}`,
+    'Mode: standalone',
+    `Node count: ${ctx.server.tree.nodeCount}`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+function approximateDataSize(server: ZkServer): number {
+  let n = 0;
+  for (const p of server.tree.paths()) n += p.length + (server.tree.getNode(p)?.data?.length ?? 0);
+  return n;
+}

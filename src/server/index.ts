@@ -1,0 +1,4 @@
+export * from './config.js';
+export * from './logger.js';
+export * from './tcp-server.js';
+export * from './zk-server.js';

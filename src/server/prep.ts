@@ -1,0 +1,199 @@
+/**
+ * The prep step: decides a write request's outcome against the tree (plus pending changes) and
+ * builds its txn, exactly in the order ZooKeeper's PrepRequestProcessor checks things, so that the
+ * same bad request fails with the same error code. No IO, no clock: time arrives in the context.
+ */
+import { CreateFlag, ErrorCode, KeeperError, OpCode, Perms, type MultiOp, type records } from '../jute/index.js';
+import {
+  CONTAINER_OWNER,
+  DataTree,
+  ephemeralKind,
+  invalidPathReason,
+  isValidTtl,
+  ttlOwner,
+  type TxnBody,
+} from '../datatree/index.js';
+import { checkAcl, fixupAcl } from './auth.js';
+import { ChangeView } from './change-view.js';
+
+type Id = records.Id;
+type ACL = records.ACL;
+
+export interface PrepContext {
+  view: ChangeView;
+  sessionId: bigint;
+  /** The caller's identities (auth info). */
+  ids: readonly Id[];
+  extendedTypesEnabled: boolean;
+}
+
+export interface CreateArgs {
+  path: string;
+  data: Buffer | null;
+  acl: ACL[];
+  flags: number;
+  /** -1 when the request carried no TTL (every create opcode but createTTL). */
+  ttl: number;
+}
+
+function badArguments(): KeeperError {
+  return new KeeperError(ErrorCode.BADARGUMENTS);
+}
+
+function record(view: ChangeView, path: string) {
+  const r = view.get(path);
+  if (!r) throw new KeeperError(ErrorCode.NONODE);
+  return r;
+}
+
+function validatePath(path: string): void {
+  if (invalidPathReason(path) !== null) throw badArguments();
+}
+
+/** The parent of a path as prep computes it: the text before the last slash, "" standing for the root. */
+function parentForCreate(path: string): string {
+  const slash = path.lastIndexOf('/');
+  if (slash === -1 || path.includes('\u0000')) throw badArguments();
+  return slash === 0 ? '/' : path.substring(0, slash);
+}
+
+function parentForDelete(path: string): string {
+  if (DataTree.isSpecialPath(path)) throw badArguments();
+  return parentForCreate(path);
+}
+
+function checkVersion(current: number, expected: number): number {
+  if (expected !== -1 && expected !== current) throw new KeeperError(ErrorCode.BADVERSION);
+  return current + 1;
+}
+
+const isSequential = (flags: number) =>
+  flags === CreateFlag.PERSISTENT_SEQUENTIAL ||
+  flags === CreateFlag.EPHEMERAL_SEQUENTIAL ||
+  flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
+const isTtl = (flags: number) => flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
+const isEphemeral = (flags: number) => flags === CreateFlag.EPHEMERAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL;
+
+export function prepCreate(ctx: PrepContext, type: number, req: CreateArgs): TxnBody {
+  const { flags, ttl } = req;
+  if (flags < 0 || flags > 6) throw badArguments();
+  if (isTtl(flags) && !ctx.extendedTypesEnabled) throw new KeeperError(ErrorCode.UNIMPLEMENTED);
+  if (isTtl(flags) ? !isValidTtl(ttl) : ttl >= 0) throw badArguments();
+  const parentPath = parentForCreate(req.path);
+  const acl = fixupAcl(req.acl, ctx.ids);
+  const parent = record(ctx.view, parentPath);
+  checkAcl(parent.acl, Perms.CREATE, ctx.ids);
+  const path = isSequential(flags) ? req.path + String(parent.cversion).padStart(10, '0') : req.path;
+  validatePath(path);
+  if (ctx.view.get(path)) throw new KeeperError(ErrorCode.NODEEXISTS);
+  if (ephemeralKind(parent.ephemeralOwner, ctx.extendedTypesEnabled) === 'normal') {
+    throw new KeeperError(ErrorCode.NOCHILDRENFOREPHEMERALS);
+  }
+  const parentCVersion = parent.cversion + 1;
+  let body: TxnBody;
+  let owner = 0n;
+  if (type === OpCode.createContainer) {
+    body = { type, txn: { path, data: req.data, acl, parentCVersion } };
+  } else if (type === OpCode.createTTL) {
+    body = { type, txn: { path, data: req.data, acl, parentCVersion, ttl } };
+  } else {
+    body = { type: type as 1 | 15, txn: { path, data: req.data, acl, ephemeral: isEphemeral(flags), parentCVersion } };
+  }
+  if (flags === CreateFlag.CONTAINER) owner = CONTAINER_OWNER;
+  else if (isTtl(flags)) owner = ttlOwner(ttl);
+  else if (isEphemeral(flags)) owner = ctx.sessionId;
+  ctx.view.set(parentPath, { ...parent, childCount: parent.childCount + 1, cversion: parentCVersion });
+  ctx.view.set(path, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl });
+  return body;
+}
+
+export function prepDelete(ctx: PrepContext, type: number, req: { path: string; version: number }): TxnBody {
+  const parentPath = parentForDelete(req.path);
+  const parent = record(ctx.view, parentPath);
+  if (type === OpCode.deleteContainer) {
+    const node = record(ctx.view, req.path);
+    if (node.childCount > 0) throw new KeeperError(ErrorCode.NOTEMPTY);
+    if (ephemeralKind(node.ephemeralOwner, ctx.extendedTypesEnabled) === 'normal') throw new KeeperError(ErrorCode.BADVERSION);
+  } else {
+    checkAcl(parent.acl, Perms.DELETE, ctx.ids);
+    const node = record(ctx.view, req.path);
+    checkVersion(node.version, req.version);
+    if (node.childCount > 0) throw new KeeperError(ErrorCode.NOTEMPTY);
+  }
+  ctx.view.set(parentPath, { ...parent, childCount: parent.childCount - 1 });
+  ctx.view.set(req.path, null);
+  return { type: type as 2 | 20, txn: { path: req.path } };
+}
+
+export function prepSetData(ctx: PrepContext, req: records.SetDataRequest): TxnBody {
+  validatePath(req.path);
+  const node = record(ctx.view, req.path);
+  checkAcl(node.acl, Perms.WRITE, ctx.ids);
+  const version = checkVersion(node.version, req.version);
+  ctx.view.set(req.path, { ...node, version });
+  return { type: OpCode.setData, txn: { path: req.path, data: req.data, version } };
+}
+
+export function prepSetAcl(ctx: PrepContext, req: records.SetACLRequest): TxnBody {
+  validatePath(req.path);
+  const acl = fixupAcl(req.acl, ctx.ids);
+  const node = record(ctx.view, req.path);
+  checkAcl(node.acl, Perms.ADMIN, ctx.ids);
+  const version = checkVersion(node.aversion, req.version);
+  ctx.view.set(req.path, { ...node, aversion: version, acl });
+  return { type: OpCode.setACL, txn: { path: req.path, acl, version } };
+}
+
+export function prepCheck(ctx: PrepContext, req: { path: string; version: number }): TxnBody {
+  validatePath(req.path);
+  const node = record(ctx.view, req.path);
+  checkAcl(node.acl, Perms.READ, ctx.ids);
+  return { type: OpCode.check, txn: { path: req.path, version: checkVersion(node.version, req.version) } };
+}
+
+/**
+ * A multi: every op is prepared against a view that sees the earlier ops. The first failure turns
+ * that op into an error txn and every later op into RUNTIMEINCONSISTENCY, and none of the changes
+ * stick (the child view is dropped).
+ */
+export function prepMulti(ctx: PrepContext, ops: MultiOp[]): TxnBody {
+  const view = new ChangeView(ctx.view);
+  const sub: PrepContext = { ...ctx, view };
+  const txns: TxnBody[] = [];
+  let failed = false;
+  for (const op of ops) {
+    if (failed) {
+      txns.push({ type: OpCode.error, txn: { err: ErrorCode.RUNTIMEINCONSISTENCY } });
+      continue;
+    }
+    try {
+      txns.push(prepOne(sub, op));
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      failed = true;
+      txns.push({ type: OpCode.error, txn: { err: e.code } });
+    }
+  }
+  if (!failed) view.commitToParent();
+  return { type: OpCode.multi, txns };
+}
+
+function prepOne(ctx: PrepContext, op: MultiOp): TxnBody {
+  switch (op.type) {
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
+      return prepCreate(ctx, op.type, { ...op.req, ttl: -1 });
+    case OpCode.createTTL:
+      return prepCreate(ctx, op.type, op.req);
+    case OpCode.delete:
+      return prepDelete(ctx, op.type, op.req);
+    case OpCode.setData:
+      return prepSetData(ctx, op.req);
+    case OpCode.check:
+      return prepCheck(ctx, op.req);
+    default:
+      // Reads inside a write multi: ZooKeeper rejects the whole request.
+      throw new KeeperError(ErrorCode.BADARGUMENTS);
+  }
+}

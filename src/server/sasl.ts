@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import { ErrorCode } from '../jute/index.js';
+import type { Connection } from './connection.js';
+import { parseJaasUsers } from './jaas.js';
+import { DigestMd5Server } from './sasl-digest-md5.js';
+
+/**
+ * SASL (opcode 102) as ZooKeeper's processSasl: one DIGEST-MD5 exchange per connection, users from
+ * the JAAS config's Server section. Success adds the id sasl:<user>; failure answers AUTHFAILED
+ * and closes the connection.
+ */
+export class SaslAuthenticator {
+  private readonly users: Map<string, string>;
+  private readonly exchanges = new WeakMap<Connection, DigestMd5Server>();
+
+  constructor(jaasText: string) {
+    this.users = parseJaasUsers(jaasText);
+  }
+
+  step(conn: Connection, xid: number, token: Buffer, zxid: number, log: Logger): void {
+    void zxid;
+    let exchange = this.exchanges.get(conn);
+    if (!exchange) {
+      exchange = new DigestMd5Server({ users: this.users });
+      this.exchanges.set(conn, exchange);
+    }
+    let response: Buffer;
+    try {
+      response = exchange.evaluate(token);
+    } catch (e) {
+      log.warn({ client: conn.describe(), err: (e as Error).message }, 'SASL authentication failed');
+      conn.sendReply(xid, 0, ErrorCode.AUTHFAILED);
+      conn.close('SASL authentication failed');
+      return;
+    }
+    if (exchange.complete && exchange.authorizationId !== undefined) {
+      const user = exchange.authorizationId;
+      if (!conn.ids.some((id) => id.scheme === 'sasl' && id.id === user)) conn.ids.push({ scheme: 'sasl', id: user });
+      log.info({ client: conn.describe(), user }, 'SASL authentication succeeded');
+    }
+    conn.sendReply(xid, 0, 0, (w) => w.buffer(response));
+  }
+}

@@ -1,0 +1,495 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  AddWatchMode,
+  ErrorCode,
+  EventType,
+  KeeperError,
+  KeeperState,
+  OpCode,
+  Perms,
+  Xid,
+  readMultiRequest,
+  records,
+  type JuteReader,
+  type JuteWriter,
+  type MultiResult,
+  writeMultiResponse,
+} from '../jute/index.js';
+import { DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type WatchEvent } from '../datatree/index.js';
+import { checkAcl, maskDigests } from './auth.js';
+import { ChangeView } from './change-view.js';
+import type { ClientHandle } from './client.js';
+import { sessionTimeoutBounds, type ServerConfig } from './config.js';
+import { prepCheck, prepCreate, prepDelete, prepMulti, prepSetAcl, prepSetData, type PrepContext } from './prep.js';
+import { SessionExpiry } from './sessions.js';
+
+/** A session as the server tracks it; the tree's session table is the durable part. */
+export interface Session {
+  id: bigint;
+  timeout: number;
+  passwd: Buffer;
+  client: ClientHandle | undefined;
+  closing: boolean;
+}
+
+/** Outcome of a connect handshake, for the connection to encode. */
+export interface ConnectOutcome {
+  ok: boolean;
+  sessionId: bigint;
+  timeout: number;
+  passwd: Buffer;
+}
+
+const SESSION_SECRET = 'zkts-session-password';
+const WATCH_MODES = { [AddWatchMode.PERSISTENT]: WatchMode.PERSISTENT, [AddWatchMode.PERSISTENT_RECURSIVE]: WatchMode.PERSISTENT_RECURSIVE };
+
+/**
+ * The request pipeline of one server: reads are answered from the tree; writes go prep -> log ->
+ * commit -> reply. A standalone server is an ensemble of one: its "log" commits at once for now;
+ * the durable log and replication slot in between prep and commit (see ../../../shared/DESIGN.md).
+ */
+export class ZkServer {
+  readonly tree: DataTree;
+  readonly sessions = new Map<bigint, Session>();
+  private readonly expiry: SessionExpiry;
+  private lastZxid = 0;
+  private nextSessionId: bigint;
+  readonly startedAt = Date.now();
+  readonly stats = { packetsReceived: 0, packetsSent: 0, minLatency: 0, maxLatency: 0, totalLatency: 0, count: 0 };
+
+  constructor(readonly config: ServerConfig, readonly log: Logger, private readonly now: () => number = Date.now) {
+    this.tree = new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled });
+    this.expiry = new SessionExpiry(config.tickTime, now());
+    // ZooKeeper's initial session id: server id in the top byte, then the start time shifted in.
+    const sid = BigInt(config.myid ?? 0);
+    this.nextSessionId = BigInt.asIntN(64, ((BigInt(now()) << 24n) & 0x00ffffffffffffffn) | (sid << 56n));
+  }
+
+  get zxid(): number {
+    return this.lastZxid;
+  }
+
+  // ---- sessions ----
+
+  private passwordFor(sessionId: bigint): Buffer {
+    return createHash('sha256').update(`${SESSION_SECRET}:${sessionId}`).digest().subarray(0, 16);
+  }
+
+  negotiateTimeout(requested: number): number {
+    const { min, max } = sessionTimeoutBounds(this.config);
+    return Math.min(Math.max(requested, min), max);
+  }
+
+  /** The handshake: a new session (through a createSession txn) or a re-attach with id and password. */
+  connect(
+    client: ClientHandle,
+    req: { sessionId: bigint; passwd: Buffer | null; timeOut: number },
+    done: (o: ConnectOutcome) => void,
+  ): void {
+    const timeout = this.negotiateTimeout(req.timeOut);
+    if (req.sessionId !== 0n) {
+      const session = this.sessions.get(req.sessionId);
+      const valid = session !== undefined && !session.closing && req.passwd !== null && session.passwd.equals(req.passwd);
+      if (!valid || !session) {
+        done({ ok: false, sessionId: 0n, timeout: 0, passwd: Buffer.alloc(16) });
+        return;
+      }
+      if (session.client && session.client !== client) session.client.close('session moved to a new connection');
+      session.client = client;
+      this.expiry.touch(session.id, session.timeout, this.now());
+      done({ ok: true, sessionId: session.id, timeout, passwd: session.passwd });
+      return;
+    }
+    const id = this.nextSessionId;
+    this.nextSessionId = BigInt.asIntN(64, this.nextSessionId + 1n);
+    const session: Session = { id, timeout, passwd: this.passwordFor(id), client, closing: false };
+    this.sessions.set(id, session);
+    this.expiry.touch(id, timeout, this.now());
+    this.submit(id, 0, { type: OpCode.createSession, txn: { timeOut: timeout } }, () => {
+      done({ ok: true, sessionId: id, timeout, passwd: session.passwd });
+    });
+  }
+
+  touchSession(sessionId: bigint): void {
+    const s = this.sessions.get(sessionId);
+    if (s && !s.closing) this.expiry.touch(sessionId, s.timeout, this.now());
+  }
+
+  /** A connection went away without closing its session: the session lives on until it expires. */
+  disconnected(client: ClientHandle): void {
+    this.tree.removeWatcher(client);
+    const s = this.sessions.get(client.sessionId);
+    if (s && s.client === client) s.client = undefined;
+  }
+
+  /** Called every tick by the runtime: expires sessions whose deadline passed. */
+  tick(): void {
+    for (const id of this.expiry.expire(this.now())) {
+      const s = this.sessions.get(id);
+      if (!s || s.closing) continue;
+      this.log.info({ session: hex(id) }, 'session expired');
+      this.closeSession(s, undefined);
+    }
+  }
+
+  msUntilNextTick(): number {
+    return this.expiry.msUntilNextCheck(this.now());
+  }
+
+  private closeSession(session: Session, reply: ((zxid: number) => void) | undefined): void {
+    session.closing = true;
+    this.expiry.remove(session.id);
+    const paths2Delete = [...this.tree.ephemeralsOf(session.id)];
+    const client = session.client;
+    this.submit(session.id, 0, { type: OpCode.closeSession, txn: { paths2Delete } }, (_r, zxid) => {
+      this.sessions.delete(session.id);
+      if (reply) reply(zxid);
+      client?.close(reply ? 'client closed the session' : 'session expired');
+    });
+  }
+
+  // ---- the write path ----
+
+  /** prep is done by the caller; this logs the txn and commits it (apply, fire watches, then `done`). */
+  private submit(sessionId: bigint, cxid: number, body: TxnBody, done: (r: TxnResult, zxid: number) => void): void {
+    const txn: Txn = { sessionId, cxid, zxid: ++this.lastZxid, time: this.now(), body };
+    // Standalone, in memory: the txn is "durable" at once. The txn log (issue: durability) goes here.
+    this.commit(txn, done);
+  }
+
+  private commit(txn: Txn, done: (r: TxnResult, zxid: number) => void): void {
+    const events: WatchEvent[] = [];
+    const result = this.tree.apply(txn, events);
+    for (const e of events) (e.watcher as ClientHandle).sendEvent(e.type, KeeperState.SyncConnected, e.path);
+    done(result, txn.zxid);
+  }
+
+  private prepContext(client: ClientHandle): PrepContext {
+    return {
+      view: new ChangeView(this.tree),
+      sessionId: client.sessionId,
+      ids: client.ids,
+      extendedTypesEnabled: this.config.extendedTypesEnabled,
+    };
+  }
+
+  /** Runs prep; a KeeperError becomes an error txn, which still takes a zxid (as in ZooKeeper). */
+  private write(client: ClientHandle, xid: number, prep: (ctx: PrepContext) => TxnBody, reply: (r: TxnResult, w: JuteWriter) => void): void {
+    let body: TxnBody;
+    try {
+      body = prep(this.prepContext(client));
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      body = { type: OpCode.error, txn: { err: e.code } };
+    }
+    this.submit(client.sessionId, xid, body, (r, zxid) => {
+      if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
+      else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
+    });
+  }
+
+  // ---- requests ----
+
+  /** Handles one request of an established session. Throws JuteError on a malformed body. */
+  handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+    this.touchSession(client.sessionId);
+    const session = this.sessions.get(client.sessionId);
+    if (!session || session.closing) {
+      if (type !== OpCode.ping) client.sendReply(xid, this.lastZxid, ErrorCode.SESSIONEXPIRED);
+      return;
+    }
+    switch (type) {
+      case OpCode.ping:
+        client.sendReply(Xid.ping, this.lastZxid, 0);
+        return;
+      case OpCode.closeSession:
+        this.closeSession(session, (zxid) => client.sendReply(xid, zxid, 0));
+        return;
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer: {
+        const req = records.CreateRequest.read(r);
+        return this.write(client, xid, (ctx) => prepCreate(ctx, type, { ...req, ttl: -1 }), (res, w) => writeCreateResponse(type, res, w));
+      }
+      case OpCode.createTTL: {
+        const req = records.CreateTTLRequest.read(r);
+        return this.write(client, xid, (ctx) => prepCreate(ctx, type, req), (res, w) => writeCreateResponse(type, res, w));
+      }
+      case OpCode.delete: {
+        const req = records.DeleteRequest.read(r);
+        return this.write(client, xid, (ctx) => prepDelete(ctx, type, req), () => {});
+      }
+      case OpCode.setData: {
+        const req = records.SetDataRequest.read(r);
+        return this.write(client, xid, (ctx) => prepSetData(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
+      }
+      case OpCode.setACL: {
+        const req = records.SetACLRequest.read(r);
+        return this.write(client, xid, (ctx) => prepSetAcl(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
+      }
+      case OpCode.check: {
+        const req = records.CheckVersionRequest.read(r);
+        return this.write(client, xid, (ctx) => prepCheck(ctx, req), () => {});
+      }
+      case OpCode.multi: {
+        const ops = readMultiRequest(r);
+        return this.write(client, xid, (ctx) => prepMulti(ctx, ops), (res, w) => writeMultiResponse(w, (res.multi ?? []).map(toMultiResult)));
+      }
+      case OpCode.reconfig:
+        records.ReconfigRequest.read(r);
+        return this.write(
+          client,
+          xid,
+          () => {
+            // Standalone ZooKeeper answers this way: disabled, or unimplemented outside an ensemble.
+            throw new KeeperError(this.config.reconfigEnabled ? ErrorCode.UNIMPLEMENTED : ErrorCode.RECONFIGDISABLED);
+          },
+          () => {},
+        );
+      case OpCode.sync: {
+        const { path } = records.SyncRequest.read(r);
+        client.sendReply(xid, this.lastZxid, 0, (w) => w.ustring(path));
+        return;
+      }
+      case OpCode.multiRead: {
+        const ops = readMultiRequest(r);
+        const results: MultiResult[] = ops.map((op) => {
+          try {
+            if (op.type === OpCode.getData) {
+              const node = this.readableNode(client, op.req.path);
+              this.tree.getData(op.req.path, op.req.watch ? client : undefined);
+              return { type: OpCode.getData, data: node.data, stat: node.stat() };
+            }
+            if (op.type === OpCode.getChildren) {
+              const node = this.readableNode(client, op.req.path);
+              this.tree.getChildren(op.req.path, op.req.watch ? client : undefined);
+              return { type: OpCode.getChildren, children: [...node.children] };
+            }
+            throw new KeeperError(ErrorCode.BADARGUMENTS);
+          } catch (e) {
+            if (!(e instanceof KeeperError)) throw e;
+            return { type: OpCode.error, err: e.code };
+          }
+        });
+        client.sendReply(xid, this.lastZxid, 0, (w) => writeMultiResponse(w, results));
+        return;
+      }
+      default:
+        this.read(client, xid, type, r);
+    }
+  }
+
+  /** The node at `path` if the client may read it; NONODE or NOAUTH otherwise. */
+  private readableNode(client: ClientHandle, path: string, perm: number = Perms.READ) {
+    const node = this.tree.getNode(path);
+    if (!node) throw new KeeperError(ErrorCode.NONODE);
+    checkAcl(this.tree.aclOf(node), perm, client.ids);
+    return node;
+  }
+
+  private read(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+    const zxid = this.lastZxid;
+    try {
+      switch (type) {
+        case OpCode.exists: {
+          const req = records.ExistsRequest.read(r);
+          if (req.path.includes('\u0000')) throw new KeeperError(ErrorCode.BADARGUMENTS);
+          const node = this.tree.exists(req.path, req.watch ? client : undefined);
+          if (!node) throw new KeeperError(ErrorCode.NONODE);
+          return client.sendReply(xid, zxid, 0, (w) => records.Stat.write(w, node.stat()));
+        }
+        case OpCode.getData: {
+          const req = records.GetDataRequest.read(r);
+          const node = this.readableNode(client, req.path);
+          this.tree.getData(req.path, req.watch ? client : undefined);
+          return client.sendReply(xid, zxid, 0, (w) => {
+            w.buffer(node.data);
+            records.Stat.write(w, node.stat());
+          });
+        }
+        case OpCode.getACL: {
+          const { path } = records.GetACLRequest.read(r);
+          const node = this.readableNode(client, path, Perms.READ | Perms.ADMIN);
+          let acl = this.tree.aclOf(node);
+          try {
+            checkAcl(acl, Perms.ADMIN, client.ids);
+          } catch {
+            acl = maskDigests(acl);
+          }
+          return client.sendReply(xid, zxid, 0, (w) => records.GetACLResponse.write(w, { acl, stat: node.stat() }));
+        }
+        case OpCode.getChildren:
+        case OpCode.getChildren2: {
+          const req = records.GetChildrenRequest.read(r);
+          const node = this.readableNode(client, req.path);
+          this.tree.getChildren(req.path, req.watch ? client : undefined);
+          return client.sendReply(xid, zxid, 0, (w) => {
+            w.int(node.children.size);
+            for (const c of node.children) w.ustring(c);
+            if (type === OpCode.getChildren2) records.Stat.write(w, node.stat());
+          });
+        }
+        case OpCode.getAllChildrenNumber: {
+          const { path } = records.GetAllChildrenNumberRequest.read(r);
+          this.readableNode(client, path);
+          const n = this.tree.countDescendants(path);
+          return client.sendReply(xid, zxid, 0, (w) => w.int(n));
+        }
+        case OpCode.getEphemerals: {
+          const { prefixPath } = records.GetEphemeralsRequest.read(r);
+          const all = [...this.tree.ephemeralsOf(client.sessionId)];
+          const prefix = prefixPath.trim();
+          const list = prefix === '' || prefix === '/' ? all : all.filter((p) => p.startsWith(prefixPath));
+          return client.sendReply(xid, zxid, 0, (w) => records.GetEphemeralsResponse.write(w, { ephemerals: list }));
+        }
+        case OpCode.setWatches:
+        case OpCode.setWatches2: {
+          const req =
+            type === OpCode.setWatches
+              ? { ...records.SetWatches.read(r), persistentWatches: [], persistentRecursiveWatches: [] }
+              : records.SetWatches2.read(r);
+          this.setWatches(client, req);
+          return client.sendReply(xid, zxid, 0);
+        }
+        case OpCode.addWatch: {
+          const req = records.AddWatchRequest.read(r);
+          const mode = WATCH_MODES[req.mode as 0 | 1];
+          if (mode === undefined) throw new KeeperError(ErrorCode.BADARGUMENTS);
+          this.tree.addWatch(req.path, client, mode);
+          return client.sendReply(xid, zxid, 0, (w) => w.int(0));
+        }
+        case OpCode.checkWatches:
+        case OpCode.removeWatches: {
+          const req = records.RemoveWatchesRequest.read(r);
+          const found = type === OpCode.checkWatches ? this.hasWatch(client, req.path, req.type) : this.removeWatch(client, req.path, req.type);
+          if (!found) throw new KeeperError(ErrorCode.NOWATCHER);
+          return client.sendReply(xid, zxid, 0);
+        }
+        case OpCode.whoAmI:
+          return client.sendReply(xid, zxid, 0, (w) =>
+            records.WhoAmIResponse.write(w, { clientInfo: client.ids.map((id) => ({ authScheme: id.scheme, user: id.id })) }),
+          );
+        default:
+          this.log.warn({ type, session: hex(client.sessionId) }, 'unknown request type');
+          client.sendReply(xid, zxid, ErrorCode.UNIMPLEMENTED);
+          client.close(`unknown request type ${type}`);
+          return;
+      }
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      client.sendReply(xid, zxid, e.code);
+    }
+  }
+
+  /** Re-registers a reconnecting client's watches, firing at once those whose change it missed. */
+  private setWatches(client: ClientHandle, req: records.SetWatches2): void {
+    const fire = (type: number, path: string) => client.sendEvent(type, KeeperState.SyncConnected, path);
+    for (const path of req.dataWatches) {
+      const node = this.tree.getNode(path);
+      if (!node) fire(EventType.NodeDeleted, path);
+      else if (node.mzxid > req.relativeZxid) fire(EventType.NodeDataChanged, path);
+      else this.tree.dataWatches.add(path, client);
+    }
+    for (const path of req.existWatches) {
+      if (this.tree.getNode(path)) fire(EventType.NodeCreated, path);
+      else this.tree.dataWatches.add(path, client);
+    }
+    for (const path of req.childWatches) {
+      const node = this.tree.getNode(path);
+      if (!node) fire(EventType.NodeDeleted, path);
+      else if (node.pzxid > req.relativeZxid) fire(EventType.NodeChildrenChanged, path);
+      else this.tree.childWatches.add(path, client);
+    }
+    for (const path of req.persistentWatches) this.tree.addWatch(path, client, WatchMode.PERSISTENT);
+    for (const path of req.persistentRecursiveWatches) this.tree.addWatch(path, client, WatchMode.PERSISTENT_RECURSIVE);
+  }
+
+  private hasWatch(client: ClientHandle, path: string, type: number): boolean {
+    const { dataWatches, childWatches } = this.tree;
+    switch (type) {
+      case 1:
+        return childWatches.contains(path, client);
+      case 2:
+        return dataWatches.contains(path, client);
+      case 3:
+        return childWatches.contains(path, client) || dataWatches.contains(path, client);
+      default:
+        return false;
+    }
+  }
+
+  private removeWatch(client: ClientHandle, path: string, type: number): boolean {
+    const { dataWatches, childWatches } = this.tree;
+    switch (type) {
+      case 1:
+        return childWatches.remove(path, client);
+      case 2:
+        return dataWatches.remove(path, client);
+      case 3: {
+        const c = childWatches.remove(path, client);
+        const d = dataWatches.remove(path, client);
+        return c || d;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // ---- container and TTL cleanup (ZooKeeper's ContainerManager) ----
+
+  /** Deletes empty containers that once had children and expired TTL nodes, via deleteContainer txns. */
+  checkContainers(): void {
+    const now = this.now();
+    const candidates: string[] = [];
+    for (const path of this.tree.containers) {
+      const node = this.tree.getNode(path);
+      if (node && node.children.size === 0 && node.cversion > 0) candidates.push(path);
+    }
+    for (const path of this.tree.ttls) {
+      const node = this.tree.getNode(path);
+      if (!node || node.children.size > 0) continue;
+      const ttl = Number(node.ephemeralOwner & 0xffffffffffn);
+      if (ttl !== 0 && now - node.mtime > ttl) candidates.push(path);
+    }
+    for (const path of candidates) {
+      let body: TxnBody;
+      try {
+        body = prepDelete({ view: new ChangeView(this.tree), sessionId: 0n, ids: [], extendedTypesEnabled: this.config.extendedTypesEnabled }, OpCode.deleteContainer, { path, version: -1 });
+      } catch {
+        continue;
+      }
+      this.submit(0n, 0, body, () => {});
+    }
+  }
+}
+
+function writeCreateResponse(type: number, res: TxnResult, w: JuteWriter): void {
+  w.ustring(res.path!);
+  if (type !== OpCode.create) records.Stat.write(w, res.stat!);
+}
+
+/** A multi's per-op result as the client sees it (FinalRequestProcessor's OpResult mapping). */
+function toMultiResult(r: TxnResult): MultiResult {
+  switch (r.type) {
+    case OpCode.create:
+      return { type: OpCode.create, path: r.path! };
+    case OpCode.create2:
+    case OpCode.createTTL:
+    case OpCode.createContainer:
+      return { type: OpCode.create2, path: r.path!, stat: r.stat! };
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      return { type: OpCode.delete };
+    case OpCode.check:
+      return { type: OpCode.check };
+    case OpCode.setData:
+      return { type: OpCode.setData, stat: r.stat! };
+    default:
+      return { type: OpCode.error, err: r.err };
+  }
+}
+
+export function hex(id: bigint): string {
+  return '0x' + BigInt.asUintN(64, id).toString(16);
+}
