@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs everything the tests need on a fresh Debian
+# machine, builds, and runs every test:
+#   1. vitest: unit and property tests, the differential test against Apache ZooKeeper, real
+#      clients (zkCli.sh, cli_mt, node-zookeeper-client) and the kazoo guide examples;
+#   2. kazoo's own test suite, unchanged, against Apache ZooKeeper 3.8.0 and against zkts;
+#      every test that passes on ZooKeeper must pass on zkts unless
+#      test/compat/kazoo/expected-failures.txt names it with a reason.
+# Ends with one line "zkts tests: N passed, N failed". Exit status is non-zero on any failure.
+set -uo pipefail
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd -- "$ROOT"
+RESULTS=$ROOT/.test-results
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+
+scripts/install-deps.sh || { echo "test-all: installing dependencies failed" >&2; exit 1; }
+
+status=0
+echo "== vitest: unit, property, differential and real-client tests"
+npx vitest run --reporter=default --reporter=json --outputFile="$RESULTS/vitest.json" || status=1
+
+echo "== kazoo's test suite: Apache ZooKeeper 3.8.0, then zkts"
+export KAZOO_WORK_DIR=$RESULTS/kazoo
+scripts/kazoo-suite.sh zookeeper || status=1
+scripts/kazoo-suite.sh zkts || status=1
+/usr/bin/python3 scripts/kazoo-compare.py \
+  --zookeeper "$KAZOO_WORK_DIR/zookeeper/junit.xml" --zkts "$KAZOO_WORK_DIR/zkts/junit.xml" \
+  | tee "$RESULTS/kazoo-compare.txt"
+compare=${PIPESTATUS[0]}
+(( compare == 0 )) || status=1
+
+# One closing line over both runners. Kazoo tests that fail on Apache ZooKeeper too (they need an
+# ensemble) or that the allowlist names are reported by kazoo-compare above, not counted here.
+node -e '
+  const fs = require("fs");
+  const v = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+  const cmp = fs.readFileSync(process.argv[2], "utf8");
+  const kazooPassed = Number((/^passed\s+\d+\s+(\d+)/m.exec(cmp) || [0, 0])[1]);
+  const unexpected = Number((/allowlisted, (\d+) not\)/.exec(cmp) || [0, 0])[1]);
+  console.log(`zkts tests: ${v.numPassedTests + kazooPassed} passed, ${v.numFailedTests + unexpected} failed`);
+' "$RESULTS/vitest.json" "$RESULTS/kazoo-compare.txt" || status=1
+exit $status
