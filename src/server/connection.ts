@@ -224,7 +224,7 @@ export class Connection implements ClientHandle {
     w.int(xid);
     w.longNumber(zxid);
     w.int(err);
-    if (body && err === 0) body(w);
+    if (body) body(w);
     w.finishFrame(start);
     this.packetsSent++;
     this.scheduleFlush();

@@ -1,7 +1,7 @@
 /**
  * Parser for JAAS login configuration files (the `-Djava.security.auth.login.config=...`
  * file ZooKeeper reads), modelled on the JDK's `sun.security.provider.ConfigFile` parser
- * (a `java.io.StreamTokenizer` with `"`/`'` quotes, `//`, `/* *\/` and lone-`/` comments,
+ * (a `java.io.StreamTokenizer` with `"`-quoted strings, `//`, `/* *\/` and lone-`/` comments,
  * word characters `A-Za-z$_*-.0-9`), so that a file Java ZooKeeper accepts is accepted
  * here and a file it rejects is rejected here with an error naming the line.
  *
@@ -140,8 +140,13 @@ class Tokenizer {
       return { kind: 'number', text: this.text.slice(start, this.pos), line };
     }
 
-    if (c === 0x22 || c === 0x27) {
+    if (c === 0x22) {
       return { kind: 'quoted', value: this.readQuoted(c), line };
+    }
+    if (c === 0x27) {
+      // StreamTokenizer also quotes with ', but ConfigFile only accepts words and "-strings.
+      this.readQuoted(c);
+      return { kind: 'char', value: "'", line };
     }
 
     this.pos++;

@@ -15,8 +15,9 @@
  *        realm="zk-sasl-md5",nonce="...",charset=utf-8,algorithm=md5-sess
  *   2. digest-response -> `rspauth=<32 hex>`; `complete` becomes true.
  *
- * Any failure throws `SaslError` and leaves the server in a failed state (further calls throw),
- * as a `SaslException` does in ZooKeeper (which then answers AUTHFAILED and closes the connection).
+ * Any failure throws `SaslError` and ends the exchange (further calls throw too; a completed
+ * exchange stays complete), as a `SaslException` does in ZooKeeper, which then answers AUTHFAILED
+ * and closes the connection.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -54,13 +55,18 @@ export interface DigestMd5ServerOptions {
 
 type State = 'initial' | 'challenged' | 'complete' | 'failed';
 
-/** Directives of a digest-response the server looks at; others (auth-param) are ignored. */
-const RESPONSE_DIRECTIVES = new Set([
+/**
+ * Directives of a digest-response the server records: exactly the JDK's DigestMD5Server.DIRECTIVE_KEY.
+ * Note the JDK lists "nonce-count" rather than RFC 2831's "nc", so the "nc" a client sends is ignored
+ * (the hash always uses nonce count 00000001); we keep that so results match ZooKeeper byte for byte.
+ * A repeated directive from this list is an error; any other directive is ignored.
+ */
+const RESPONSE_DIRECTIVES: ReadonlySet<string> = new Set([
   'username',
   'realm',
   'nonce',
   'cnonce',
-  'nc',
+  'nonce-count',
   'qop',
   'digest-uri',
   'response',
@@ -68,6 +74,7 @@ const RESPONSE_DIRECTIVES = new Set([
   'charset',
   'cipher',
   'authzid',
+  'auth-param',
 ]);
 
 const NONCE_COUNT = '00000001';
@@ -189,6 +196,13 @@ function md5(...parts: (Buffer | string)[]): Buffer {
   return h.digest();
 }
 
+/** Whether Java's Integer.parseInt(s) accepts s (ASCII digits only). */
+function isJavaInt(s: string): boolean {
+  if (!/^[+-]?\d+$/.test(s)) return false;
+  const v = BigInt(s);
+  return v >= -2147483648n && v <= 2147483647n;
+}
+
 function asciiLower(s: string): string {
   return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
@@ -281,7 +295,9 @@ export class DigestMd5Server {
           throw new SaslError('DIGEST-MD5: Server at illegal state');
       }
     } catch (err) {
-      this.state = 'failed';
+      // Like the JDK: a finished exchange stays complete (getAuthorizationID keeps working), anything
+      // else is over for good.
+      if (this.state !== 'complete') this.state = 'failed';
       this.nonce = undefined;
       if (err instanceof SaslError) throw err;
       throw new SaslError(`DIGEST-MD5: ${err instanceof Error ? err.message : String(err)}`);
@@ -313,7 +329,7 @@ export class DigestMd5Server {
     }
 
     const maxbuf = str('maxbuf');
-    if (maxbuf !== undefined && !/^[+-]?\d{1,10}$/.test(maxbuf)) {
+    if (maxbuf !== undefined && !isJavaInt(maxbuf)) {
       throw new SaslError(`DIGEST-MD5: digest response format violation. Invalid maxbuf: ${maxbuf}`);
     }
 
@@ -336,10 +352,10 @@ export class DigestMd5Server {
     const cnonce = d.get('cnonce');
     if (cnonce === undefined) throw new SaslError('DIGEST-MD5: digest response format violation. Missing cnonce.');
 
-    // Only one authentication per exchange, so the nonce count must be 1 (RFC 2831: 8 hex digits).
-    const nc = str('nc');
-    if (nc !== undefined && !/^0{7}1$/.test(nc)) {
-      throw new SaslError(`DIGEST-MD5: digest response format violation. Nonce count does not match: ${nc}`);
+    // Only one authentication per exchange, so a nonce count must be 1 (see RESPONSE_DIRECTIVES about "nc").
+    const nonceCount = str('nonce-count');
+    if (nonceCount !== undefined && !(/^[+-]?[0-9a-fA-F]+$/.test(nonceCount) && parseInt(nonceCount, 16) === 1)) {
+      throw new SaslError(`DIGEST-MD5: digest response format violation. Nonce count does not match: ${nonceCount}`);
     }
 
     const qop = str('qop') ?? 'auth';

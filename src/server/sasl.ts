@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ErrorCode } from '../jute/index.js';
 import type { Connection } from './connection.js';
-import { parseJaasUsers } from './jaas.js';
+import { JAAS_DEFAULT_SERVER_SECTION, parseJaasConfig, parseJaasUsers } from './jaas.js';
 import { DigestMd5Server } from './sasl-digest-md5.js';
 
 /**
@@ -11,14 +11,21 @@ import { DigestMd5Server } from './sasl-digest-md5.js';
  */
 export class SaslAuthenticator {
   private readonly users: Map<string, string>;
+  /** Without a Server section ZooKeeper has no SASL server and answers every token with OK, no token. */
+  private readonly enabled: boolean;
   private readonly exchanges = new WeakMap<Connection, DigestMd5Server>();
 
   constructor(jaasText: string) {
     this.users = parseJaasUsers(jaasText);
+    this.enabled = parseJaasConfig(jaasText).has(JAAS_DEFAULT_SERVER_SECTION);
   }
 
   step(conn: Connection, xid: number, token: Buffer, zxid: number, log: Logger): void {
     void zxid;
+    if (!this.enabled) {
+      conn.sendReply(xid, 0, 0, (w) => w.buffer(null));
+      return;
+    }
     let exchange = this.exchanges.get(conn);
     if (!exchange) {
       exchange = new DigestMd5Server({ users: this.users });
@@ -29,7 +36,8 @@ export class SaslAuthenticator {
       response = exchange.evaluate(token);
     } catch (e) {
       log.warn({ client: conn.describe(), err: (e as Error).message }, 'SASL authentication failed');
-      conn.sendReply(xid, 0, ErrorCode.AUTHFAILED);
+      // ZooKeeper sends the error with an empty (null) token, then drops the connection.
+      conn.sendReply(xid, 0, ErrorCode.AUTHFAILED, (w) => w.buffer(null));
       conn.close('SASL authentication failed');
       return;
     }
