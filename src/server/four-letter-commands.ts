@@ -74,14 +74,17 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
       const lines: [string, string | number][] = [
         ['zk_version', ZOOKEEPER_VERSION_LINE],
         ['zk_server_state', 'standalone'],
-        ['zk_avg_latency', s.count === 0 ? 0 : (s.totalLatency / s.count).toFixed(4)],
+        ['zk_avg_latency', averageLatency(s)],
         ['zk_max_latency', s.maxLatency],
         ['zk_min_latency', s.minLatency],
         ['zk_packets_received', conns.reduce((n, c) => n + c.packetsReceived, 0)],
         ['zk_packets_sent', conns.reduce((n, c) => n + c.packetsSent, 0)],
         ['zk_num_alive_connections', conns.length],
         ['zk_outstanding_requests', 0],
-        ['zk_znode_count', tree.nodeCount],
+        ['zk_znode_count', znodeCount(server)],
+        ['zk_global_sessions', server.sessions.size],
+        ['zk_local_sessions', 0],
+        ['zk_uptime', Date.now() - server.startedAt],
         ['zk_watch_count', tree.dataWatches.watchCount + tree.childWatches.watchCount],
         ['zk_ephemerals_count', [...tree.ephemeralSessions()].reduce((n, [, p]) => n + p.size, 0)],
         ['zk_approximate_data_size', approximateDataSize(server)],
@@ -168,16 +171,25 @@ function serverSummary(ctx: FourLetterContext, conns: Connection[], withClients:
     lines.push('');
   }
   lines.push(
-    `Latency min/avg/max: ${s.minLatency}/${s.count === 0 ? '0.0' : (s.totalLatency / s.count).toFixed(4)}/${s.maxLatency}`,
+    `Latency min/avg/max: ${s.minLatency}/${averageLatency(s)}/${s.maxLatency}`,
     `Received: ${conns.reduce((n, c) => n + c.packetsReceived, 0)}`,
     `Sent: ${conns.reduce((n, c) => n + c.packetsSent, 0)}`,
     `Connections: ${conns.length}`,
     'Outstanding: 0',
     `Zxid: ${hex(BigInt(ctx.server.zxid))}`,
     'Mode: standalone',
-    `Node count: ${ctx.server.tree.nodeCount}`,
+    `Node count: ${znodeCount(ctx.server)}`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** ZooKeeper's node table holds the root under both "" and "/", and its counts include both. */
+function znodeCount(server: ZkServer): number {
+  return server.tree.nodeCount + 1;
+}
+
+function averageLatency(s: ZkServer['stats']): string {
+  return s.count === 0 ? '0.0' : (s.totalLatency / s.count).toFixed(4);
 }
 
 function approximateDataSize(server: ZkServer): number {
