@@ -9,8 +9,8 @@
 #              `java ... QuorumPeerMain zoo.cfg` runs `node dist/bin/zkts.js start --config zoo.cfg -D...`
 #              (build it first: npm run build)
 #
-# PYTEST_ARGS are passed to pytest. Arguments that start with `test_` are taken relative to
-# kazoo's tests dir and replace the default (whole suite), e.g.
+# PYTEST_ARGS are passed to pytest. Arguments of the form test_*.py[::...] are taken relative
+# to kazoo's tests dir and replace the default (whole suite), e.g.
 #   scripts/kazoo-suite.sh zkts test_client.py -k test_create
 #   scripts/kazoo-suite.sh zkts test_client.py::TestClient::test_create
 #
@@ -31,7 +31,9 @@
 #   ZOOKEEPER_VERSION       [3.8.0]  (what the harness assumes about the server)
 #   ZOOKEEPER_CLASSPATH     [Debian jars, see below]; used by the zookeeper target only
 #   KAZOO_TEST_TIMEOUT      per-test timeout in seconds, pytest-timeout [60]
-#   KAZOO_SUITE_TIMEOUT     whole-run limit in seconds [1800]; SIGINT then, SIGKILL 120 s later
+#   KAZOO_SUITE_TIMEOUT     whole-run limit in seconds [1800]: then SIGINT to pytest and the
+#                           servers (pytest still writes junit.xml), and SIGKILL to all of them
+#                           KAZOO_SUITE_KILL_AFTER [60] seconds later if they are still there
 #   KAZOO_WORK_DIR          results root [<repo>/.kazoo-work]
 #   KAZOO_PYTHON            [/usr/bin/python3]  (not the python3 first on PATH)
 #   KAZOO_STREAM            1 = also stream pytest output to stdout [1 if stdout is a tty, else 0]
@@ -55,6 +57,7 @@ SHIM_DIR=$ROOT/test/compat/kazoo/bin
 PY=${KAZOO_PYTHON:-/usr/bin/python3}
 TEST_TIMEOUT=${KAZOO_TEST_TIMEOUT:-60}
 SUITE_TIMEOUT=${KAZOO_SUITE_TIMEOUT:-1800}
+KILL_AFTER=${KAZOO_SUITE_KILL_AFTER:-60}
 WORK=${KAZOO_WORK_DIR:-$ROOT/.kazoo-work}/$TARGET
 if [[ -t 1 ]]; then STREAM=${KAZOO_STREAM:-1}; else STREAM=${KAZOO_STREAM:-0}; fi
 
@@ -123,7 +126,7 @@ printf '[pytest]\n' >"$WORK/pytest.ini"   # keeps pytest from looking for config
 selection=()
 passthru=()
 for a in "$@"; do
-  if [[ $a == test_* ]]; then selection+=("$TESTS_DIR/$a"); else passthru+=("$a"); fi
+  if [[ $a == test_*.py || $a == test_*.py::* ]]; then selection+=("$TESTS_DIR/$a"); else passthru+=("$a"); fi
 done
 (( ${#selection[@]} > 0 )) || selection=("$TESTS_DIR")
 
@@ -148,7 +151,7 @@ start=$(date +%s)
 # Servers launched by the harness stay in that group, so nothing can outlive the run.
 # On the suite timeout or on our own SIGINT/SIGTERM, pytest gets SIGINT and still writes junit.xml.
 set -m
-(cd -- "$WORK" && exec timeout -s INT -k 120 "$SUITE_TIMEOUT" "${cmd[@]}") >>"$WORK/pytest.log" 2>&1 </dev/null &
+(cd -- "$WORK" && exec timeout -s INT -k "$KILL_AFTER" "$SUITE_TIMEOUT" "${cmd[@]}") >>"$WORK/pytest.log" 2>&1 </dev/null &
 pgid=$!
 set +m
 interrupted=0
@@ -166,9 +169,14 @@ trap - INT TERM HUP
 wall=$(( $(date +%s) - start ))
 
 # Anything still in the group is a server the harness failed to stop: report it, then end it.
-if leftovers=$(pgrep -g "$pgid" 2>/dev/null) && [[ -n $leftovers ]]; then
+sleep 0.5
+live=()
+for p in $(pgrep -g "$pgid" 2>/dev/null || true); do
+  [[ $(ps -o stat= -p "$p" 2>/dev/null) == Z* ]] || live+=("$p")
+done
+if (( ${#live[@]} > 0 )); then
   echo "kazoo-suite $TARGET: WARNING: processes left after pytest exited, terminating:" >&2
-  ps -o pid=,args= -p "$(paste -sd, <<<"$leftovers")" >&2 || true
+  ps -o pid=,args= -p "$(IFS=,; echo "${live[*]}")" >&2 || true
   kill -TERM -- -"$pgid" 2>/dev/null || true
   sleep 3
   kill -KILL -- -"$pgid" 2>/dev/null || true
@@ -189,11 +197,12 @@ echo "kazoo-suite $TARGET: pytest exit $rc, wall ${wall}s"
 
 echo "$summary"
 
+if (( interrupted )); then exit 130; fi
 case $rc in
-  0|1) exit 0 ;;                       # ran; test failures are for kazoo-compare.py to judge
-  124) echo "kazoo-suite $TARGET: WARNING: suite timeout (${SUITE_TIMEOUT}s) hit; results are partial" >&2
-       exit 0 ;;
-  *) if (( interrupted )); then exit 130; fi
-     echo "kazoo-suite $TARGET: pytest exit status $rc (interrupted, internal or usage error)" >&2
+  0|1) exit 0 ;;         # pytest ran; test failures are for kazoo-compare.py to judge
+  124|137)               # `timeout` fired (137: the group needed SIGKILL, e.g. a server ignoring SIGTERM)
+    echo "kazoo-suite $TARGET: WARNING: suite timeout (${SUITE_TIMEOUT}s) hit; results are partial" >&2
+    exit 0 ;;
+  *) echo "kazoo-suite $TARGET: pytest exit status $rc (internal or usage error)" >&2
      exit 4 ;;
 esac
