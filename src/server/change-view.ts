@@ -19,14 +19,19 @@ export interface NodeRecord {
  * dropped if the multi fails (ZooKeeper's rollbackPendingChanges).
  */
 export class ChangeView {
-  private readonly changes = new Map<string, NodeRecord | null>();
+  private readonly changes = new Map<string, { record: NodeRecord | null; zxid: number }>();
+  /** The zxid of the txn being prepared: its changes stay visible until that txn is applied. */
+  zxid = 0;
+  /** (zxid, path) in the order changes were made, so that prune() costs what it removes. */
+  private order: { zxid: number; path: string }[] = [];
+  private orderHead = 0;
 
   /** `base` is the committed tree, or the view this one layers on (a multi's ops over the pending changes). */
   constructor(private readonly base: DataTree | ChangeView) {}
 
   get(path: string): NodeRecord | undefined {
     const changed = this.changes.get(path);
-    if (changed !== undefined) return changed ?? undefined;
+    if (changed !== undefined) return changed.record ?? undefined;
     if (this.base instanceof ChangeView) return this.base.get(path);
     const node = this.base.getNode(path);
     if (!node) return undefined;
@@ -41,12 +46,33 @@ export class ChangeView {
   }
 
   set(path: string, record: NodeRecord | null): void {
-    this.changes.set(path, record);
+    this.changes.set(path, { record, zxid: this.zxid });
+    this.order.push({ zxid: this.zxid, path });
   }
 
   /** Folds this view's changes into its parent (a multi that succeeded). */
   commitToParent(): void {
     if (!(this.base instanceof ChangeView)) return;
-    for (const [path, record] of this.changes) this.base.set(path, record);
+    for (const [path, change] of this.changes) {
+      this.base.changes.set(path, change);
+      this.base.order.push({ zxid: change.zxid, path });
+    }
+  }
+
+  /** Forgets the changes of txns up to `zxid`, which the tree now holds itself. */
+  prune(zxid: number): void {
+    while (this.orderHead < this.order.length && this.order[this.orderHead]!.zxid <= zxid) {
+      const { path, zxid: z } = this.order[this.orderHead++]!;
+      // A later txn may have changed the path again: its entry stays until that txn is applied.
+      if (this.changes.get(path)?.zxid === z) this.changes.delete(path);
+    }
+    if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
+      this.order = this.order.slice(this.orderHead);
+      this.orderHead = 0;
+    }
+  }
+
+  get size(): number {
+    return this.changes.size;
   }
 }

@@ -158,6 +158,7 @@ export function prepCheck(ctx: PrepContext, req: { path: string; version: number
  */
 export function prepMulti(ctx: PrepContext, ops: MultiOp[]): TxnBody {
   const view = new ChangeView(ctx.view);
+  view.zxid = ctx.view.zxid;
   const sub: PrepContext = { ...ctx, view };
   const txns: TxnBody[] = [];
   let failed = false;

@@ -17,6 +17,7 @@ import {
   writeMultiResponse,
 } from '../jute/index.js';
 import { DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type WatchEvent } from '../datatree/index.js';
+import { MemoryTxnLog, type TxnLog } from '../zab/index.js';
 import { checkAcl, maskDigests } from './auth.js';
 import { ChangeView } from './change-view.js';
 import type { ClientHandle } from './client.js';
@@ -42,6 +43,31 @@ export interface ConnectOutcome {
 }
 
 const SESSION_SECRET = 'zkts-session-password';
+
+/** Requests that become txns. Their replies wait for the log; a client's later reads wait for them. */
+const WRITE_TYPES = new Set<number>([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.setACL,
+  OpCode.check,
+  OpCode.multi,
+  OpCode.reconfig,
+  OpCode.closeSession,
+]);
+
+/**
+ * Per-connection order: ZooKeeper answers a client's requests in the order sent. A read that
+ * arrives while the client's earlier writes are still in the log waits for them (so that it sees
+ * them), and everything after a waiting request waits too.
+ */
+interface ClientOrder {
+  outstandingWrites: number;
+  waiting: { write: boolean; run: () => void }[];
+}
 const WATCH_MODES = { [AddWatchMode.PERSISTENT]: WatchMode.PERSISTENT, [AddWatchMode.PERSISTENT_RECURSIVE]: WatchMode.PERSISTENT_RECURSIVE };
 
 /**
@@ -53,21 +79,32 @@ export class ZkServer {
   readonly tree: DataTree;
   readonly sessions = new Map<bigint, Session>();
   private readonly expiry: SessionExpiry;
-  private lastZxid = 0;
+  /** The last zxid handed out by prep; the tree's lastProcessedZxid trails it while txns are in the log. */
+  private lastPreparedZxid = 0;
+  /** Changes of txns prepared but not yet applied: what prep must see (ZooKeeper's outstandingChanges). */
+  private readonly pending: ChangeView;
+  private readonly order = new WeakMap<ClientHandle, ClientOrder>();
   private nextSessionId: bigint;
   readonly startedAt = Date.now();
   readonly stats = { packetsReceived: 0, packetsSent: 0, minLatency: 0, maxLatency: 0, totalLatency: 0, count: 0 };
 
-  constructor(readonly config: ServerConfig, readonly log: Logger, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly config: ServerConfig,
+    readonly log: Logger,
+    private readonly txnLog: TxnLog = new MemoryTxnLog(),
+    private readonly now: () => number = Date.now,
+  ) {
     this.tree = new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled });
+    this.pending = new ChangeView(this.tree);
     this.expiry = new SessionExpiry(config.tickTime, now());
     // ZooKeeper's initial session id: server id in the top byte, then the start time shifted in.
     const sid = BigInt(config.myid ?? 0);
     this.nextSessionId = BigInt.asIntN(64, ((BigInt(now()) << 24n) & 0x00ffffffffffffffn) | (sid << 56n));
   }
 
+  /** The last zxid applied to the tree: what replies carry and what clients may have seen. */
   get zxid(): number {
-    return this.lastZxid;
+    return this.tree.lastProcessedZxid;
   }
 
   // ---- sessions ----
@@ -106,7 +143,8 @@ export class ZkServer {
     const session: Session = { id, timeout, passwd: this.passwordFor(id), client, closing: false };
     this.sessions.set(id, session);
     this.expiry.touch(id, timeout, this.now());
-    this.submit(id, 0, { type: OpCode.createSession, txn: { timeOut: timeout } }, () => {
+    const { zxid } = this.prepare(id, [], () => ({ type: OpCode.createSession, txn: { timeOut: timeout } }));
+    this.submit(id, 0, zxid, { type: OpCode.createSession, txn: { timeOut: timeout } }, () => {
       done({ ok: true, sessionId: id, timeout, passwd: session.passwd });
     });
   }
@@ -140,9 +178,10 @@ export class ZkServer {
   private closeSession(session: Session, reply: ((zxid: number) => void) | undefined): void {
     session.closing = true;
     this.expiry.remove(session.id);
-    const paths2Delete = [...this.tree.ephemeralsOf(session.id)];
+    // Ephemerals still in the log are deleted too when the txn is applied (DataTree.killSession).
+    const { zxid, body } = this.prepare(session.id, [], () => ({ type: OpCode.closeSession, txn: { paths2Delete: [...this.tree.ephemeralsOf(session.id)] } }));
     const client = session.client;
-    this.submit(session.id, 0, { type: OpCode.closeSession, txn: { paths2Delete } }, (_r, zxid) => {
+    this.submit(session.id, 0, zxid, body, (_r, zxid) => {
       this.sessions.delete(session.id);
       if (reply) reply(zxid);
       client?.close(reply ? 'client closed the session' : 'session expired');
@@ -152,56 +191,93 @@ export class ZkServer {
   // ---- the write path ----
 
   /** prep is done by the caller; this logs the txn and commits it (apply, fire watches, then `done`). */
-  private submit(sessionId: bigint, cxid: number, body: TxnBody, done: (r: TxnResult, zxid: number) => void): void {
-    const txn: Txn = { sessionId, cxid, zxid: ++this.lastZxid, time: this.now(), body };
-    // Standalone, in memory: the txn is "durable" at once. The txn log (issue: durability) goes here.
-    this.commit(txn, done);
+  /**
+   * Prep's outcome goes to the log; once durable it is committed: applied to the tree, watches
+   * fired, then `done` (the reply). prep must have run with `pending.zxid` set to `zxid`.
+   */
+  private submit(sessionId: bigint, cxid: number, zxid: number, body: TxnBody, done: (r: TxnResult, zxid: number) => void): void {
+    const txn: Txn = { sessionId, cxid, zxid, time: this.now(), body };
+    this.txnLog.append(txn, () => this.commit(txn, done));
   }
 
   private commit(txn: Txn, done: (r: TxnResult, zxid: number) => void): void {
     const events: WatchEvent[] = [];
     const result = this.tree.apply(txn, events);
+    this.pending.prune(txn.zxid);
     for (const e of events) (e.watcher as ClientHandle).sendEvent(e.type, KeeperState.SyncConnected, e.path);
     done(result, txn.zxid);
   }
 
-  private prepContext(client: ClientHandle): PrepContext {
-    return {
-      view: new ChangeView(this.tree),
-      sessionId: client.sessionId,
-      ids: client.ids,
-      extendedTypesEnabled: this.config.extendedTypesEnabled,
-    };
-  }
-
-  /** Runs prep; a KeeperError becomes an error txn, which still takes a zxid (as in ZooKeeper). */
-  private write(client: ClientHandle, xid: number, prep: (ctx: PrepContext) => TxnBody, reply: (r: TxnResult, w: JuteWriter) => void): void {
-    let body: TxnBody;
+  /** Runs prep for a new zxid; a KeeperError becomes an error txn, which still takes its zxid (as in ZooKeeper). */
+  private prepare(sessionId: bigint, ids: readonly records.Id[], prep: (ctx: PrepContext) => TxnBody): { zxid: number; body: TxnBody } {
+    const zxid = ++this.lastPreparedZxid;
+    this.pending.zxid = zxid;
     try {
-      body = prep(this.prepContext(client));
+      return { zxid, body: prep({ view: this.pending, sessionId, ids, extendedTypesEnabled: this.config.extendedTypesEnabled }) };
     } catch (e) {
       if (!(e instanceof KeeperError)) throw e;
-      body = { type: OpCode.error, txn: { err: e.code } };
+      return { zxid, body: { type: OpCode.error, txn: { err: e.code } } };
     }
-    this.submit(client.sessionId, xid, body, (r, zxid) => {
+  }
+
+  private write(client: ClientHandle, xid: number, prep: (ctx: PrepContext) => TxnBody, reply: (r: TxnResult, w: JuteWriter) => void): void {
+    const { zxid, body } = this.prepare(client.sessionId, client.ids, prep);
+    const order = this.orderOf(client);
+    order.outstandingWrites++;
+    this.submit(client.sessionId, xid, zxid, body, (r, zxid) => {
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
+      order.outstandingWrites--;
+      this.runWaiting(client, order);
     });
+  }
+
+  private orderOf(client: ClientHandle): ClientOrder {
+    let order = this.order.get(client);
+    if (!order) this.order.set(client, (order = { outstandingWrites: 0, waiting: [] }));
+    return order;
+  }
+
+  /** Runs the client's waiting requests that may now go: writes always, reads once no write is outstanding. */
+  private runWaiting(client: ClientHandle, order: ClientOrder): void {
+    while (order.waiting.length > 0) {
+      const next = order.waiting[0]!;
+      if (!next.write && order.outstandingWrites > 0) return;
+      order.waiting.shift();
+      try {
+        next.run();
+      } catch (e) {
+        this.log.warn({ session: hex(client.sessionId), err: (e as Error).message }, 'bad request, closing connection');
+        client.close('malformed request');
+        order.waiting.length = 0;
+        return;
+      }
+    }
   }
 
   // ---- requests ----
 
-  /** Handles one request of an established session. Throws JuteError on a malformed body. */
+  /** Handles one request of an established session, in the client's order. Throws JuteError on a malformed body. */
   handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
     this.touchSession(client.sessionId);
+    const order = this.orderOf(client);
+    const write = WRITE_TYPES.has(type);
+    if (order.waiting.length > 0 || (!write && order.outstandingWrites > 0)) {
+      order.waiting.push({ write, run: () => this.dispatch(client, xid, type, r) });
+      return;
+    }
+    this.dispatch(client, xid, type, r);
+  }
+
+  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
     const session = this.sessions.get(client.sessionId);
     if (!session || session.closing) {
-      if (type !== OpCode.ping) client.sendReply(xid, this.lastZxid, ErrorCode.SESSIONEXPIRED);
+      if (type !== OpCode.ping) client.sendReply(xid, this.zxid, ErrorCode.SESSIONEXPIRED);
       return;
     }
     switch (type) {
       case OpCode.ping:
-        client.sendReply(Xid.ping, this.lastZxid, 0);
+        client.sendReply(Xid.ping, this.zxid, 0);
         return;
       case OpCode.closeSession:
         this.closeSession(session, (zxid) => client.sendReply(xid, zxid, 0));
@@ -249,7 +325,7 @@ export class ZkServer {
         );
       case OpCode.sync: {
         const { path } = records.SyncRequest.read(r);
-        client.sendReply(xid, this.lastZxid, 0, (w) => w.ustring(path));
+        client.sendReply(xid, this.zxid, 0, (w) => w.ustring(path));
         return;
       }
       case OpCode.multiRead: {
@@ -272,7 +348,7 @@ export class ZkServer {
             return { type: OpCode.error, err: e.code };
           }
         });
-        client.sendReply(xid, this.lastZxid, 0, (w) => writeMultiResponse(w, results));
+        client.sendReply(xid, this.zxid, 0, (w) => writeMultiResponse(w, results));
         return;
       }
       default:
@@ -289,7 +365,7 @@ export class ZkServer {
   }
 
   private read(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
-    const zxid = this.lastZxid;
+    const zxid = this.zxid;
     try {
       switch (type) {
         case OpCode.exists: {
@@ -453,13 +529,9 @@ export class ZkServer {
       if (ttl !== 0 && now - node.mtime > ttl) candidates.push(path);
     }
     for (const path of candidates) {
-      let body: TxnBody;
-      try {
-        body = prepDelete({ view: new ChangeView(this.tree), sessionId: 0n, ids: [], extendedTypesEnabled: this.config.extendedTypesEnabled }, OpCode.deleteContainer, { path, version: -1 });
-      } catch {
-        continue;
-      }
-      this.submit(0n, 0, body, () => {});
+      // A candidate that changed meanwhile (a child arrived) fails prep and becomes a harmless error txn.
+      const { zxid, body } = this.prepare(0n, [], (ctx) => prepDelete(ctx, OpCode.deleteContainer, { path, version: -1 }));
+      this.submit(0n, 0, zxid, body, () => {});
     }
   }
 }
