@@ -30,6 +30,28 @@ export interface DataTreeOptions {
   extendedTypesEnabled?: boolean;
 }
 
+export const QUOTA_LIMITS_NODE = 'zookeeper_limits';
+export const QUOTA_STATS_NODE = 'zookeeper_stats';
+
+/** ZooKeeper's StatsTrack text: "count=N,bytes=M", then "=;key=value" pairs for any other keys. */
+function parseStatsTrack(data: Buffer | null): Map<string, number> {
+  const stats = new Map<string, number>();
+  const text = data?.toString('utf8') ?? '';
+  if (text === '') return stats;
+  for (const pair of text.split(/[,;]+/)) {
+    const [k, v] = pair.split('=');
+    if (k) stats.set(k, v ? Number(v) : -1);
+  }
+  return stats;
+}
+
+function formatStatsTrack(stats: Map<string, number>): Buffer {
+  let text = `count=${stats.get('count') ?? -1},bytes=${stats.get('bytes') ?? -1}`;
+  const rest = [...stats.keys()].filter((k) => k !== 'count' && k !== 'bytes').sort();
+  if (rest.length > 0) text += '=' + rest.map((k) => `;${k}=${stats.get(k)}`).join('');
+  return Buffer.from(text, 'utf8');
+}
+
 class TreeError extends Error {
   constructor(readonly code: number) {
     super(`error ${code}`);
@@ -52,15 +74,19 @@ export class DataTree {
   readonly sessions = new Map<bigint, number>();
   lastProcessedZxid = 0;
   readonly extendedTypesEnabled: boolean;
+  /** Paths with a quota (a zookeeper_limits node under /zookeeper/quota): ZooKeeper's pTrie. */
+  private readonly quotaPaths = new Set<string>();
 
   constructor(options: DataTreeOptions = {}) {
     this.extendedTypesEnabled = options.extendedTypesEnabled ?? false;
-    const root = new ZNode(null, AclCache.OPEN, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
+    const root = new ZNode(Buffer.alloc(0), AclCache.OPEN, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
     root.aclRef = this.acls.intern(OPEN_ACL_UNSAFE);
     this.nodes.set('/', root);
     this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
     this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
+    // ZooKeeper sets this node's ACL with setACL(path, acl, -1), which leaves aversion at -1.
+    this.nodes.get(CONFIG_PATH)!.aversion = -1;
   }
 
   private addSystemNode(path: string, acl: ACL[]): void {
@@ -281,6 +307,12 @@ export class DataTree {
       case 'void':
         break;
     }
+    if (parentPath.startsWith(QUOTA_PATH)) {
+      const quotaFor = parentPath.substring(QUOTA_PATH.length);
+      if (name === QUOTA_LIMITS_NODE) this.quotaPaths.add(quotaFor);
+      if (name === QUOTA_STATS_NODE) this.recountQuota(quotaFor);
+    }
+    this.updateQuotaStats(path, data === null ? 0 : data.length, 1);
     this.dataWatches.trigger(path, EventType.NodeCreated, events);
     this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, events);
     return node.stat();
@@ -308,6 +340,10 @@ export class DataTree {
       case 'void':
         break;
     }
+    if (parentPath.startsWith(ZOOKEEPER_PATH) && childNameOf(path) === QUOTA_LIMITS_NODE) {
+      this.quotaPaths.delete(parentPath.substring(QUOTA_PATH.length));
+    }
+    this.updateQuotaStats(path, -(node.data === null ? 0 : node.data.length), -1);
     const notified = this.dataWatches.trigger(path, EventType.NodeDeleted, events);
     this.childWatches.trigger(path, EventType.NodeDeleted, events, notified);
     this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, events);
@@ -316,6 +352,7 @@ export class DataTree {
   private setData(path: string, data: Buffer | null, version: number, zxid: number, time: number, events: WatchEvent[]): Stat {
     const node = this.nodes.get(path);
     if (!node) throw new TreeError(ErrorCode.NONODE);
+    this.updateQuotaStats(path, (data === null ? 0 : data.length) - (node.data === null ? 0 : node.data.length), 0);
     node.data = data;
     node.mtime = time;
     node.mzxid = zxid;
@@ -332,6 +369,111 @@ export class DataTree {
     node.aversion = aversion;
     node.aclRef = this.acls.intern(acl);
     return node.stat();
+  }
+
+  // ---- snapshot support (used by src/zab's snapshot reader; apply() does not use any of this) ----
+
+  /**
+   * Empties the tree before a restore: nodes, ACL cache, ephemerals, containers, TTLs and sessions.
+   * Watches are kept. Follow with restoreNode for every node, parents first, then finishRestore.
+   */
+  beginRestore(): void {
+    this.nodes.clear();
+    this.acls.clear();
+    this.ephemerals.clear();
+    this.containers.clear();
+    this.ttls.clear();
+    this.sessions.clear();
+  }
+
+  /**
+   * Adds a node read from a snapshot under `path` ("/" for the root): links it into its parent's
+   * children (the parent must be there already), counts its ACL ref (which must be in `acls`, see
+   * AclCache.restore) and indexes it as ephemeral, container or TTL node by its ephemeralOwner, as
+   * ZooKeeper's DataTree.deserialize does. `node.children` must be empty.
+   */
+  restoreNode(path: string, node: ZNode): void {
+    if (this.nodes.has(path)) throw new Error(`snapshot has node ${path} twice`);
+    const parentPath = parentOf(path);
+    if (parentPath !== undefined) {
+      const parent = this.nodes.get(parentPath);
+      if (!parent) throw new Error(`snapshot has node ${path} before (or without) its parent ${parentPath}`);
+      parent.children.add(childNameOf(path));
+    }
+    this.acls.addUsage(node.aclRef);
+    this.nodes.set(path, node);
+    if (parentPath === undefined) return;
+    switch (ephemeralKind(node.ephemeralOwner, this.extendedTypesEnabled)) {
+      case 'container':
+        this.containers.add(path);
+        break;
+      case 'ttl':
+        this.ttls.add(path);
+        break;
+      case 'normal': {
+        let set = this.ephemerals.get(node.ephemeralOwner);
+        if (!set) this.ephemerals.set(node.ephemeralOwner, (set = new Set()));
+        set.add(path);
+        break;
+      }
+      case 'void':
+        break;
+    }
+  }
+
+  /**
+   * Ends a restore: drops ACL lists no node uses, and adds the special nodes /zookeeper,
+   * /zookeeper/quota and /zookeeper/config if the snapshot had none (snapshots of ZooKeeper before
+   * 3.5 have no /zookeeper/config). Throws if there was no root.
+   */
+  finishRestore(): void {
+    if (!this.nodes.has('/')) throw new Error('snapshot has no root node');
+    this.acls.purgeUnused();
+    if (!this.nodes.has(ZOOKEEPER_PATH)) this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
+    if (!this.nodes.has(QUOTA_PATH)) this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
+    if (!this.nodes.has(CONFIG_PATH)) this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
+  }
+
+  // ---- quotas: usage kept in /zookeeper/quota/<path>/zookeeper_stats, as ZooKeeper does ----
+
+  /** The deepest path with a quota that contains `path` (ZooKeeper's getMaxPrefixWithQuota), if any. */
+  private quotaPrefixOf(path: string): string | undefined {
+    if (this.quotaPaths.size === 0) return undefined;
+    let found: string | undefined;
+    for (let i = path.indexOf('/', 1); ; i = path.indexOf('/', i + 1)) {
+      const prefix = i === -1 ? path : path.substring(0, i);
+      if (this.quotaPaths.has(prefix)) found = prefix;
+      if (i === -1) return found;
+    }
+  }
+
+  /** Adds to the usage recorded for the quota over `path`; not a txn of its own, no watch fires. */
+  private updateQuotaStats(path: string, bytesDiff: number, countDiff: number): void {
+    const prefix = this.quotaPrefixOf(path);
+    if (prefix === undefined) return;
+    const statNode = this.nodes.get(QUOTA_PATH + prefix + '/' + QUOTA_STATS_NODE);
+    if (!statNode) return;
+    const stats = parseStatsTrack(statNode.data);
+    stats.set('count', (stats.get('count') ?? -1) + countDiff);
+    stats.set('bytes', (stats.get('bytes') ?? -1) + bytesDiff);
+    statNode.data = formatStatsTrack(stats);
+  }
+
+  /** Sets a quota's recorded usage to the subtree's current count and bytes. */
+  private recountQuota(path: string): void {
+    const statNode = this.nodes.get(QUOTA_PATH + path + '/' + QUOTA_STATS_NODE);
+    if (!statNode) return;
+    let count = 0;
+    let bytes = 0;
+    const stack = this.nodes.has(path) ? [path] : [];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p)!;
+      count++;
+      bytes += n.data === null ? 0 : n.data.length;
+      for (const c of n.children) stack.push(joinPath(p, c));
+    }
+    statNode.data = formatStatsTrack(new Map([['count', count], ['bytes', bytes]]));
   }
 
   private killSession(sessionId: bigint, paths2Delete: string[], zxid: number, events: WatchEvent[]): void {

@@ -444,7 +444,7 @@ export class ZkServer {
         }
         case OpCode.whoAmI:
           return client.sendReply(xid, zxid, 0, (w) =>
-            records.WhoAmIResponse.write(w, { clientInfo: client.ids.map((id) => ({ authScheme: id.scheme, user: id.id })) }),
+            records.WhoAmIResponse.write(w, { clientInfo: client.ids.map((id) => ({ authScheme: id.scheme, user: userName(id) })) }),
           );
         default:
           this.log.warn({ type, session: hex(client.sessionId) }, 'unknown request type');
@@ -559,6 +559,19 @@ function toMultiResult(r: TxnResult): MultiResult {
       return { type: OpCode.setData, stat: r.stat! };
     default:
       return { type: OpCode.error, err: r.err };
+  }
+}
+
+/** The user an id stands for, as ZooKeeper's providers name it (digest: the part before the colon). */
+function userName(id: records.Id): string {
+  switch (id.scheme) {
+    case 'digest':
+      return id.id.split(':')[0] ?? '';
+    case 'ip':
+    case 'sasl':
+      return id.id;
+    default:
+      return '';
   }
 }
 
