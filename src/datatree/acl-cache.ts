@@ -81,12 +81,15 @@ export class AclCache {
    * ref. Later interns get refs above every restored one, as ZooKeeper's aclIndex does.
    */
   restore(ref: number | undefined, acl: readonly ACL[]): number {
+    if (ref !== undefined) {
+      if (!Number.isSafeInteger(ref) || ref <= 0) throw new RangeError(`invalid ACL ref ${ref}`);
+      if (ref >= this.nextRef) this.nextRef = ref + 1;
+    }
     if (acl.length === 0) return AclCache.OPEN;
     const key = aclKey(acl);
     const existing = this.byKey.get(key);
     if (existing !== undefined) return existing;
     if (ref === undefined) ref = this.nextRef;
-    if (!Number.isSafeInteger(ref) || ref <= 0) throw new RangeError(`invalid ACL ref ${ref}`);
     if (this.byRef.has(ref)) throw new RangeError(`ACL ref ${ref} restored twice with different lists`);
     this.byKey.set(key, ref);
     this.byRef.set(ref, { acl: acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } })), refs: 0 });

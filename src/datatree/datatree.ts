@@ -68,6 +68,7 @@ export class DataTree {
   readonly dataWatches = new WatchTable();
   readonly childWatches = new WatchTable();
   private readonly ephemerals = new Map<bigint, Set<string>>();
+  private readonly ephemeralTableSize = new Map<bigint, number>();
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
   /** Live sessions and their negotiated timeouts, changed only by createSession/closeSession txns. */
@@ -114,6 +115,14 @@ export class DataTree {
 
   aclOf(node: ZNode): ACL[] {
     return this.acls.get(node.aclRef);
+  }
+
+  /**
+   * The table size a Java HashSet holding this session's ephemerals would have (it grows past 3/4
+   * full and never shrinks). Only ZooKeeper's iteration order depends on it: see java-order.ts.
+   */
+  ephemeralTableSizeOf(sessionId: bigint): number {
+    return this.ephemeralTableSize.get(sessionId) ?? 16;
   }
 
   ephemeralsOf(sessionId: bigint): ReadonlySet<string> {
@@ -302,6 +311,8 @@ export class DataTree {
         let set = this.ephemerals.get(owner);
         if (!set) this.ephemerals.set(owner, (set = new Set()));
         set.add(path);
+        const capacity = this.ephemeralTableSize.get(owner) ?? 16;
+        if (set.size > capacity * 0.75) this.ephemeralTableSize.set(owner, capacity * 2);
         break;
       }
       case 'void':
@@ -313,8 +324,8 @@ export class DataTree {
       if (name === QUOTA_STATS_NODE) this.recountQuota(quotaFor);
     }
     this.updateQuotaStats(path, data === null ? 0 : data.length, 1);
-    this.dataWatches.trigger(path, EventType.NodeCreated, events);
-    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, events);
+    this.dataWatches.trigger(path, EventType.NodeCreated, acl, events);
+    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, this.aclOf(parent), events);
     return node.stat();
   }
 
@@ -326,6 +337,7 @@ export class DataTree {
     parent.children.delete(childNameOf(path));
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.nodes.delete(path);
+    const acl = this.acls.get(node.aclRef); // kept for the watch events below
     this.acls.release(node.aclRef);
     switch (ephemeralKind(node.ephemeralOwner, this.extendedTypesEnabled)) {
       case 'container':
@@ -344,9 +356,9 @@ export class DataTree {
       this.quotaPaths.delete(parentPath.substring(QUOTA_PATH.length));
     }
     this.updateQuotaStats(path, -(node.data === null ? 0 : node.data.length), -1);
-    const notified = this.dataWatches.trigger(path, EventType.NodeDeleted, events);
-    this.childWatches.trigger(path, EventType.NodeDeleted, events, notified);
-    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, events);
+    const notified = this.dataWatches.trigger(path, EventType.NodeDeleted, acl, events);
+    this.childWatches.trigger(path, EventType.NodeDeleted, acl, events, notified);
+    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, this.aclOf(parent), events);
   }
 
   private setData(path: string, data: Buffer | null, version: number, zxid: number, time: number, events: WatchEvent[]): Stat {
@@ -358,7 +370,7 @@ export class DataTree {
     node.mzxid = zxid;
     node.version = version;
     const stat = node.stat();
-    this.dataWatches.trigger(path, EventType.NodeDataChanged, events);
+    this.dataWatches.trigger(path, EventType.NodeDataChanged, this.aclOf(node), events);
     return stat;
   }
 
@@ -384,6 +396,7 @@ export class DataTree {
     this.containers.clear();
     this.ttls.clear();
     this.sessions.clear();
+    this.quotaPaths.clear();
   }
 
   /**
@@ -422,16 +435,36 @@ export class DataTree {
   }
 
   /**
-   * Ends a restore: drops ACL lists no node uses, and adds the special nodes /zookeeper,
+   * Ends a restore: drops ACL lists no node uses, adds the special nodes /zookeeper,
    * /zookeeper/quota and /zookeeper/config if the snapshot had none (snapshots of ZooKeeper before
-   * 3.5 have no /zookeeper/config). Throws if there was no root.
+   * 3.5 have no /zookeeper/config), and sets up quotas as DataTree.setupQuota does: every leaf
+   * .../zookeeper_limits under /zookeeper/quota names a quota, whose zookeeper_stats node is
+   * recounted from the tree. Throws if there was no root.
    */
   finishRestore(): void {
     if (!this.nodes.has('/')) throw new Error('snapshot has no root node');
     this.acls.purgeUnused();
     if (!this.nodes.has(ZOOKEEPER_PATH)) this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
     if (!this.nodes.has(QUOTA_PATH)) this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
-    if (!this.nodes.has(CONFIG_PATH)) this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
+    if (!this.nodes.has(CONFIG_PATH)) {
+      this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
+      this.nodes.get(CONFIG_PATH)!.aversion = -1;
+    }
+    const limitSuffix = '/' + QUOTA_LIMITS_NODE;
+    const stack = [QUOTA_PATH];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const node = this.nodes.get(p)!;
+      if (node.children.size === 0) {
+        if (p.endsWith(limitSuffix)) {
+          const quotaFor = p.substring(QUOTA_PATH.length, p.indexOf(limitSuffix));
+          this.quotaPaths.add(quotaFor);
+          this.recountQuota(quotaFor);
+        }
+        continue;
+      }
+      for (const c of node.children) stack.push(joinPath(p, c));
+    }
   }
 
   // ---- quotas: usage kept in /zookeeper/quota/<path>/zookeeper_stats, as ZooKeeper does ----
@@ -480,6 +513,7 @@ export class DataTree {
     this.sessions.delete(sessionId);
     const own = this.ephemerals.get(sessionId);
     this.ephemerals.delete(sessionId);
+    this.ephemeralTableSize.delete(sessionId);
     // A CloseSessionTxn names the paths it deletes; any ephemeral of the session it missed goes too.
     const listed = new Set(paths2Delete);
     const paths = [...paths2Delete];

@@ -1,5 +1,7 @@
-import { EventType } from '../jute/index.js';
+import { EventType, type records } from '../jute/index.js';
 import { parentOf } from './paths.js';
+
+type ACL = records.ACL;
 
 /** Whoever is to be told of a watch event: in the server, a connection. Compared by identity. */
 export type Watcher = object;
@@ -11,6 +13,11 @@ export interface WatchEvent {
   watcher: Watcher;
   type: EventType;
   path: string;
+  /**
+   * The ACL of the znode the event is about. ZooKeeper (3.8.4, CVE-2024-23944) delivers an event
+   * only to a watcher that may READ that znode; the watch is used up either way.
+   */
+  acl: readonly ACL[];
 }
 
 /**
@@ -43,7 +50,7 @@ export class WatchTable {
   }
 
   /** Fires the watches for an event on `path`, appending one event per watcher not in `suppress`. */
-  trigger(path: string, type: EventType, out: WatchEvent[], suppress?: Set<Watcher>): Set<Watcher> {
+  trigger(path: string, type: EventType, acl: readonly ACL[], out: WatchEvent[], suppress?: Set<Watcher>): Set<Watcher> {
     const notified = new Set<Watcher>();
     for (let p: string | undefined = path; p !== undefined; p = this.recursiveCount > 0 ? parentOf(p) : undefined) {
       const watchers = this.byPath.get(p);
@@ -59,18 +66,17 @@ export class WatchTable {
       }
     }
     for (const watcher of notified) {
-      if (!suppress?.has(watcher)) out.push({ watcher, type, path });
+      if (!suppress?.has(watcher)) out.push({ watcher, type, path, acl });
     }
     return notified;
   }
 
-  /** Whether `watcher` watches `path` here, directly or through a recursive watch on an ancestor. */
-  contains(path: string, watcher: Watcher): boolean {
-    if (this.byPath.get(path)?.has(watcher)) return true;
-    for (let p = parentOf(path); p !== undefined; p = parentOf(p)) {
-      if (this.byPath.get(p)?.get(watcher) === WatchMode.PERSISTENT_RECURSIVE) return true;
-    }
-    return false;
+  /**
+   * checkWatches as ZooKeeper 3.8's WatchManager.containsWatcher answers it: true when anyone
+   * watches exactly `path` (it does not look at whose watch it is), false below a recursive watch.
+   */
+  containsAny(path: string): boolean {
+    return this.byPath.has(path);
   }
 
   /** Removes the watch of `watcher` on exactly `path`; false if there was none. */

@@ -1,4 +1,13 @@
 import type { records } from '../jute/index.js';
+import { CONTAINER_OWNER, ephemeralKind } from './ephemeral-type.js';
+
+/**
+ * What a client sees as ephemeralOwner: ZooKeeper shows 0 for container and TTL nodes, whose
+ * stored owner is only an encoding of their kind (DataNode.getClientEphemeralOwner).
+ */
+function clientEphemeralOwner(owner: bigint): bigint {
+  return owner === CONTAINER_OWNER || ephemeralKind(owner, true) === 'ttl' ? 0n : owner;
+}
 
 /**
  * One znode: its data, a reference into the ACL cache, the persisted part of its Stat, and the
@@ -32,7 +41,7 @@ export class ZNode {
       // ZooKeeper stores the number of child creations and reports creations plus deletions.
       cversion: this.cversion * 2 - this.children.size,
       aversion: this.aversion,
-      ephemeralOwner: this.ephemeralOwner,
+      ephemeralOwner: clientEphemeralOwner(this.ephemeralOwner),
       dataLength: this.data === null ? 0 : this.data.length,
       numChildren: this.children.size,
       pzxid: this.pzxid,

@@ -75,7 +75,12 @@ export class JuteReader {
     if (len === -1) return null;
     if (len < 0) throw new JuteError(`negative string length ${len}`);
     this.need(len);
-    const s = this.buf.toString('utf8', this.offset, this.offset + len);
+    let s = this.buf.toString('utf8', this.offset, this.offset + len);
+    // Java clients write characters outside the BMP as CESU-8 surrogates (see JuteWriter), which
+    // ZooKeeper's UTF-8 decoder turns into one U+FFFD per surrogate. We decode them the same way.
+    if (s.includes('\ufffd') && this.buf.subarray(this.offset, this.offset + len).includes(0xed)) {
+      s = decodeLikeJava(this.buf, this.offset, this.offset + len);
+    }
     this.offset += len;
     return s;
   }
@@ -89,4 +94,38 @@ export class JuteReader {
     if (len > this.remaining) throw new JuteError(`vector length ${len} exceeds the ${this.remaining} bytes left`);
     return len;
   }
+}
+
+/**
+ * UTF-8 decoding as Java's decoder does it for what Jute writers send: a 3-byte encoded surrogate
+ * (CESU-8) becomes a single U+FFFD, as does any other malformed byte.
+ */
+function decodeLikeJava(buf: Buffer, start: number, end: number): string {
+  const units: number[] = [];
+  let i = start;
+  const cont = (k: number) => k < end && (buf[k]! & 0xc0) === 0x80;
+  while (i < end) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      units.push(b);
+      i += 1;
+    } else if ((b & 0xe0) === 0xc0 && cont(i + 1)) {
+      units.push(((b & 0x1f) << 6) | (buf[i + 1]! & 0x3f));
+      i += 2;
+    } else if ((b & 0xf0) === 0xe0 && cont(i + 1) && cont(i + 2)) {
+      const unit = ((b & 0x0f) << 12) | ((buf[i + 1]! & 0x3f) << 6) | (buf[i + 2]! & 0x3f);
+      units.push(unit >= 0xd800 && unit <= 0xdfff ? 0xfffd : unit);
+      i += 3;
+    } else if ((b & 0xf8) === 0xf0 && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
+      const cp = ((b & 0x07) << 18) | ((buf[i + 1]! & 0x3f) << 12) | ((buf[i + 2]! & 0x3f) << 6) | (buf[i + 3]! & 0x3f);
+      units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+      i += 4;
+    } else {
+      units.push(0xfffd);
+      i += 1;
+    }
+  }
+  let out = '';
+  for (let k = 0; k < units.length; k += 4096) out += String.fromCharCode(...units.slice(k, k + 4096));
+  return out;
 }

@@ -1,4 +1,5 @@
 const TWO_32 = 4294967296;
+const SURROGATE = /[\ud800-\udfff]/;
 
 /** Appends Jute primitives to one growing Buffer. */
 export class JuteWriter {
@@ -53,11 +54,36 @@ export class JuteWriter {
 
   ustring(v: string | null): void {
     if (v === null) return this.int(-1);
+    if (SURROGATE.test(v)) return this.cesu8(v);
     const len = Buffer.byteLength(v, 'utf8');
     this.int(len);
     this.ensure(len);
     this.buf.write(v, this.offset, len, 'utf8');
     this.offset += len;
+  }
+
+  /**
+   * Jute's BinaryOutputArchive encodes each UTF-16 unit on its own, so a character outside the BMP
+   * becomes two 3-byte surrogates (CESU-8), not one 4-byte UTF-8 sequence. We write what it writes.
+   */
+  private cesu8(v: string): void {
+    const start = this.offset;
+    this.int(0);
+    this.ensure(v.length * 3);
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 0x80) {
+        this.buf[this.offset++] = c;
+      } else if (c < 0x800) {
+        this.buf[this.offset++] = 0xc0 | (c >> 6);
+        this.buf[this.offset++] = 0x80 | (c & 0x3f);
+      } else {
+        this.buf[this.offset++] = 0xe0 | (c >> 12);
+        this.buf[this.offset++] = 0x80 | ((c >> 6) & 0x3f);
+        this.buf[this.offset++] = 0x80 | (c & 0x3f);
+      }
+    }
+    this.buf.writeInt32BE(this.offset - start - 4, start);
   }
 
   raw(bytes: Buffer): void {

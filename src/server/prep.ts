@@ -79,6 +79,9 @@ export function prepCreate(ctx: PrepContext, type: number, req: CreateArgs): Txn
   if (flags < 0 || flags > 6) throw badArguments();
   if (isTtl(flags) && !ctx.extendedTypesEnabled) throw new KeeperError(ErrorCode.UNIMPLEMENTED);
   if (isTtl(flags) ? !isValidTtl(ttl) : ttl >= 0) throw badArguments();
+  // createTTL with a non-TTL mode and no TTL: ZooKeeper 3.8 accepts it in prep and then crashes
+  // applying it; refusing it is the only sane answer.
+  if (type === OpCode.createTTL && !isTtl(flags)) throw badArguments();
   const parentPath = parentForCreate(req.path);
   const acl = fixupAcl(req.acl, ctx.ids);
   const parent = record(ctx.view, parentPath);
@@ -170,7 +173,7 @@ export function prepMulti(ctx: PrepContext, ops: MultiOp[]): TxnBody {
     try {
       txns.push(prepOne(sub, op));
     } catch (e) {
-      if (!(e instanceof KeeperError)) throw e;
+      if (!(e instanceof KeeperError) || e instanceof RequestMarshallingError) throw e;
       failed = true;
       txns.push({ type: OpCode.error, txn: { err: e.code } });
     }
@@ -179,7 +182,34 @@ export function prepMulti(ctx: PrepContext, ops: MultiOp[]): TxnBody {
   return { type: OpCode.multi, txns };
 }
 
-function prepOne(ctx: PrepContext, op: MultiOp): TxnBody {
+/** Fails a whole request, not just one op of a multi (ZooKeeper: an exception while decoding it). */
+class RequestMarshallingError extends KeeperError {
+  constructor() {
+    super(ErrorCode.MARSHALLINGERROR);
+  }
+}
+
+/**
+ * ZooKeeper rebuilds a multi's create ops from their flags (Op.create), whatever opcode the client
+ * put in the op header: TTL modes become createTTL, CONTAINER createContainer, the rest plain create
+ * (so a create2 in a multi answers with a path only). Unknown flags pick plain create, and prep
+ * then rejects them (BADARGUMENTS).
+ */
+function normalizeMultiOp(op: MultiOp): MultiOp {
+  if (op.type !== OpCode.create && op.type !== OpCode.create2 && op.type !== OpCode.createContainer && op.type !== OpCode.createTTL) {
+    return op;
+  }
+  const flags = op.req.flags;
+  if (flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL) {
+    // A TTL mode without a TTL (not a createTTL op): ZooKeeper fails the whole request decoding it.
+    if (op.type !== OpCode.createTTL) throw new RequestMarshallingError();
+    return op;
+  }
+  return { type: flags === CreateFlag.CONTAINER ? OpCode.createContainer : OpCode.create, req: op.req };
+}
+
+function prepOne(ctx: PrepContext, raw: MultiOp): TxnBody {
+  const op = normalizeMultiOp(raw);
   switch (op.type) {
     case OpCode.create:
     case OpCode.create2:

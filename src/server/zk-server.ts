@@ -8,6 +8,7 @@ import {
   KeeperState,
   OpCode,
   Perms,
+  WatcherType,
   Xid,
   readMultiRequest,
   records,
@@ -20,6 +21,7 @@ import { DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type Watch
 import { MemoryTxnLog, type TxnLog } from '../zab/index.js';
 import { checkAcl, maskDigests } from './auth.js';
 import { ChangeView } from './change-view.js';
+import { ephemeralsInZooKeeperOrder, inZooKeeperAuthOrder } from './java-order.js';
 import type { ClientHandle } from './client.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
 import { prepCheck, prepCreate, prepDelete, prepMulti, prepSetAcl, prepSetData, type PrepContext } from './prep.js';
@@ -149,6 +151,11 @@ export class ZkServer {
     });
   }
 
+  /** A session's ephemerals in ZooKeeper's (hash) order, so that deletions fire watches in its order. */
+  private ephemeralsInOrder(sessionId: bigint): string[] {
+    return ephemeralsInZooKeeperOrder([...this.tree.ephemeralsOf(sessionId)], this.tree.ephemeralTableSizeOf(sessionId));
+  }
+
   touchSession(sessionId: bigint): void {
     const s = this.sessions.get(sessionId);
     if (s && !s.closing) this.expiry.touch(sessionId, s.timeout, this.now());
@@ -179,7 +186,7 @@ export class ZkServer {
     session.closing = true;
     this.expiry.remove(session.id);
     // Ephemerals still in the log are deleted too when the txn is applied (DataTree.killSession).
-    const { zxid, body } = this.prepare(session.id, [], () => ({ type: OpCode.closeSession, txn: { paths2Delete: [...this.tree.ephemeralsOf(session.id)] } }));
+    const { zxid, body } = this.prepare(session.id, [], () => ({ type: OpCode.closeSession, txn: { paths2Delete: this.ephemeralsInOrder(session.id) } }));
     const client = session.client;
     this.submit(session.id, 0, zxid, body, (_r, zxid) => {
       this.sessions.delete(session.id);
@@ -204,7 +211,10 @@ export class ZkServer {
     const events: WatchEvent[] = [];
     const result = this.tree.apply(txn, events);
     this.pending.prune(txn.zxid);
-    for (const e of events) (e.watcher as ClientHandle).sendEvent(e.type, KeeperState.SyncConnected, e.path);
+    for (const e of events) {
+      const client = e.watcher as ClientHandle;
+      if (mayRead(e.acl, client.ids)) client.sendEvent(e.type, KeeperState.SyncConnected, e.path);
+    }
     done(result, txn.zxid);
   }
 
@@ -333,13 +343,12 @@ export class ZkServer {
         const results: MultiResult[] = ops.map((op) => {
           try {
             if (op.type === OpCode.getData) {
+              // ZooKeeper rebuilds the ops without their watch flag: multiRead never leaves watches.
               const node = this.readableNode(client, op.req.path);
-              this.tree.getData(op.req.path, op.req.watch ? client : undefined);
               return { type: OpCode.getData, data: node.data, stat: node.stat() };
             }
             if (op.type === OpCode.getChildren) {
               const node = this.readableNode(client, op.req.path);
-              this.tree.getChildren(op.req.path, op.req.watch ? client : undefined);
               return { type: OpCode.getChildren, children: [...node.children] };
             }
             throw new KeeperError(ErrorCode.BADARGUMENTS);
@@ -414,7 +423,7 @@ export class ZkServer {
         }
         case OpCode.getEphemerals: {
           const { prefixPath } = records.GetEphemeralsRequest.read(r);
-          const all = [...this.tree.ephemeralsOf(client.sessionId)];
+          const all = this.ephemeralsInOrder(client.sessionId);
           const prefix = prefixPath.trim();
           const list = prefix === '' || prefix === '/' ? all : all.filter((p) => p.startsWith(prefixPath));
           return client.sendReply(xid, zxid, 0, (w) => records.GetEphemeralsResponse.write(w, { ephemerals: list }));
@@ -438,13 +447,13 @@ export class ZkServer {
         case OpCode.checkWatches:
         case OpCode.removeWatches: {
           const req = records.RemoveWatchesRequest.read(r);
-          const found = type === OpCode.checkWatches ? this.hasWatch(client, req.path, req.type) : this.removeWatch(client, req.path, req.type);
+          const found = type === OpCode.checkWatches ? this.hasWatch(req.path, req.type) : this.removeWatch(client, req.path, req.type);
           if (!found) throw new KeeperError(ErrorCode.NOWATCHER);
           return client.sendReply(xid, zxid, 0);
         }
         case OpCode.whoAmI:
           return client.sendReply(xid, zxid, 0, (w) =>
-            records.WhoAmIResponse.write(w, { clientInfo: client.ids.map((id) => ({ authScheme: id.scheme, user: userName(id) })) }),
+            records.WhoAmIResponse.write(w, { clientInfo: inZooKeeperAuthOrder(client.ids).map((id) => ({ authScheme: id.scheme, user: userName(id) })) }),
           );
         default:
           this.log.warn({ type, session: hex(client.sessionId) }, 'unknown request type');
@@ -481,34 +490,35 @@ export class ZkServer {
     for (const path of req.persistentRecursiveWatches) this.tree.addWatch(path, client, WatchMode.PERSISTENT_RECURSIVE);
   }
 
-  private hasWatch(client: ClientHandle, path: string, type: number): boolean {
+  /** WatcherType 1 (children), 2 (data), 3 (any); 3.8 cannot decode the others (MARSHALLINGERROR). */
+  private hasWatch(path: string, type: number): boolean {
     const { dataWatches, childWatches } = this.tree;
     switch (type) {
-      case 1:
-        return childWatches.contains(path, client);
-      case 2:
-        return dataWatches.contains(path, client);
-      case 3:
-        return childWatches.contains(path, client) || dataWatches.contains(path, client);
+      case WatcherType.Children:
+        return childWatches.containsAny(path);
+      case WatcherType.Data:
+        return dataWatches.containsAny(path);
+      case WatcherType.Any:
+        return childWatches.containsAny(path) || dataWatches.containsAny(path);
       default:
-        return false;
+        throw new KeeperError(ErrorCode.MARSHALLINGERROR);
     }
   }
 
   private removeWatch(client: ClientHandle, path: string, type: number): boolean {
     const { dataWatches, childWatches } = this.tree;
     switch (type) {
-      case 1:
+      case WatcherType.Children:
         return childWatches.remove(path, client);
-      case 2:
+      case WatcherType.Data:
         return dataWatches.remove(path, client);
-      case 3: {
+      case WatcherType.Any: {
         const c = childWatches.remove(path, client);
         const d = dataWatches.remove(path, client);
         return c || d;
       }
       default:
-        return false;
+        throw new KeeperError(ErrorCode.MARSHALLINGERROR);
     }
   }
 
@@ -533,6 +543,16 @@ export class ZkServer {
       const { zxid, body } = this.prepare(0n, [], (ctx) => prepDelete(ctx, OpCode.deleteContainer, { path, version: -1 }));
       this.submit(0n, 0, zxid, body, () => {});
     }
+  }
+}
+
+/** An event goes only to a watcher that may READ the znode (ZooKeeper 3.8.4, CVE-2024-23944). */
+function mayRead(acl: readonly records.ACL[], ids: readonly records.Id[]): boolean {
+  try {
+    checkAcl(acl, Perms.READ, ids);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -48,11 +48,16 @@ export const safeLong = (): fc.Arbitrary<number> =>
     { arbitrary: fc.constantFrom(...LONG_NUMBER_EDGES), weight: 1 },
   );
 
-/** Unicode strings: whole graphemes (multi-byte UTF-8, combining marks, emoji) and plain ZooKeeper-looking paths. */
+/**
+ * Unicode strings within the BMP: whole graphemes (multi-byte UTF-8, combining marks) and plain
+ * ZooKeeper-looking paths. Characters outside the BMP do not survive Jute's round trip, in zkts as in
+ * ZooKeeper (written as CESU-8, read back as U+FFFD): golden.test.ts pins that.
+ */
+const bmp = (s: string) => !/[\ud800-\udfff]/.test(s);
 export const unicodeString = (maxLength = 12): fc.Arbitrary<string> =>
   fc.oneof(
-    fc.string({ unit: 'grapheme', maxLength }),
-    fc.string({ unit: 'binary', maxLength }), // any code point but lone surrogates: NUL, controls, astral
+    fc.string({ unit: 'grapheme', maxLength }).filter(bmp),
+    fc.string({ unit: 'binary', maxLength }).filter(bmp), // NUL, controls, any BMP code point
     fc.array(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 4 }), { maxLength: 4 }).map((parts) => '/' + parts.join('/')),
   );
 

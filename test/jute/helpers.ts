@@ -121,3 +121,13 @@ export function allNumbersSafe(value: unknown): boolean {
   if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) return Object.values(value).every(allNumbersSafe);
   return true;
 }
+
+/** Bytes Jute writes for a string: UTF-8, except that a character outside the BMP takes 6 (CESU-8). */
+export function juteStringBytes(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+  }
+  return n;
+}

@@ -1,4 +1,5 @@
 /** Property tests of the multi (14) and multiRead (22) bodies of src/jute/multi.ts. */
+import { juteStringBytes } from './helpers.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OpCode } from '../../src/jute/constants.js';
@@ -97,7 +98,7 @@ const encodeOps = (ops: MultiOp[]) => encodeWith((w) => writeMultiRequest(w, ops
 const encodeResults = (rs: MultiResult[]) => encodeWith((w) => writeMultiResponse(w, rs));
 
 const STAT_SIZE = 68;
-const strSize = (s: string) => 4 + Buffer.byteLength(s, 'utf8');
+const strSize = (s: string) => 4 + juteStringBytes(s);
 
 function resultSize(r: MultiResult): number {
   switch (r.type) {

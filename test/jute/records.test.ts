@@ -2,6 +2,7 @@
  * Property tests of every codec exported by src/jute/records.ts, derived from its `shape`: round trips,
  * exact byte consumption, an independent size oracle, truncation and garbage.
  */
+import { juteStringBytes } from './helpers.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Codec, Shape } from '../../src/jute/codec.js';
@@ -44,7 +45,7 @@ function sizeOf(shape: Shape, v: unknown): number {
       return 4 + (v === null ? 0 : (v as Buffer).length);
     case 'ustring':
     case 'path':
-      return 4 + (v === null ? 0 : Buffer.byteLength(v as string, 'utf8'));
+      return 4 + (v === null ? 0 : juteStringBytes(v as string));
     case 'vector':
       return 4 + (v as unknown[]).reduce<number>((n, item) => n + sizeOf(shape.of, item), 0);
     case 'record':
