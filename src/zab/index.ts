@@ -1,1 +1,5 @@
+export * from './checksum.js';
+export * from './snapshot-file.js';
+export * from './txn-codec.js';
 export * from './txn-log.js';
+export * from './txn-log-file.js';

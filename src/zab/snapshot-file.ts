@@ -1,0 +1,545 @@
+/**
+ * Apache ZooKeeper 3.8's snapshot files (FileSnap, SnapStream, SerializeUtils, DataTree.serialize,
+ * ReferenceCountedACLCache, DataNode), byte for byte:
+ *
+ *   FileHeader{magic int 'ZKSN', version int 2, dbid long -1}
+ *   sessions:  int count, then count x {id long, timeout int}
+ *   ACL cache: int count, then count x {ref long, vector<ACL>}
+ *   nodes, parents before children (a pre-order walk from the root), each as
+ *              path ustring (the root's is ""), DataNode{data buffer, acl long, StatPersisted}
+ *   "/" (a ustring): the end of the nodes
+ *   seal:      Adler32 of every byte before it (as a long), then "/" again
+ *   optional:  ZxidDigest{zxid long, digestVersion int, digest long}, then a second seal over
+ *              everything before it (the first seal included)
+ *
+ * A node's acl is a ref into the ACL cache; -1 means OPEN_ACL_UNSAFE. The file is named
+ * snapshot.<hex zxid> (+ ".gz"/".snappy" when compressed, the checksum being of the uncompressed
+ * bytes); the zxid in the name is the tree's lastProcessedZxid when the snapshot began, and the
+ * file itself holds no zxid.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { open, readFile, rename } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { AclCache } from '../datatree/acl-cache.js';
+import { DataTree } from '../datatree/datatree.js';
+import { ZNode } from '../datatree/znode.js';
+import { JuteError, JuteReader, JuteWriter, Perms, records } from '../jute/index.js';
+import { adler32, crc32Range } from './checksum.js';
+import {
+  FILE_FORMAT_VERSION,
+  SNAP_MAGIC,
+  SNAPSHOT_FILE_PREFIX,
+  snapshotCompressionOf,
+  zxidFromFileName,
+  zxidHex,
+  type FileHeader,
+} from './txn-log-file.js';
+
+/** DigestCalculator.DIGEST_VERSION of ZooKeeper 3.8. */
+export const DIGEST_VERSION = 2;
+/** ZooKeeper's snapshots carry dbid -1 (its logs 0). */
+export const SNAPSHOT_DBID = -1n;
+
+const OPEN_ACL_UNSAFE: records.ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
+
+/** The tree digest recorded in a snapshot: the digest of the tree after txn `zxid`. */
+export interface ZxidDigest {
+  zxid: number;
+  digestVersion: number;
+  digest: bigint;
+}
+
+export class SnapshotFormatError extends Error {
+  override readonly name = 'SnapshotFormatError';
+}
+
+/** FileSnap/Util.makeSnapshotName: "snapshot." + Long.toHexString(zxid) [+ ".gz"]. */
+export function snapshotFileName(zxid: number, compression: 'none' | 'gz' = 'none'): string {
+  return `${SNAPSHOT_FILE_PREFIX}.${zxidHex(zxid)}${compression === 'gz' ? '.gz' : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the tree digest (DigestCalculator, NodeHashMapImpl, AdHash)
+
+const ZOOKEEPER_SUBTREE = '/zookeeper/';
+const statScratch = new Uint8Array(60);
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = v >>> 16;
+  b[at + 2] = v >>> 8;
+  b[at + 3] = v;
+}
+
+/** A long held as a JS number (zxids, times), big-endian two's complement. */
+function putLongNumber(b: Uint8Array, at: number, v: number): void {
+  put32(b, at, Math.floor(v / 4294967296));
+  put32(b, at + 4, v >>> 0);
+}
+
+/** CRC32 of the path bytes buf[start, end), the node's data and its 60 stat bytes (DigestCalculator). */
+function digestOf(buf: Uint8Array, start: number, end: number, node: ZNode): number {
+  let c = crc32Range(buf, start, end);
+  if (node.data !== null && node.data.length > 0) c = crc32Range(node.data, 0, node.data.length, c);
+  const b = statScratch;
+  putLongNumber(b, 0, node.czxid);
+  putLongNumber(b, 8, node.mzxid);
+  putLongNumber(b, 16, node.pzxid);
+  putLongNumber(b, 24, node.ctime);
+  putLongNumber(b, 32, node.mtime);
+  put32(b, 40, node.version);
+  put32(b, 44, node.cversion);
+  put32(b, 48, node.aversion);
+  const owner = node.ephemeralOwner;
+  if (owner === 0n) {
+    put32(b, 52, 0);
+    put32(b, 56, 0);
+  } else {
+    const u = BigInt.asUintN(64, owner);
+    put32(b, 52, Number(u >> 32n));
+    put32(b, 56, Number(u & 0xffffffffn));
+  }
+  return crc32Range(b, 0, 60, c);
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * String.getBytes() as the digest uses it (UTF-8 by default): standard UTF-8, with '?' for a lone
+ * surrogate. (Jute's own string encoding differs for characters outside the BMP, so the digest
+ * cannot always reuse the bytes written for the path.)
+ */
+function javaBytes(path: string): Buffer {
+  return Buffer.from(path.replace(LONE_SURROGATE, '?'), 'utf8');
+}
+
+/**
+ * DigestCalculator.calculateDigest (version 2) of one node: CRC32 of the path's bytes ("" for the
+ * root), the data, and czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion,
+ * ephemeralOwner. Nodes under "/zookeeper/" count 0 ("/zookeeper" itself counts).
+ */
+export function nodeDigest(path: string, node: ZNode): number {
+  if (path.startsWith(ZOOKEEPER_SUBTREE)) return 0;
+  const bytes = javaBytes(path === '/' ? '' : path);
+  return digestOf(bytes, 0, bytes.length, node);
+}
+
+/** Sums node digests as AdHash does (a wrapping 64-bit sum), exactly. */
+class DigestSum {
+  private small = 0;
+  private count = 0;
+  private big = 0n;
+  add(d: number): void {
+    this.small += d;
+    // Sums of uint32 stay exact as doubles up to 2^21 terms.
+    if (++this.count === 1 << 20) this.flush();
+  }
+  private flush(): void {
+    this.big += BigInt(this.small);
+    this.small = 0;
+    this.count = 0;
+  }
+  value(): bigint {
+    this.flush();
+    return BigInt.asIntN(64, this.big);
+  }
+}
+
+/** The tree digest ZooKeeper 3.8 would compute for `tree` (DataTree.getTreeDigest). */
+export function computeTreeDigest(tree: DataTree): bigint {
+  const sum = new DigestSum();
+  for (const path of tree.paths()) {
+    const d = nodeDigest(path, tree.getNode(path)!);
+    if (d !== 0) sum.add(d);
+  }
+  return sum.value();
+}
+
+// ---------------------------------------------------------------------------------------------
+// writing
+
+export interface SnapshotWriteOptions {
+  /** The session table to write (id -> timeout); default tree.sessions. */
+  sessions?: ReadonlyMap<bigint, number>;
+  /**
+   * The ZxidDigest section. 'compute' (the default): the digest of the nodes as written, for
+   * zxid = tree.lastProcessedZxid at the start (or an empty digest if the tree changed while being
+   * written, which ZooKeeper then ignores). 'empty': {0, 2, 0}, what ZooKeeper writes when it has no
+   * digest. 'none': no section, as ZooKeeper with zookeeper.digest.enabled=false.
+   */
+  digest?: 'compute' | 'empty' | 'none';
+  /** Bytes per yielded chunk (approximately: a chunk ends after the node that crosses it). Default 256 KiB. */
+  chunkSize?: number;
+}
+
+export interface SnapshotSummary {
+  /** tree.lastProcessedZxid when the walk began: the zxid to name the file after. */
+  zxid: number;
+  nodes: number;
+  bytes: number;
+  /** The first seal's Adler32. */
+  checksum: number;
+  digest?: ZxidDigest;
+}
+
+/**
+ * Serializes `tree` as a ZooKeeper 3.8 snapshot, in chunks of about `chunkSize` bytes, so that a
+ * caller can write each and let the event loop run in between. The generator's return value
+ * summarizes the snapshot.
+ *
+ * If the tree changes between chunks the snapshot is fuzzy, as ZooKeeper's are: each node is taken
+ * as it is when visited (with its children as they were then), nodes deleted before their turn are
+ * left out, and the ZxidDigest is written empty. Replaying the log after the returned zxid brings
+ * such a snapshot up to date only with ZooKeeper's replay rules for fuzzy snapshots (a delete whose
+ * node is already gone still advances the parent's pzxid; a create that finds its node already
+ * there still sets the parent's cversion and pzxid), which DataTree.apply does not follow as of
+ * this writing: until it does, do not apply txns to the tree while a snapshot of it is being
+ * written. Every ACL a visited node uses must also have existed when the walk began, or it throws.
+ */
+export function* serializeSnapshot(tree: DataTree, options: SnapshotWriteOptions = {}): Generator<Buffer, SnapshotSummary, void> {
+  const chunkSize = options.chunkSize ?? 1 << 18;
+  const digestMode = options.digest ?? 'compute';
+  const sessions = options.sessions ?? tree.sessions;
+  const zxid = tree.lastProcessedZxid;
+
+  let w = new JuteWriter(chunkSize + 65536);
+  let sum = 1; // Adler32 of the bytes before w's position `summed`
+  let summed = 0;
+  let bytes = 0;
+  const cut = (): Buffer => {
+    sum = adler32(w.buf, summed, w.offset, sum);
+    const out = w.bytes();
+    bytes += out.length;
+    w = new JuteWriter(chunkSize + 65536);
+    summed = 0;
+    return out;
+  };
+  const seal = (): number => {
+    sum = adler32(w.buf, summed, w.offset, sum);
+    summed = w.offset;
+    w.long(BigInt(sum));
+    w.ustring('/');
+    return sum;
+  };
+
+  w.int(SNAP_MAGIC);
+  w.int(FILE_FORMAT_VERSION);
+  w.long(SNAPSHOT_DBID);
+
+  w.int(sessions.size);
+  for (const [id, timeout] of sessions) {
+    w.long(id);
+    w.int(timeout);
+  }
+
+  // The ACL cache. Our cache keeps an empty list as ref -1 (OPEN), but on disk -1 means
+  // OPEN_ACL_UNSAFE, so an empty list gets an entry of its own under a ref the cache has not used.
+  const known = new Set<number>();
+  const emptyRef = tree.acls.maxRef + 1;
+  w.int(tree.acls.size + 1);
+  for (const [ref, acl] of tree.acls.entries()) {
+    known.add(ref);
+    w.longNumber(ref);
+    records.ACLList.write(w, acl as records.ACL[]);
+  }
+  w.longNumber(emptyRef);
+  w.int(0);
+
+  const computeDigest = digestMode === 'compute';
+  const digest = new DigestSum();
+  let nodes = 0;
+  const writeNode = (path: string, node: ZNode): void => {
+    const pathAt = w.offset;
+    w.ustring(path);
+    if (computeDigest && !path.startsWith(ZOOKEEPER_SUBTREE)) {
+      if (w.offset - pathAt - 4 === path.length) digest.add(digestOf(w.buf, pathAt + 4, w.offset, node)); // ASCII: the bytes just written
+      else {
+        const bytes = javaBytes(path);
+        digest.add(digestOf(bytes, 0, bytes.length, node));
+      }
+    }
+    w.buffer(node.data);
+    let ref = node.aclRef;
+    if (ref === AclCache.OPEN) ref = emptyRef;
+    else if (!known.has(ref)) throw new Error(`node ${path || '/'} uses ACL ref ${ref}, created after the snapshot began`);
+    w.longNumber(ref);
+    w.longNumber(node.czxid);
+    w.longNumber(node.mzxid);
+    w.longNumber(node.ctime);
+    w.longNumber(node.mtime);
+    w.int(node.version);
+    w.int(node.cversion);
+    w.int(node.aversion);
+    if (node.ephemeralOwner === 0n) w.longNumber(0);
+    else w.long(node.ephemeralOwner);
+    w.longNumber(node.pzxid);
+    nodes++;
+  };
+
+  const root = tree.getNode('/');
+  if (!root) throw new Error('the tree has no root');
+  writeNode('', root);
+  // Frames of the walk: a node's path and its children's names as they were when it was visited.
+  const stack: { prefix: string; names: string[]; i: number }[] = [{ prefix: '', names: Array.from(root.children), i: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.i === top.names.length) {
+      stack.pop();
+      continue;
+    }
+    const path = `${top.prefix}/${top.names[top.i++]!}`;
+    const node = tree.getNode(path);
+    if (!node) continue;
+    writeNode(path, node);
+    if (node.children.size > 0) stack.push({ prefix: path, names: Array.from(node.children), i: 0 });
+    if (w.offset >= chunkSize) yield cut();
+  }
+  w.ustring('/');
+  const checksum = seal();
+
+  let zxidDigest: ZxidDigest | undefined;
+  if (digestMode !== 'none') {
+    zxidDigest =
+      computeDigest && tree.lastProcessedZxid === zxid
+        ? { zxid, digestVersion: DIGEST_VERSION, digest: digest.value() }
+        : { zxid: 0, digestVersion: DIGEST_VERSION, digest: 0n };
+    w.longNumber(zxidDigest.zxid);
+    w.int(zxidDigest.digestVersion);
+    w.long(zxidDigest.digest);
+    seal();
+  }
+  yield cut();
+  return { zxid, nodes, bytes, checksum, ...(zxidDigest ? { digest: zxidDigest } : {}) };
+}
+
+/** The whole snapshot in one Buffer (for tests and small trees). */
+export function encodeSnapshot(tree: DataTree, options: SnapshotWriteOptions = {}): { bytes: Buffer; summary: SnapshotSummary } {
+  const chunks: Buffer[] = [];
+  const it = serializeSnapshot(tree, options);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return { bytes: Buffer.concat(chunks), summary: r.value };
+    chunks.push(r.value);
+  }
+}
+
+export interface SnapshotFileWriteOptions extends SnapshotWriteOptions {
+  compression?: 'none' | 'gz';
+  /** fsync the file (and its dir) before renaming it into place, as ZooKeeper's AtomicFileOutputStream. Default true. */
+  fsync?: boolean;
+}
+
+/**
+ * Writes a snapshot of `tree` to `path` (write to path.tmp, fsync, rename), one chunk per
+ * event-loop turn. Name it with snapshotFileName(tree.lastProcessedZxid) read before calling.
+ */
+export async function writeSnapshotFile(path: string, tree: DataTree, options: SnapshotFileWriteOptions = {}): Promise<SnapshotSummary> {
+  const tmp = `${path}.tmp`;
+  const gen = serializeSnapshot(tree, options);
+  let summary: SnapshotSummary | undefined;
+  async function* slices(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const r = gen.next();
+      if (r.done) {
+        summary = r.value;
+        return;
+      }
+      yield r.value;
+      await nextTurn();
+    }
+  }
+  const out = createWriteStream(tmp);
+  await once(out, 'open');
+  if (options.compression === 'gz') await pipeline(Readable.from(slices()), zlib.createGzip(), out);
+  else await pipeline(Readable.from(slices()), out);
+  if (options.fsync ?? true) {
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+  await rename(tmp, path);
+  if (options.fsync ?? true) {
+    const dh = await open(dirname(path), 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  }
+  return summary!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading
+
+export interface SnapshotReadOptions {
+  /** The tree's lastProcessedZxid after loading: the zxid in the file's name. */
+  zxid: number;
+  /** For a fresh tree: zookeeper.extendedTypesEnabled, which decides what a TTL node's owner means. */
+  extendedTypesEnabled?: boolean;
+  /** Restore into this tree (emptied first; its watches are kept) instead of a fresh one. */
+  tree?: DataTree;
+  /** Compute the loaded tree's digest and compare it with the snapshot's, when it has one for `zxid`. */
+  verifyDigest?: boolean;
+}
+
+export interface LoadedSnapshot {
+  header: FileHeader;
+  tree: DataTree;
+  /** Also in tree.sessions. */
+  sessions: Map<bigint, number>;
+  zxid: number;
+  nodes: number;
+  /** The ZxidDigest section, if the file has one (zxid 0 means "no digest"). */
+  digest?: ZxidDigest;
+  /** With verifyDigest, when the snapshot has a version-2 digest for exactly `zxid`. */
+  digestMatches?: boolean;
+}
+
+/**
+ * Loads a whole (uncompressed) snapshot into a DataTree, checking the magic and the seals.
+ * ACL refs are kept, except that -1 (OPEN_ACL_UNSAFE) becomes that list's ref in our cache, a list
+ * that appears twice keeps its first ref, and an empty list becomes OPEN. Throws SnapshotFormatError.
+ */
+export function parseSnapshot(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
+  try {
+    return parse(buf, options);
+  } catch (e) {
+    if (e instanceof JuteError) throw new SnapshotFormatError(`truncated or malformed snapshot: ${e.message}`);
+    throw e;
+  }
+}
+
+function safeRef(v: bigint, what: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new SnapshotFormatError(`${what}: ACL ref ${v} out of range`);
+  return n;
+}
+
+function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
+  const r = new JuteReader(buf);
+  const header = records.FileHeader.read(r);
+  if (header.magic !== SNAP_MAGIC) {
+    throw new SnapshotFormatError(`not a ZooKeeper snapshot: magic 0x${(header.magic >>> 0).toString(16)}`);
+  }
+  const tree = options.tree ?? new DataTree({ extendedTypesEnabled: options.extendedTypesEnabled ?? false });
+  tree.beginRestore();
+
+  const sessions = new Map<bigint, number>();
+  for (let count = r.int(); count > 0; count--) {
+    const id = r.long();
+    sessions.set(id, r.int());
+  }
+
+  const refs = new Map<number, number>(); // file ref -> our ref
+  for (let count = r.int(); count > 0; count--) {
+    const fileRef = safeRef(r.long(), 'ACL cache');
+    const acl = records.ACLList.read(r);
+    if (refs.has(fileRef)) throw new SnapshotFormatError(`ACL ref ${fileRef} appears twice`);
+    refs.set(fileRef, tree.acls.restore(fileRef, acl));
+  }
+  let openRef: number | undefined;
+
+  let nodes = 0;
+  for (let path = r.ustring(); path !== '/'; path = r.ustring()) {
+    if (path === null) throw new SnapshotFormatError(`null path after ${nodes} nodes`);
+    const data = r.buffer();
+    const fileRef = safeRef(r.long(), path);
+    let ref: number | undefined;
+    if (fileRef === -1) ref = openRef ??= tree.acls.restore(undefined, OPEN_ACL_UNSAFE);
+    else ref = refs.get(fileRef);
+    if (ref === undefined) throw new SnapshotFormatError(`node ${path} refers to ACL ${fileRef}, which the snapshot does not have`);
+    const czxid = r.longNumber();
+    const mzxid = r.longNumber();
+    const ctime = r.longNumber();
+    const mtime = r.longNumber();
+    const version = r.int();
+    const cversion = r.int();
+    const aversion = r.int();
+    const ephemeralOwner = r.long();
+    const pzxid = r.longNumber();
+    const ourPath = path === '' ? '/' : path;
+    if (ourPath !== '/' && !path.startsWith('/')) throw new SnapshotFormatError(`invalid path ${JSON.stringify(path)}`);
+    try {
+      tree.restoreNode(ourPath, new ZNode(data, ref, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid));
+    } catch (e) {
+      throw new SnapshotFormatError(`invalid tree: ${(e as Error).message}`);
+    }
+    nodes++;
+  }
+
+  let sum = adler32(buf, 0, r.offset);
+  let summed = r.offset;
+  checkSeal(r, sum, 'snapshot');
+
+  let digest: ZxidDigest | undefined;
+  if (r.remaining > 0) {
+    const zxid = r.longNumber();
+    const digestVersion = r.int();
+    let value: bigint;
+    if (digestVersion < 2) {
+      // Version 1 stored the digest as a hex string.
+      const s = r.ustring();
+      value = s === null ? 0n : BigInt.asIntN(64, BigInt('0x' + s));
+    } else {
+      value = r.long();
+    }
+    digest = { zxid, digestVersion, digest: value };
+    sum = adler32(buf, summed, r.offset, sum);
+    summed = r.offset;
+    checkSeal(r, sum, 'digest');
+  }
+  if (r.remaining > 0) throw new SnapshotFormatError(`${r.remaining} unexpected bytes after the snapshot's seal`);
+
+  try {
+    tree.finishRestore();
+  } catch (e) {
+    throw new SnapshotFormatError((e as Error).message);
+  }
+  for (const [id, timeout] of sessions) tree.sessions.set(id, timeout);
+  tree.lastProcessedZxid = options.zxid;
+
+  const loaded: LoadedSnapshot = { header, tree, sessions, zxid: options.zxid, nodes };
+  if (digest) loaded.digest = digest;
+  if (options.verifyDigest && digest && digest.zxid === options.zxid && digest.digestVersion === DIGEST_VERSION) {
+    loaded.digestMatches = computeTreeDigest(tree) === digest.digest;
+  }
+  return loaded;
+}
+
+function checkSeal(r: JuteReader, computed: number, what: string): void {
+  const stored = r.long();
+  const slash = r.ustring();
+  if (slash !== '/') throw new SnapshotFormatError(`the ${what} seal is not followed by "/"`);
+  if (stored !== BigInt(computed)) {
+    throw new SnapshotFormatError(`${what} checksum mismatch: stored 0x${BigInt.asUintN(64, stored).toString(16)}, computed 0x${computed.toString(16)}`);
+  }
+}
+
+const gunzip = promisify(zlib.gunzip);
+
+/**
+ * Reads a snapshot file: its zxid from the name (unless given), gunzipped if it ends in .gz.
+ * Snappy-compressed snapshots are refused.
+ */
+export async function readSnapshotFile(path: string, options: Partial<SnapshotReadOptions> = {}): Promise<LoadedSnapshot> {
+  const name = basename(path);
+  const zxid = options.zxid ?? zxidFromFileName(name, SNAPSHOT_FILE_PREFIX);
+  if (zxid < 0) throw new SnapshotFormatError(`${name} is not named snapshot.<zxid>`);
+  const compression = snapshotCompressionOf(name);
+  if (compression === 'snappy') {
+    throw new SnapshotFormatError(`${name}: snappy-compressed snapshots (zookeeper.snapshot.compression.method=snappy) are not supported`);
+  }
+  let buf = await readFile(path);
+  if (compression === 'gz') buf = await gunzip(buf);
+  return parseSnapshot(buf, { ...options, zxid });
+}
