@@ -202,8 +202,17 @@ export class DataTree {
         case OpCode.create2: {
           const t = body.txn;
           const owner = t.ephemeral ? txn.sessionId : 0n;
-          rc.stat = this.createNode(t.path, t.data, t.acl, owner, t.parentCVersion, txn.zxid, txn.time, events);
           rc.path = t.path;
+          try {
+            rc.stat = this.createNode(t.path, t.data, t.acl, owner, t.parentCVersion, txn.zxid, txn.time, events);
+          } catch (e) {
+            // Replaying a log over a fuzzy snapshot (ZooKeeper's are): the node may already be there,
+            // but the parent must still end up with this txn's cversion and pzxid (DataTree.processTxn).
+            if (body.type === OpCode.create && e instanceof TreeError && e.code === ErrorCode.NODEEXISTS) {
+              this.raiseCversion(t.path, t.parentCVersion, txn.zxid);
+            }
+            throw e;
+          }
           break;
         }
         case OpCode.createContainer: {
@@ -277,6 +286,19 @@ export class DataTree {
     });
   }
 
+  /** ZooKeeper's setCversionPzxid: raises a parent's cversion (and pzxid) to a replayed create's. */
+  private raiseCversion(childPath: string, parentCVersion: number, zxid: number): void {
+    const parentPath = parentOf(childPath);
+    const parent = parentPath === undefined ? undefined : this.nodes.get(parentPath);
+    if (!parent || parentPath === undefined) return;
+    this.preserve(parentPath, parent);
+    if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
+    if (parentCVersion > parent.cversion) {
+      parent.cversion = parentCVersion;
+      parent.pzxid = zxid;
+    }
+  }
+
   private createNode(
     path: string,
     data: Buffer | null,
@@ -292,6 +314,7 @@ export class DataTree {
     if (!parent || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
     const name = childNameOf(path);
     if (parent.children.has(name)) throw new TreeError(ErrorCode.NODEEXISTS);
+    this.preserve(parentPath, parent);
     if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
     if (parentCVersion > parent.cversion) {
       parent.cversion = parentCVersion;
@@ -332,13 +355,18 @@ export class DataTree {
   private deleteNode(path: string, zxid: number, events: WatchEvent[]): void {
     const parentPath = parentOf(path);
     const parent = parentPath === undefined ? undefined : this.nodes.get(parentPath);
-    const node = this.nodes.get(path);
-    if (!parent || !node || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
+    if (!parent || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
+    this.preserve(parentPath, parent);
     parent.children.delete(childNameOf(path));
+    // As ZooKeeper: the parent's pzxid moves even when the child is already gone (a delete replayed
+    // over a fuzzy snapshot), and only then is the missing child an error.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
+    const node = this.nodes.get(path);
+    if (!node) throw new TreeError(ErrorCode.NONODE);
+    this.preserve(path, node);
     this.nodes.delete(path);
     const acl = this.acls.get(node.aclRef); // kept for the watch events below
-    this.acls.release(node.aclRef);
+    this.releaseAcl(node.aclRef);
     switch (ephemeralKind(node.ephemeralOwner, this.extendedTypesEnabled)) {
       case 'container':
         this.containers.delete(path);
@@ -364,6 +392,7 @@ export class DataTree {
   private setData(path: string, data: Buffer | null, version: number, zxid: number, time: number, events: WatchEvent[]): Stat {
     const node = this.nodes.get(path);
     if (!node) throw new TreeError(ErrorCode.NONODE);
+    this.preserve(path, node);
     this.updateQuotaStats(path, (data === null ? 0 : data.length) - (node.data === null ? 0 : node.data.length), 0);
     node.data = data;
     node.mtime = time;
@@ -377,10 +406,59 @@ export class DataTree {
   private setAcl(path: string, acl: ACL[], aversion: number): Stat {
     const node = this.nodes.get(path);
     if (!node) throw new TreeError(ErrorCode.NONODE);
-    this.acls.release(node.aclRef);
+    this.preserve(path, node);
+    this.releaseAcl(node.aclRef);
     node.aversion = aversion;
     node.aclRef = this.acls.intern(acl);
     return node.stat();
+  }
+
+  // ---- consistent snapshots while txns keep being applied ----
+  //
+  // A snapshot is written in slices while the server goes on. Instead of a fuzzy snapshot that log
+  // replay must repair, the tree keeps, for the duration of a snapshot, the state each znode had
+  // when the snapshot began, taken the first time a txn touches it (copy on write). ACL refs that
+  // existed then stay valid until it ends. The snapshot is exactly the tree at its zxid.
+
+  private frozen: Map<string, ZNode> | undefined;
+  private deferredAclReleases: number[] = [];
+
+  /** Starts a consistent view: snapshotNode() answers as of now until endSnapshot(). */
+  beginSnapshot(): void {
+    if (this.frozen) throw new Error('a snapshot is already being taken');
+    this.frozen = new Map();
+    this.frozenZxid = this.lastProcessedZxid;
+  }
+
+  endSnapshot(): void {
+    this.frozen = undefined;
+    const releases = this.deferredAclReleases;
+    this.deferredAclReleases = [];
+    for (const ref of releases) this.acls.release(ref);
+  }
+
+  /** The node at `path` as it was when beginSnapshot() was called (undefined if it did not exist then). */
+  snapshotNode(path: string): ZNode | undefined {
+    const kept = this.frozen?.get(path);
+    if (kept) return kept;
+    const node = this.nodes.get(path);
+    // A node created since the snapshot began is not reachable through the kept parents; this
+    // guards a direct lookup.
+    return node && this.frozen && node.czxid > this.frozenZxid ? undefined : node;
+  }
+
+  private frozenZxid = 0;
+
+  private preserve(path: string, node: ZNode): void {
+    if (!this.frozen || this.frozen.has(path) || node.czxid > this.frozenZxid) return;
+    const copy = new ZNode(node.data, node.aclRef, node.czxid, node.mzxid, node.ctime, node.mtime, node.version, node.cversion, node.aversion, node.ephemeralOwner, node.pzxid);
+    copy.children = new Set(node.children);
+    this.frozen.set(path, copy);
+  }
+
+  private releaseAcl(ref: number): void {
+    if (this.frozen) this.deferredAclReleases.push(ref);
+    else this.acls.release(ref);
   }
 
   // ---- snapshot support (used by src/zab's snapshot reader; apply() does not use any of this) ----
@@ -484,8 +562,10 @@ export class DataTree {
   private updateQuotaStats(path: string, bytesDiff: number, countDiff: number): void {
     const prefix = this.quotaPrefixOf(path);
     if (prefix === undefined) return;
-    const statNode = this.nodes.get(QUOTA_PATH + prefix + '/' + QUOTA_STATS_NODE);
+    const statPath = QUOTA_PATH + prefix + '/' + QUOTA_STATS_NODE;
+    const statNode = this.nodes.get(statPath);
     if (!statNode) return;
+    this.preserve(statPath, statNode);
     const stats = parseStatsTrack(statNode.data);
     stats.set('count', (stats.get('count') ?? -1) + countDiff);
     stats.set('bytes', (stats.get('bytes') ?? -1) + bytesDiff);
@@ -494,8 +574,10 @@ export class DataTree {
 
   /** Sets a quota's recorded usage to the subtree's current count and bytes. */
   private recountQuota(path: string): void {
-    const statNode = this.nodes.get(QUOTA_PATH + path + '/' + QUOTA_STATS_NODE);
+    const statPath = QUOTA_PATH + path + '/' + QUOTA_STATS_NODE;
+    const statNode = this.nodes.get(statPath);
     if (!statNode) return;
+    this.preserve(statPath, statNode);
     let count = 0;
     let bytes = 0;
     const stack = this.nodes.has(path) ? [path] : [];

@@ -169,8 +169,8 @@ export interface SnapshotWriteOptions {
   sessions?: ReadonlyMap<bigint, number>;
   /**
    * The ZxidDigest section. 'compute' (the default): the digest of the nodes as written, for
-   * zxid = tree.lastProcessedZxid at the start (or an empty digest if the tree changed while being
-   * written, which ZooKeeper then ignores). 'empty': {0, 2, 0}, what ZooKeeper writes when it has no
+   * zxid = tree.lastProcessedZxid at the start (the snapshot is consistent even if txns are applied
+   * while it is written). 'empty': {0, 2, 0}, what ZooKeeper writes when it has no
    * digest. 'none': no section, as ZooKeeper with zookeeper.digest.enabled=false.
    */
   digest?: 'compute' | 'empty' | 'none';
@@ -193,129 +193,132 @@ export interface SnapshotSummary {
  * caller can write each and let the event loop run in between. The generator's return value
  * summarizes the snapshot.
  *
- * If the tree changes between chunks the snapshot is fuzzy, as ZooKeeper's are: each node is taken
- * as it is when visited (with its children as they were then), nodes deleted before their turn are
- * left out, and the ZxidDigest is written empty. Replaying the log after the returned zxid brings
- * such a snapshot up to date only with ZooKeeper's replay rules for fuzzy snapshots (a delete whose
- * node is already gone still advances the parent's pzxid; a create that finds its node already
- * there still sets the parent's cversion and pzxid), which DataTree.apply does not follow as of
- * this writing: until it does, do not apply txns to the tree while a snapshot of it is being
- * written. Every ACL a visited node uses must also have existed when the walk began, or it throws.
+ * Txns may be applied to the tree between chunks: the tree keeps the state of what they touch as
+ * it was when the walk began (DataTree.beginSnapshot), so the snapshot is exactly the tree at the
+ * returned zxid, not a fuzzy one. The caller must run the generator to its end (or call return()),
+ * which ends that bookkeeping.
  */
 export function* serializeSnapshot(tree: DataTree, options: SnapshotWriteOptions = {}): Generator<Buffer, SnapshotSummary, void> {
-  const chunkSize = options.chunkSize ?? 1 << 18;
-  const digestMode = options.digest ?? 'compute';
-  const sessions = options.sessions ?? tree.sessions;
-  const zxid = tree.lastProcessedZxid;
+  // The tree keeps the state of every znode a txn touches from here on (copy on write), so the
+  // snapshot is exactly the tree at `zxid` even though txns go on being applied between chunks.
+  tree.beginSnapshot();
+  try {
+    const chunkSize = options.chunkSize ?? 1 << 18;
+    const digestMode = options.digest ?? 'compute';
+    const sessions = options.sessions ?? tree.sessions;
+    const zxid = tree.lastProcessedZxid;
 
-  let w = new JuteWriter(chunkSize + 65536);
-  let sum = 1; // Adler32 of the bytes before w's position `summed`
-  let summed = 0;
-  let bytes = 0;
-  const cut = (): Buffer => {
-    sum = adler32(w.buf, summed, w.offset, sum);
-    const out = w.bytes();
-    bytes += out.length;
-    w = new JuteWriter(chunkSize + 65536);
-    summed = 0;
-    return out;
-  };
-  const seal = (): number => {
-    sum = adler32(w.buf, summed, w.offset, sum);
-    summed = w.offset;
-    w.long(BigInt(sum));
-    w.ustring('/');
-    return sum;
-  };
+    let w = new JuteWriter(chunkSize + 65536);
+    let sum = 1; // Adler32 of the bytes before w's position `summed`
+    let summed = 0;
+    let bytes = 0;
+    const cut = (): Buffer => {
+      sum = adler32(w.buf, summed, w.offset, sum);
+      const out = w.bytes();
+      bytes += out.length;
+      w = new JuteWriter(chunkSize + 65536);
+      summed = 0;
+      return out;
+    };
+    const seal = (): number => {
+      sum = adler32(w.buf, summed, w.offset, sum);
+      summed = w.offset;
+      w.long(BigInt(sum));
+      w.ustring('/');
+      return sum;
+    };
 
-  w.int(SNAP_MAGIC);
-  w.int(FILE_FORMAT_VERSION);
-  w.long(SNAPSHOT_DBID);
+    w.int(SNAP_MAGIC);
+    w.int(FILE_FORMAT_VERSION);
+    w.long(SNAPSHOT_DBID);
 
-  w.int(sessions.size);
-  for (const [id, timeout] of sessions) {
-    w.long(id);
-    w.int(timeout);
-  }
+    w.int(sessions.size);
+    for (const [id, timeout] of sessions) {
+      w.long(id);
+      w.int(timeout);
+    }
 
-  // The ACL cache. Our cache keeps an empty list as ref -1 (OPEN), but on disk -1 means
-  // OPEN_ACL_UNSAFE, so an empty list gets an entry of its own under a ref the cache has not used.
-  const known = new Set<number>();
-  const emptyRef = tree.acls.maxRef + 1;
-  w.int(tree.acls.size + 1);
-  for (const [ref, acl] of tree.acls.entries()) {
-    known.add(ref);
-    w.longNumber(ref);
-    records.ACLList.write(w, acl as records.ACL[]);
-  }
-  w.longNumber(emptyRef);
-  w.int(0);
+    // The ACL cache. Our cache keeps an empty list as ref -1 (OPEN), but on disk -1 means
+    // OPEN_ACL_UNSAFE, so an empty list gets an entry of its own under a ref the cache has not used.
+    const known = new Set<number>();
+    const emptyRef = tree.acls.maxRef + 1;
+    w.int(tree.acls.size + 1);
+    for (const [ref, acl] of tree.acls.entries()) {
+      known.add(ref);
+      w.longNumber(ref);
+      records.ACLList.write(w, acl as records.ACL[]);
+    }
+    w.longNumber(emptyRef);
+    w.int(0);
 
-  const computeDigest = digestMode === 'compute';
-  const digest = new DigestSum();
-  let nodes = 0;
-  const writeNode = (path: string, node: ZNode): void => {
-    const pathAt = w.offset;
-    w.ustring(path);
-    if (computeDigest && !path.startsWith(ZOOKEEPER_SUBTREE)) {
-      if (w.offset - pathAt - 4 === path.length) digest.add(digestOf(w.buf, pathAt + 4, w.offset, node)); // ASCII: the bytes just written
-      else {
-        const bytes = javaBytes(path);
-        digest.add(digestOf(bytes, 0, bytes.length, node));
+    const computeDigest = digestMode === 'compute';
+    const digest = new DigestSum();
+    let nodes = 0;
+    const writeNode = (path: string, node: ZNode): void => {
+      const pathAt = w.offset;
+      w.ustring(path);
+      if (computeDigest && !path.startsWith(ZOOKEEPER_SUBTREE)) {
+        if (w.offset - pathAt - 4 === path.length) digest.add(digestOf(w.buf, pathAt + 4, w.offset, node)); // ASCII: the bytes just written
+        else {
+          const bytes = javaBytes(path);
+          digest.add(digestOf(bytes, 0, bytes.length, node));
+        }
       }
-    }
-    w.buffer(node.data);
-    let ref = node.aclRef;
-    if (ref === AclCache.OPEN) ref = emptyRef;
-    else if (!known.has(ref)) throw new Error(`node ${path || '/'} uses ACL ref ${ref}, created after the snapshot began`);
-    w.longNumber(ref);
-    w.longNumber(node.czxid);
-    w.longNumber(node.mzxid);
-    w.longNumber(node.ctime);
-    w.longNumber(node.mtime);
-    w.int(node.version);
-    w.int(node.cversion);
-    w.int(node.aversion);
-    if (node.ephemeralOwner === 0n) w.longNumber(0);
-    else w.long(node.ephemeralOwner);
-    w.longNumber(node.pzxid);
-    nodes++;
-  };
+      w.buffer(node.data);
+      let ref = node.aclRef;
+      if (ref === AclCache.OPEN) ref = emptyRef;
+      else if (!known.has(ref)) throw new Error(`node ${path || '/'} uses ACL ref ${ref}, created after the snapshot began`);
+      w.longNumber(ref);
+      w.longNumber(node.czxid);
+      w.longNumber(node.mzxid);
+      w.longNumber(node.ctime);
+      w.longNumber(node.mtime);
+      w.int(node.version);
+      w.int(node.cversion);
+      w.int(node.aversion);
+      if (node.ephemeralOwner === 0n) w.longNumber(0);
+      else w.long(node.ephemeralOwner);
+      w.longNumber(node.pzxid);
+      nodes++;
+    };
 
-  const root = tree.getNode('/');
-  if (!root) throw new Error('the tree has no root');
-  writeNode('', root);
-  // Frames of the walk: a node's path and its children's names as they were when it was visited.
-  const stack: { prefix: string; names: string[]; i: number }[] = [{ prefix: '', names: Array.from(root.children), i: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    if (top.i === top.names.length) {
-      stack.pop();
-      continue;
+    const root = tree.snapshotNode('/');
+    if (!root) throw new Error('the tree has no root');
+    writeNode('', root);
+    // Frames of the walk: a node's path and its children's names as they were when it was visited.
+    const stack: { prefix: string; names: string[]; i: number }[] = [{ prefix: '', names: Array.from(root.children), i: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.i === top.names.length) {
+        stack.pop();
+        continue;
+      }
+      const path = `${top.prefix}/${top.names[top.i++]!}`;
+      const node = tree.snapshotNode(path);
+      if (!node) continue;
+      writeNode(path, node);
+      if (node.children.size > 0) stack.push({ prefix: path, names: Array.from(node.children), i: 0 });
+      if (w.offset >= chunkSize) yield cut();
     }
-    const path = `${top.prefix}/${top.names[top.i++]!}`;
-    const node = tree.getNode(path);
-    if (!node) continue;
-    writeNode(path, node);
-    if (node.children.size > 0) stack.push({ prefix: path, names: Array.from(node.children), i: 0 });
-    if (w.offset >= chunkSize) yield cut();
-  }
-  w.ustring('/');
-  const checksum = seal();
+    w.ustring('/');
+    const checksum = seal();
 
-  let zxidDigest: ZxidDigest | undefined;
-  if (digestMode !== 'none') {
-    zxidDigest =
-      computeDigest && tree.lastProcessedZxid === zxid
-        ? { zxid, digestVersion: DIGEST_VERSION, digest: digest.value() }
-        : { zxid: 0, digestVersion: DIGEST_VERSION, digest: 0n };
-    w.longNumber(zxidDigest.zxid);
-    w.int(zxidDigest.digestVersion);
-    w.long(zxidDigest.digest);
-    seal();
+    let zxidDigest: ZxidDigest | undefined;
+    if (digestMode !== 'none') {
+      zxidDigest =
+        computeDigest
+          ? { zxid, digestVersion: DIGEST_VERSION, digest: digest.value() }
+          : { zxid: 0, digestVersion: DIGEST_VERSION, digest: 0n };
+      w.longNumber(zxidDigest.zxid);
+      w.int(zxidDigest.digestVersion);
+      w.long(zxidDigest.digest);
+      seal();
+    }
+    yield cut();
+    return { zxid, nodes, bytes, checksum, ...(zxidDigest ? { digest: zxidDigest } : {}) };
+  } finally {
+    tree.endSnapshot();
   }
-  yield cut();
-  return { zxid, nodes, bytes, checksum, ...(zxidDigest ? { digest: zxidDigest } : {}) };
 }
 
 /** The whole snapshot in one Buffer (for tests and small trees). */
@@ -355,9 +358,13 @@ export async function writeSnapshotFile(path: string, tree: DataTree, options: S
     }
   }
   const out = createWriteStream(tmp);
-  await once(out, 'open');
-  if (options.compression === 'gz') await pipeline(Readable.from(slices()), zlib.createGzip(), out);
-  else await pipeline(Readable.from(slices()), out);
+  try {
+    await once(out, 'open');
+    if (options.compression === 'gz') await pipeline(Readable.from(slices()), zlib.createGzip(), out);
+    else await pipeline(Readable.from(slices()), out);
+  } finally {
+    gen.return(undefined as never); // ends the tree's snapshot view if writing failed half-way
+  }
   if (options.fsync ?? true) {
     const fh = await open(tmp, 'r+');
     try {
