@@ -10,6 +10,7 @@ import {
   loadZooCfg,
   readMyid,
 } from '../src/server/index.js';
+import { RecoveryError } from '../src/zab/index.js';
 
 const program = new Command();
 program.name('zkts').description('A ZooKeeper-compatible coordination server');
@@ -30,10 +31,12 @@ program
       for (const w of config.warnings) log.warn(w);
       mkdirSync(config.dataDir, { recursive: true });
       const server = new ZkTcpServer(config, log);
+      server.onFatal = () => process.exit(1);
       await server.start();
       const shutdown = (signal: string) => {
         log.info({ signal }, 'shutting down');
-        const force = setTimeout(() => process.exit(0), 2000);
+        // The last snapshot of a large tree takes seconds; past this, the log alone has everything.
+        const force = setTimeout(() => process.exit(0), 10_000);
         force.unref();
         server.stop().then(
           () => process.exit(0),
@@ -43,7 +46,7 @@ program
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     } catch (e) {
-      if (e instanceof ConfigError) {
+      if (e instanceof ConfigError || e instanceof RecoveryError) {
         log.error(e.message);
         process.exitCode = 2;
         return;

@@ -42,6 +42,8 @@ export interface ServerConfig {
   myid: number | undefined;
   snapCount: number;
   forceSync: boolean;
+  /** Bytes a log file grows by at a time (preAllocSize is in KiB in zoo.cfg, as in ZooKeeper). */
+  preAllocSize: number;
   autopurgeSnapRetainCount: number;
   autopurgePurgeInterval: number;
   /** Keys we read but do not act on, and keys we do not know: reported as warnings at start. */
@@ -76,6 +78,7 @@ export function defaultConfig(): ServerConfig {
     myid: undefined,
     snapCount: 100_000,
     forceSync: true,
+    preAllocSize: 64 * 1024 * 1024,
     autopurgeSnapRetainCount: 3,
     autopurgePurgeInterval: 0,
     warnings: [],
@@ -135,6 +138,7 @@ const SETTERS: Record<string, Setter> = {
   reconfigEnabled: (c, v, w, k) => (c.reconfigEnabled = boolValue(v, w, k)),
   snapCount: (c, v, w, k) => (c.snapCount = positive(v, w, k)),
   forceSync: (c, v, w, k) => (c.forceSync = boolValue(v, w, k)),
+  preAllocSize: (c, v, w, k) => (c.preAllocSize = positive(v, w, k) * 1024),
   'autopurge.snapRetainCount': (c, v, w, k) => (c.autopurgeSnapRetainCount = intIn(3)(v, w, k)),
   'autopurge.purgeInterval': (c, v, w, k) => (c.autopurgePurgeInterval = intIn(0)(v, w, k)),
 };
@@ -150,7 +154,6 @@ const ACCEPTED = new Set([
   'standaloneEnabled',
   'dynamicConfigFile',
   'globalOutstandingLimit',
-  'preAllocSize',
   'syncEnabled',
   'electionAlg',
   'quorumListenOnAllIPs',

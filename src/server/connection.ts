@@ -78,8 +78,13 @@ export class Connection implements ClientHandle {
     if (this.state === 'closed') return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
+    this.guarded(() => this.drainFrames());
+  }
+
+  /** Runs request handling; malformed input closes this connection only, with a log line. */
+  private guarded(work: () => void): void {
     try {
-      this.drainFrames();
+      work();
     } catch (e) {
       if (e instanceof JuteError) {
         this.host.log.warn({ client: this.describe(), err: e.message }, 'malformed request, closing connection');
@@ -201,7 +206,9 @@ export class Connection implements ClientHandle {
       this.host.log.info({ client: this.describe(), session: hex(o.sessionId), timeout: o.timeout }, 'session established');
       const early = this.early;
       this.early = [];
-      for (const frame of early) this.handleFrame(frame);
+      this.guarded(() => {
+        for (const frame of early) if (this.state === 'open') this.handleFrame(frame);
+      });
     });
   }
 

@@ -6,12 +6,17 @@ import { digestId } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetter } from './four-letter-commands.js';
+import { join } from 'node:path';
+import { Persistence } from '../zab/index.js';
 import { SaslAuthenticator } from './sasl.js';
 import { ZkServer } from './zk-server.js';
 
 /** The runtime around ZkServer: the TCP listener, per-IP connection limits, timers, auth. */
 export class ZkTcpServer implements ConnectionHost {
-  readonly server: ZkServer;
+  /** Set by start(), once the data is recovered. */
+  server!: ZkServer;
+  private persistence: Persistence | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
   private readonly listener: Server;
   private readonly connections = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
@@ -19,8 +24,10 @@ export class ZkTcpServer implements ConnectionHost {
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
 
+  /** Called when the log fails (a write or fsync error): the server has stopped serving. */
+  onFatal: (err: Error) => void = () => {};
+
   constructor(readonly config: ServerConfig, readonly log: Logger) {
-    this.server = new ZkServer(config, log);
     const jaasText = config.jaasConfigFile ? readJaas(config.jaasConfigFile, log) : '';
     this.sasl = new SaslAuthenticator(jaasText);
     this.listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -28,6 +35,37 @@ export class ZkTcpServer implements ConnectionHost {
   }
 
   async start(): Promise<{ address: string; port: number }> {
+    const c = this.config;
+    const t0 = performance.now();
+    const { persistence, recovered } = await Persistence.open({
+      dataDir: c.dataDir,
+      dataLogDir: c.dataLogDir,
+      forceSync: c.forceSync,
+      snapCount: c.snapCount,
+      extendedTypesEnabled: c.extendedTypesEnabled,
+      snapRetainCount: c.autopurgeSnapRetainCount,
+      preAllocSize: c.preAllocSize,
+      log: this.log,
+      onFailure: (err) => this.fail(err),
+    });
+    this.persistence = persistence;
+    this.log.info(
+      {
+        dataDir: join(c.dataDir, 'version-2'),
+        snapshot: recovered.snapshotFile ?? null,
+        replayed: recovered.replayed,
+        znodes: recovered.tree.nodeCount,
+        sessions: recovered.tree.sessions.size,
+        zxid: '0x' + recovered.tree.lastProcessedZxid.toString(16),
+        ms: Math.round(performance.now() - t0),
+      },
+      'data recovered',
+    );
+    this.server = new ZkServer(c, this.log, persistence, recovered.tree);
+    if (c.autopurgePurgeInterval > 0) {
+      this.purgeTimer = setInterval(() => void this.purge(), c.autopurgePurgeInterval * 3600_000);
+      this.purgeTimer.unref();
+    }
     await new Promise<void>((resolve, reject) => {
       this.listener.once('error', reject);
       this.listener.listen(this.config.clientPort, this.config.clientPortAddress, () => {
@@ -109,11 +147,33 @@ export class ZkTcpServer implements ConnectionHost {
     this.sasl.step(conn, xid, token ?? Buffer.alloc(0), this.server.zxid, this.log);
   }
 
-  async stop(): Promise<void> {
+  private async purge(): Promise<void> {
+    try {
+      const removed = (await this.persistence?.purge()) ?? [];
+      if (removed.length > 0) this.log.info({ removed }, 'autopurge removed old snapshots and logs');
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'autopurge failed');
+    }
+  }
+
+  /** The log cannot make txns durable: stop serving rather than acknowledge what is not on disk. */
+  private fail(err: Error): void {
+    this.log.error({ err: err.message }, 'transaction log failed; shutting down');
+    void this.stopServing().then(() => this.onFatal(err));
+  }
+
+  private async stopServing(): Promise<void> {
     if (this.tickTimer) clearTimeout(this.tickTimer);
     if (this.containerTimer) clearInterval(this.containerTimer);
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const c of this.connections) c.close('server shutting down');
     await new Promise<void>((resolve) => this.listener.close(() => resolve()));
+  }
+
+  /** Clean shutdown: no more clients, everything logged made durable, a last snapshot. */
+  async stop(): Promise<void> {
+    await this.stopServing();
+    await this.persistence?.close();
   }
 }
 

@@ -94,11 +94,18 @@ export class ZkServer {
     readonly config: ServerConfig,
     readonly log: Logger,
     private readonly txnLog: TxnLog = new MemoryTxnLog(),
+    /** The tree recovered from disk, if any: its sessions are revived and expire afresh from now. */
+    tree?: DataTree,
     private readonly now: () => number = Date.now,
   ) {
-    this.tree = new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled });
+    this.tree = tree ?? new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled });
+    this.lastPreparedZxid = this.tree.lastProcessedZxid;
     this.pending = new ChangeView(this.tree);
     this.expiry = new SessionExpiry(config.tickTime, now());
+    for (const [id, timeout] of this.tree.sessions) {
+      this.sessions.set(id, { id, timeout, passwd: this.passwordFor(id), client: undefined, closing: false });
+      this.expiry.touch(id, timeout, now());
+    }
     // ZooKeeper's initial session id: server id in the top byte, then the start time shifted in.
     const sid = BigInt(config.myid ?? 0);
     this.nextSessionId = BigInt.asIntN(64, ((BigInt(now()) << 24n) & 0x00ffffffffffffffn) | (sid << 56n));

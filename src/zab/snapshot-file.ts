@@ -342,8 +342,14 @@ export interface SnapshotFileWriteOptions extends SnapshotWriteOptions {
  * Writes a snapshot of `tree` to `path` (write to path.tmp, fsync, rename), one chunk per
  * event-loop turn. Name it with snapshotFileName(tree.lastProcessedZxid) read before calling.
  */
-export async function writeSnapshotFile(path: string, tree: DataTree, options: SnapshotFileWriteOptions = {}): Promise<SnapshotSummary> {
-  const tmp = `${path}.tmp`;
+export async function writeSnapshotFile(
+  target: string | ((zxid: number) => string),
+  tree: DataTree,
+  options: SnapshotFileWriteOptions = {},
+): Promise<SnapshotSummary & { path: string }> {
+  // Given a function, the file is named once the snapshot's zxid is known (txns may be applied
+  // between this call and the snapshot's start).
+  const tmp = typeof target === 'string' ? `${target}.tmp` : `${target(0)}.inprogress.tmp`;
   const gen = serializeSnapshot(tree, options);
   let summary: SnapshotSummary | undefined;
   async function* slices(): AsyncGenerator<Buffer> {
@@ -373,6 +379,7 @@ export async function writeSnapshotFile(path: string, tree: DataTree, options: S
       await fh.close();
     }
   }
+  const path = typeof target === 'string' ? target : target(summary!.zxid);
   await rename(tmp, path);
   if (options.fsync ?? true) {
     const dh = await open(dirname(path), 'r');
@@ -382,7 +389,7 @@ export async function writeSnapshotFile(path: string, tree: DataTree, options: S
       await dh.close();
     }
   }
-  return summary!;
+  return { ...summary!, path };
 }
 
 // ---------------------------------------------------------------------------------------------

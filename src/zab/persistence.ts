@@ -1,0 +1,120 @@
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DataTree, Txn } from '../datatree/index.js';
+import { FileTxnLog } from './file-txn-log.js';
+import { recover, type Recovered } from './recovery.js';
+import { snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
+import type { TxnLog } from './txn-log.js';
+import { listDataDir, logsToReplay } from './txn-log-file.js';
+
+export interface PersistenceOptions {
+  dataDir: string;
+  dataLogDir: string;
+  forceSync: boolean;
+  /** A snapshot after snapCount/2 + random(snapCount/2) txns, as ZooKeeper randomizes it. */
+  snapCount: number;
+  extendedTypesEnabled: boolean;
+  preAllocSize?: number;
+  /** Snapshots kept by purge (autopurge.snapRetainCount, at least 3). */
+  snapRetainCount: number;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** The log failed (write or fsync): nothing more will be acknowledged. */
+  onFailure(err: Error): void;
+}
+
+/** ZooKeeper keeps its files in dataDir/version-2 (and dataLogDir/version-2). */
+export const VERSION_DIR = 'version-2';
+
+/**
+ * Durability for one server: recovery at start, the transaction log, snapshots every snapCount
+ * txns (taken while the server goes on; see DataTree.beginSnapshot) and on clean shutdown, and
+ * purging of old files.
+ */
+export class Persistence implements TxnLog {
+  private readonly txnLog: FileTxnLog;
+  private readonly snapDir: string;
+  private readonly logDir: string;
+  private sinceSnapshot = 0;
+  private nextSnapshotAt: number;
+  private snapshotting: Promise<void> | undefined;
+
+  private constructor(private readonly tree: DataTree, private readonly options: PersistenceOptions) {
+    this.snapDir = join(options.dataDir, VERSION_DIR);
+    this.logDir = join(options.dataLogDir, VERSION_DIR);
+    this.txnLog = new FileTxnLog({
+      dir: this.logDir,
+      forceSync: options.forceSync,
+      preAllocSize: options.preAllocSize,
+      onFailure: options.onFailure,
+      onCallbackError: (err) => options.log.error({ err: err.stack ?? err.message }, 'error after a txn was logged'),
+    });
+    this.nextSnapshotAt = this.randomizedThreshold();
+  }
+
+  static async open(options: PersistenceOptions): Promise<{ persistence: Persistence; recovered: Recovered }> {
+    const snapDir = join(options.dataDir, VERSION_DIR);
+    const logDir = join(options.dataLogDir, VERSION_DIR);
+    const recovered = await recover(snapDir, logDir, { extendedTypesEnabled: options.extendedTypesEnabled });
+    for (const w of recovered.warnings) options.log.warn({}, w);
+    return { persistence: new Persistence(recovered.tree, options), recovered };
+  }
+
+  get logStats() {
+    return this.txnLog.stats;
+  }
+
+  private randomizedThreshold(): number {
+    const half = Math.max(1, Math.floor(this.options.snapCount / 2));
+    return half + Math.floor(Math.random() * half);
+  }
+
+  append(txn: Txn, durable: () => void): void {
+    this.txnLog.append(txn, () => {
+      durable();
+      if (++this.sinceSnapshot >= this.nextSnapshotAt && !this.snapshotting) this.startSnapshot();
+    });
+  }
+
+  private startSnapshot(): void {
+    this.sinceSnapshot = 0;
+    this.nextSnapshotAt = this.randomizedThreshold();
+    this.txnLog.roll();
+    this.snapshotting = this.takeSnapshot()
+      .catch((e) => this.options.log.warn({ err: (e as Error).message }, 'snapshot failed; the log still holds everything'))
+      .finally(() => (this.snapshotting = undefined));
+  }
+
+  /** Writes a snapshot of the tree as it is now (consistent, while txns go on). */
+  async takeSnapshot(): Promise<void> {
+    const t0 = performance.now();
+    const summary = await writeSnapshotFile((zxid) => join(this.snapDir, snapshotFileName(zxid)), this.tree, {
+      fsync: this.options.forceSync,
+    });
+    this.options.log.info(
+      { file: summary.path, nodes: summary.nodes, bytes: summary.bytes, ms: Math.round(performance.now() - t0) },
+      'snapshot written',
+    );
+  }
+
+  /**
+   * Deletes snapshots beyond the newest `retain` and the logs only they need (ZooKeeper's
+   * PurgeTxnLog). Returns the files removed.
+   */
+  async purge(retain = this.options.snapRetainCount): Promise<string[]> {
+    const snaps = (await listDataDir(this.snapDir)).snapshots.filter((s) => !s.name.endsWith('.tmp'));
+    if (snaps.length <= retain) return [];
+    const oldestKept = snaps[retain - 1]!.zxid;
+    const logs = (await listDataDir(this.logDir)).logs;
+    const neededLogs = new Set(logsToReplay(logs, oldestKept).map((l) => l.path));
+    const removed = [...snaps.slice(retain).map((s) => s.path), ...logs.filter((l) => !neededLogs.has(l.path)).map((l) => l.path)];
+    for (const path of removed) await unlink(path);
+    return removed;
+  }
+
+  /** Clean shutdown: everything appended is made durable, then a last snapshot. */
+  async close(): Promise<void> {
+    await this.snapshotting;
+    await this.txnLog.close();
+    if (!this.txnLog.hasFailed) await this.takeSnapshot();
+  }
+}
