@@ -10,7 +10,13 @@ import {
   loadZooCfg,
   readMyid,
 } from '../src/server/index.js';
-import { RecoveryError } from '../src/zab/index.js';
+import { dumpLogFile, dumpSnapshotFile, purgeDataDir, RecoveryError } from '../src/zab/index.js';
+
+// `zkts dump-log ... | head` closes our stdout early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 const program = new Command();
 program.name('zkts').description('A ZooKeeper-compatible coordination server');
@@ -54,6 +60,34 @@ program
       log.error({ err: e }, 'failed to start');
       process.exitCode = 1;
     }
+  });
+
+program
+  .command('dump-log')
+  .description('print the txns of a transaction log file (dataLogDir/version-2/log.*), one per line')
+  .argument('<file>')
+  .action(async (file: string) => {
+    await dumpLogFile(file, (line) => console.log(line));
+  });
+
+program
+  .command('dump-snapshot')
+  .description('print the znodes and sessions of a snapshot file (dataDir/version-2/snapshot.*)')
+  .argument('<file>')
+  .action(async (file: string) => {
+    await dumpSnapshotFile(file, (line) => console.log(line));
+  });
+
+program
+  .command('purge')
+  .description('delete old snapshots and the logs only they need, keeping the newest N snapshots')
+  .option('-c, --config <file>', 'the zoo.cfg naming dataDir and dataLogDir')
+  .option('-n, --count <n>', 'snapshots to keep (at least 3)', '3')
+  .action(async (opts: { config?: string; count: string }) => {
+    const config = opts.config ? loadZooCfg(opts.config) : defaultConfig();
+    const removed = await purgeDataDir(config.dataDir, config.dataLogDir, Number(opts.count));
+    for (const f of removed) console.log(`removed ${f}`);
+    console.log(`${removed.length} file(s) removed`);
   });
 
 function collect(value: string, previous: string[]): string[] {

@@ -6,3 +6,4 @@ export * from './snapshot-file.js';
 export * from './txn-codec.js';
 export * from './txn-log.js';
 export * from './txn-log-file.js';
+export * from './formatter.js';

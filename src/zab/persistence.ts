@@ -96,19 +96,9 @@ export class Persistence implements TxnLog {
     );
   }
 
-  /**
-   * Deletes snapshots beyond the newest `retain` and the logs only they need (ZooKeeper's
-   * PurgeTxnLog). Returns the files removed.
-   */
-  async purge(retain = this.options.snapRetainCount): Promise<string[]> {
-    const snaps = (await listDataDir(this.snapDir)).snapshots.filter((s) => !s.name.endsWith('.tmp'));
-    if (snaps.length <= retain) return [];
-    const oldestKept = snaps[retain - 1]!.zxid;
-    const logs = (await listDataDir(this.logDir)).logs;
-    const neededLogs = new Set(logsToReplay(logs, oldestKept).map((l) => l.path));
-    const removed = [...snaps.slice(retain).map((s) => s.path), ...logs.filter((l) => !neededLogs.has(l.path)).map((l) => l.path)];
-    for (const path of removed) await unlink(path);
-    return removed;
+  /** Deletes snapshots beyond the newest `retain` and the logs only they need. */
+  purge(retain = this.options.snapRetainCount): Promise<string[]> {
+    return purgeDataDir(this.options.dataDir, this.options.dataLogDir, retain);
   }
 
   /** Clean shutdown: everything appended is made durable, then a last snapshot. */
@@ -117,4 +107,22 @@ export class Persistence implements TxnLog {
     await this.txnLog.close();
     if (!this.txnLog.hasFailed) await this.takeSnapshot();
   }
+}
+
+/**
+ * ZooKeeper's PurgeTxnLog: keeps the newest `retain` snapshots (at least 3) and the logs needed to
+ * replay from the oldest of them; deletes the rest. Returns the files removed.
+ */
+export async function purgeDataDir(dataDir: string, dataLogDir: string, retain: number): Promise<string[]> {
+  if (retain < 3) throw new Error(`snapRetainCount must be at least 3, got ${retain}`);
+  const snapDir = join(dataDir, VERSION_DIR);
+  const logDir = join(dataLogDir, VERSION_DIR);
+  const snaps = (await listDataDir(snapDir)).snapshots.filter((s) => !s.name.endsWith('.tmp'));
+  if (snaps.length <= retain) return [];
+  const oldestKept = snaps[retain - 1]!.zxid;
+  const logs = (await listDataDir(logDir)).logs;
+  const neededLogs = new Set(logsToReplay(logs, oldestKept).map((l) => l.path));
+  const removed = [...snaps.slice(retain).map((s) => s.path), ...logs.filter((l) => !neededLogs.has(l.path)).map((l) => l.path)];
+  for (const path of removed) await unlink(path);
+  return removed;
 }
