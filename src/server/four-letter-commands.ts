@@ -1,4 +1,6 @@
+import { readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { ServerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { ZOOKEEPER_VERSION_LINE } from './four-letter.js';
@@ -57,9 +59,9 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
         `clientPort=${c.clientPort}`,
         `secureClientPort=-1`,
         `dataDir=${c.dataDir}/version-2`,
-        `dataDirSize=0`,
+        `dataDirSize=${dirSize(c.dataDir)}`,
         `dataLogDir=${c.dataLogDir}/version-2`,
-        `dataLogSize=0`,
+        `dataLogSize=${dirSize(c.dataLogDir)}`,
         `tickTime=${c.tickTime}`,
         `maxClientCnxns=${c.maxClientCnxns}`,
         `minSessionTimeout=${c.minSessionTimeout === -1 ? c.tickTime * 2 : c.minSessionTimeout}`,
@@ -150,7 +152,7 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
       return lines.join('\n') + '\n';
     }
     case 'dirs':
-      return 'datadir_size: 0\nlogdir_size: 0\n';
+      return `datadir_size: ${dirSize(ctx.config.dataDir)}\nlogdir_size: ${dirSize(ctx.config.dataLogDir)}\n`;
     default:
       return `${word} is not supported by zkts.\n`;
   }
@@ -196,4 +198,14 @@ function approximateDataSize(server: ZkServer): number {
   let n = 0;
   for (const p of server.tree.paths()) n += p.length + (server.tree.getNode(p)?.data?.length ?? 0);
   return n;
+}
+
+/** Bytes in a data directory's version-2 folder, as ZooKeeper's dirs and conf report them. */
+function dirSize(dataDir: string): number {
+  const dir = join(dataDir, 'version-2');
+  try {
+    return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  } catch {
+    return 0;
+  }
 }
