@@ -92,7 +92,7 @@ export class DataTree {
 
   private addSystemNode(path: string, acl: ACL[]): void {
     const node = new ZNode(Buffer.alloc(0), this.acls.intern(acl), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
-    this.nodes.get(parentOf(path)!)!.children.add(childNameOf(path));
+    this.nodes.get(parentOf(path)!)!.addChild(childNameOf(path));
     this.nodes.set(path, node);
   }
 
@@ -321,7 +321,7 @@ export class DataTree {
       parent.pzxid = zxid;
     }
     const node = new ZNode(data, this.acls.intern(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
-    parent.children.add(name);
+    parent.addChild(name);
     this.nodes.set(path, node);
     switch (ephemeralKind(owner, this.extendedTypesEnabled)) {
       case 'container':
@@ -357,7 +357,7 @@ export class DataTree {
     const parent = parentPath === undefined ? undefined : this.nodes.get(parentPath);
     if (!parent || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
     this.preserve(parentPath, parent);
-    parent.children.delete(childNameOf(path));
+    parent.removeChild(childNameOf(path));
     // As ZooKeeper: the parent's pzxid moves even when the child is already gone (a delete replayed
     // over a fuzzy snapshot), and only then is the missing child an error.
     if (zxid > parent.pzxid) parent.pzxid = zxid;
@@ -451,9 +451,7 @@ export class DataTree {
 
   private preserve(path: string, node: ZNode): void {
     if (!this.frozen || this.frozen.has(path) || node.czxid > this.frozenZxid) return;
-    const copy = new ZNode(node.data, node.aclRef, node.czxid, node.mzxid, node.ctime, node.mtime, node.version, node.cversion, node.aversion, node.ephemeralOwner, node.pzxid);
-    copy.children = new Set(node.children);
-    this.frozen.set(path, copy);
+    this.frozen.set(path, node.clone());
   }
 
   private releaseAcl(ref: number): void {
@@ -489,7 +487,7 @@ export class DataTree {
     if (parentPath !== undefined) {
       const parent = this.nodes.get(parentPath);
       if (!parent) throw new Error(`snapshot has node ${path} before (or without) its parent ${parentPath}`);
-      parent.children.add(childNameOf(path));
+      parent.addChild(childNameOf(path));
     }
     this.acls.addUsage(node.aclRef);
     this.nodes.set(path, node);

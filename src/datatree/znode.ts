@@ -14,8 +14,32 @@ function clientEphemeralOwner(owner: bigint): bigint {
  * names of its children. dataLength and numChildren are derived, as in ZooKeeper's StatPersisted.
  * `cversion` is the stored value (child creations), which also numbers sequential children.
  */
+const NO_CHILDREN: ReadonlySet<string> = new Set();
+
 export class ZNode {
-  children: Set<string> = new Set();
+  /** Most znodes are leaves: they get no Set of their own (a Set costs over 100 bytes). */
+  private kids: Set<string> | null = null;
+
+  get children(): ReadonlySet<string> {
+    return this.kids ?? NO_CHILDREN;
+  }
+
+  addChild(name: string): void {
+    (this.kids ??= new Set()).add(name);
+  }
+
+  removeChild(name: string): void {
+    if (!this.kids) return;
+    this.kids.delete(name);
+    if (this.kids.size === 0) this.kids = null;
+  }
+
+  /** A copy of this node's fields and children, for snapshot pre-images. */
+  clone(): ZNode {
+    const copy = new ZNode(this.data, this.aclRef, this.czxid, this.mzxid, this.ctime, this.mtime, this.version, this.cversion, this.aversion, this.ephemeralOwner, this.pzxid);
+    if (this.kids) copy.kids = new Set(this.kids);
+    return copy;
+  }
 
   constructor(
     public data: Buffer | null,
