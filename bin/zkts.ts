@@ -11,6 +11,7 @@ import {
   readMyid,
 } from '../src/server/index.js';
 import { dumpLogFile, dumpSnapshotFile, purgeDataDir, RecoveryError } from '../src/zab/index.js';
+import { WORKLOADS, runBenchCli, type BenchCliOptions } from '../src/bench/index.js';
 
 // `zkts dump-log ... | head` closes our stdout early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -88,6 +89,49 @@ program
     const removed = await purgeDataDir(config.dataDir, config.dataLogDir, Number(opts.count));
     for (const f of removed) console.log(`removed ${f}`);
     console.log(`${removed.length} file(s) removed`);
+  });
+
+program
+  .command('bench')
+  .description('generate load against any ZooKeeper server, or compare zkts with Apache ZooKeeper and a ceiling server (docs/benchmarks.md)')
+  .argument('[workloads...]', `any of ${WORKLOADS.join(', ')} (default: all)`)
+  .option('-c, --connect <hosts>', 'connect string of the server to load (default 127.0.0.1:2181)')
+  .option('--compare', 'start zkts, Apache ZooKeeper 3.8 and the ceiling server, and run every workload on each')
+  .option('--servers <list>', 'servers for --compare (default zkts,zookeeper,ceiling)')
+  .option('--server-pid <pid>', 'pid of the server behind --connect, for its CPU and RSS (/proc)')
+  .option('-s, --sessions <n>', 'sessions (default 16)')
+  .option('-o, --outstanding <n>', 'outstanding requests per session (default 100)')
+  .option('-t, --threads <n>', 'spread the sessions over n worker threads (default 1: this thread)')
+  .option('-d, --duration <s>', 'measured seconds per timed run (default 10)')
+  .option('--warmup <s>', 'unmeasured seconds before each timed run (default 2)')
+  .option('-r, --rounds <n>', 'rounds (default 3)')
+  .option('--prewarm <s>', 'with --compare: seconds of each of read/write/mixed/create-delete on every server before round 1, not recorded (default 5)')
+  .option('--keys <n>', 'znodes read and written by read/write/mixed (default 10000)')
+  .option('--value-size <bytes>', 'value size for read/write/mixed/create-delete/populate (default 100)')
+  .option('--large-size <bytes>', 'value size for large-read/large-write (default 1000000)')
+  .option('--large-sessions <n>', 'sessions for large-read/large-write (default 4)')
+  .option('--large-outstanding <n>', 'outstanding per session for large-read/large-write (default 2)')
+  .option('--watchers <k>', 'sessions watching one node in the watch workload (default 10000)')
+  .option('--fanouts <n>', 'setData fan-outs per watch run (default 5)')
+  .option('--session-count <s>', 'sessions held open in the sessions workload (default 10000)')
+  .option('--session-timeout <ms>', 'requested session timeout (default 10000; pings every third of it)')
+  .option('--populate <n>', 'znodes created by populate, and on disk for restart (default 1000000)')
+  .option('--connect-concurrency <n>', 'handshakes in flight at once (default 64)')
+  .option('--prefix <path>', 'parent znode of everything the benchmark creates (default /bench)')
+  .option('--smoke', 'everything tiny: a check that it all runs, in seconds')
+  .option('--json <file>', 'also append the JSON lines to this file')
+  .option('--heap <size>', 'ZooKeeper -Xms/-Xmx in --compare (default 2g)')
+  .option('--tick-time <ms>', 'tickTime of the servers --compare starts (default 2000)')
+  .option('--zkts-node-args <args>', "extra node arguments for zkts in --compare, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'")
+  .option('--dir <path>', 'where --compare puts the servers\' data (default $TMPDIR/zkts-bench)')
+  .option('--keep', 'keep the servers\' data and logs')
+  .action(async (workloads: string[], opts: BenchCliOptions) => {
+    try {
+      process.exitCode = await runBenchCli(workloads, opts);
+    } catch (e) {
+      process.stderr.write(`zkts bench: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 2;
+    }
   });
 
 function collect(value: string, previous: string[]): string[] {

@@ -73,11 +73,13 @@ export interface CreateResult {
   stat: Stat;
 }
 
+/** Called once with the reply (whatever its header's error), or with an error when the connection is lost. */
+export type ReplyCallback = (err: Error | undefined, reply: RawReply | undefined) => void;
+
 interface Pending {
   xid: number;
   type: number;
-  resolve: (r: RawReply) => void;
-  reject: (e: Error) => void;
+  cb: ReplyCallback;
 }
 
 /** Thrown for a reply whose header carries a non-zero error; `code` is KeeperException.Code's value. */
@@ -109,6 +111,10 @@ export class ZkClient {
   private seq = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private sentSinceLastPing = false;
+  /** Frames of this event-loop turn, written with one socket.write (see send()). */
+  private out = new JuteWriter(1024);
+  private flushScheduled = false;
+  private readonly flushNow = () => this.flush();
   private closed = false;
   private closeReason = '';
 
@@ -245,7 +251,8 @@ export class ZkClient {
   private drain(): void {
     for (let frame = this.nextFrame(); frame; frame = this.nextFrame()) {
       const r = new JuteReader(frame);
-      const header = records.ReplyHeader.read(r);
+      // records.ReplyHeader, read by hand: this runs once per reply.
+      const header: records.ReplyHeader = { xid: r.int(), zxid: r.longNumber(), err: r.int() };
       const seq = ++this.seq;
       if (header.zxid > this.lastZxid) this.lastZxid = header.zxid;
       switch (header.xid) {
@@ -272,7 +279,7 @@ export class ZkClient {
         throw new Error(`reply xid ${header.xid} does not match the oldest outstanding request (xid ${p.xid})`);
       }
       this.trace?.push({ kind: 'reply', seq, xid: header.xid, type: p.type, err: header.err, zxid: header.zxid });
-      p.resolve({ header, reader: r, seq });
+      p.cb(undefined, { header, reader: r, seq });
     }
   }
 
@@ -281,22 +288,40 @@ export class ZkClient {
     this.closed = true;
     this.closeReason = reason;
     if (this.pingTimer) clearInterval(this.pingTimer);
+    // What was sent in this turn still goes out (a request just before disconnect(), as with one write each).
+    if (this.out.offset > 0 && !this.socket.destroyed && this.socket.writable) this.flush();
     this.socket.destroy();
     const err = () => new KeeperError(ErrorCode.CONNECTIONLOSS, `connection lost: ${reason}`);
-    for (const p of this.pending.splice(0)) p.reject(err());
+    for (const p of this.pending.splice(0)) p.cb(err(), undefined);
     for (const a of this.authWaiters.splice(0)) a.reject(err());
     for (const l of this.closeListeners.splice(0)) l(reason);
   }
 
+  /**
+   * Appends one frame to this turn's output; every frame of one event-loop turn (including the
+   * promise continuations run after a batch of replies) goes out in one socket.write on nextTick.
+   */
   private send(xid: number, type: number, body?: (w: JuteWriter) => void): void {
-    const w = new JuteWriter(body ? 128 : 16);
+    const w = this.out;
     const start = w.startFrame();
     w.int(xid);
     w.int(type);
     body?.(w);
     w.finishFrame(start);
     this.sentSinceLastPing = true;
-    this.socket.write(w.bytes());
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushNow);
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.out.offset === 0 || this.socket.destroyed) return;
+    const bytes = this.out.bytes();
+    // The next turn's writer starts at about this turn's size (capped: a 1 MB value is not kept around).
+    this.out = new JuteWriter(Math.min(Math.max(1024, bytes.length), 1 << 16));
+    this.socket.write(bytes);
   }
 
   // ---- requests ----
@@ -310,9 +335,30 @@ export class ZkClient {
     const xid = this.nextXid;
     this.nextXid = this.nextXid === 0x7fffffff ? 1 : this.nextXid + 1;
     return new Promise<RawReply>((resolve, reject) => {
-      this.pending.push({ xid, type, resolve, reject });
+      this.pending.push({ xid, type, cb: (e, r) => (e ? reject(e) : resolve(r!)) });
       this.send(xid, type, writeBody);
     });
+  }
+
+  /**
+   * request() without a promise, for load generators: `cb` gets the reply (check header.err) or the
+   * connection-loss error. Replies arrive in the order requests were sent.
+   */
+  requestCallback(type: number, writeBody: ((w: JuteWriter) => void) | undefined, cb: ReplyCallback): void {
+    if (this.closed) {
+      const e = new KeeperError(ErrorCode.CONNECTIONLOSS, `client closed: ${this.closeReason}`);
+      queueMicrotask(() => cb(e, undefined));
+      return;
+    }
+    const xid = this.nextXid;
+    this.nextXid = this.nextXid === 0x7fffffff ? 1 : this.nextXid + 1;
+    this.pending.push({ xid, type, cb });
+    this.send(xid, type, writeBody);
+  }
+
+  /** Requests sent and not yet answered. */
+  get outstanding(): number {
+    return this.pending.length;
   }
 
   /** A request whose non-zero error code rejects with KeeperError; resolves with the body's reader. */

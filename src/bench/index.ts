@@ -1,0 +1,274 @@
+/**
+ * `zkts bench`: a load generator for any ZooKeeper-compatible server, and a side-by-side comparison
+ * of zkts with Apache ZooKeeper and with a do-nothing ceiling server (--compare). See docs/benchmarks.md.
+ */
+import { appendFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { OwnCpu } from './proc.js';
+import { renderTables } from './report.js';
+import type { HostPort } from './runner.js';
+import { ManagedServer, SERVER_KINDS, defaultBaseDir, javaVersion, zookeeperAvailable, type ServerKind, type ServerSettings } from './servers.js';
+import { WORKLOADS, runWorkload, type BenchConfig, type RunResult, type Target, type Workload } from './workloads.js';
+
+export { startCeilingServer } from './ceiling-server.js';
+export { WORKLOADS, type BenchConfig, type RunResult, type Workload } from './workloads.js';
+
+export const DEFAULTS: BenchConfig & { rounds: number; prewarmMs: number } = {
+  sessions: 16,
+  outstanding: 100,
+  threads: 1,
+  warmupMs: 2000,
+  durationMs: 10_000,
+  keys: 10_000,
+  valueSize: 100,
+  largeSize: 1_000_000,
+  largeSessions: 4,
+  largeOutstanding: 2,
+  watchers: 10_000,
+  fanouts: 5,
+  sessionCount: 10_000,
+  sessionTimeout: 10_000,
+  populate: 1_000_000,
+  connectConcurrency: 64,
+  prefix: '/bench',
+  rounds: 3,
+  prewarmMs: 5000,
+};
+
+/** --smoke: everything tiny, a few seconds in all. Explicit options still win. */
+export const SMOKE: Partial<BenchConfig & { rounds: number; prewarmMs: number }> = {
+  sessions: 2,
+  outstanding: 10,
+  warmupMs: 100,
+  durationMs: 300,
+  keys: 20,
+  largeSize: 100_000,
+  largeSessions: 1,
+  largeOutstanding: 2,
+  watchers: 20,
+  fanouts: 2,
+  sessionCount: 20,
+  populate: 300,
+  rounds: 1,
+  prewarmMs: 0,
+};
+
+export interface BenchCliOptions {
+  connect?: string;
+  compare?: boolean;
+  servers?: string;
+  serverPid?: string;
+  sessions?: string;
+  outstanding?: string;
+  threads?: string;
+  duration?: string;
+  warmup?: string;
+  rounds?: string;
+  prewarm?: string;
+  keys?: string;
+  valueSize?: string;
+  largeSize?: string;
+  largeSessions?: string;
+  largeOutstanding?: string;
+  watchers?: string;
+  fanouts?: string;
+  sessionCount?: string;
+  sessionTimeout?: string;
+  populate?: string;
+  connectConcurrency?: string;
+  prefix?: string;
+  smoke?: boolean;
+  json?: string;
+  heap?: string;
+  tickTime?: string;
+  zktsNodeArgs?: string;
+  dir?: string;
+  keep?: boolean;
+}
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${v}'`);
+  return n;
+}
+
+export function parseConnectString(s: string): HostPort[] {
+  const hosts = s.replace(/\/.*$/, '').split(',').filter(Boolean);
+  if (hosts.length === 0) throw new Error(`empty connect string '${s}'`);
+  return hosts.map((h) => {
+    const i = h.lastIndexOf(':');
+    const host = i > 0 ? h.slice(0, i).replace(/^\[|\]$/g, '') : h;
+    const port = i > 0 ? Number(h.slice(i + 1)) : 2181;
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`bad port in connect string '${h}'`);
+    return { host, port };
+  });
+}
+
+export function buildConfig(o: BenchCliOptions): BenchConfig & { rounds: number; prewarmMs: number } {
+  const base = { ...DEFAULTS, ...(o.smoke ? SMOKE : {}) };
+  const set = <K extends keyof typeof base>(k: K, v: (typeof base)[K] | undefined) => {
+    if (v !== undefined) base[k] = v;
+  };
+  set('sessions', num(o.sessions, 'sessions'));
+  set('outstanding', num(o.outstanding, 'outstanding'));
+  set('threads', num(o.threads, 'threads'));
+  const d = num(o.duration, 'duration');
+  set('durationMs', d === undefined ? undefined : d * 1000);
+  const wu = num(o.warmup, 'warmup');
+  set('warmupMs', wu === undefined ? undefined : wu * 1000);
+  set('rounds', num(o.rounds, 'rounds'));
+  const pw = num(o.prewarm, 'prewarm');
+  set('prewarmMs', pw === undefined ? undefined : pw * 1000);
+  set('keys', num(o.keys, 'keys'));
+  set('valueSize', num(o.valueSize, 'value-size'));
+  set('largeSize', num(o.largeSize, 'large-size'));
+  set('largeSessions', num(o.largeSessions, 'large-sessions'));
+  set('largeOutstanding', num(o.largeOutstanding, 'large-outstanding'));
+  set('watchers', num(o.watchers, 'watchers'));
+  set('fanouts', num(o.fanouts, 'fanouts'));
+  set('sessionCount', num(o.sessionCount, 'session-count'));
+  set('sessionTimeout', num(o.sessionTimeout, 'session-timeout'));
+  set('populate', num(o.populate, 'populate'));
+  set('connectConcurrency', num(o.connectConcurrency, 'connect-concurrency'));
+  if (o.prefix) base.prefix = o.prefix.replace(/\/$/, '');
+  for (const k of ['sessions', 'outstanding', 'threads', 'rounds', 'keys', 'largeSessions', 'largeOutstanding', 'fanouts', 'connectConcurrency'] as const) {
+    if (base[k] < 1) throw new Error(`${k} must be at least 1`);
+  }
+  return base;
+}
+
+function selectWorkloads(names: string[]): Workload[] {
+  const all = names.length === 0 || (names.length === 1 && names[0] === 'all');
+  const out: Workload[] = [];
+  for (const n of all ? WORKLOADS : names.flatMap((x) => x.split(','))) {
+    if (!(WORKLOADS as readonly string[]).includes(n)) throw new Error(`unknown workload '${n}' (one of: ${WORKLOADS.join(', ')}, all)`);
+    if (!out.includes(n as Workload)) out.push(n as Workload);
+  }
+  // restart populates first and reports both: populate on its own would populate a second time.
+  if (out.includes('restart')) return out.filter((w) => w !== 'populate');
+  return out;
+}
+
+export function machineInfo(withJava: boolean): string[] {
+  const lines = [
+    `date: ${new Date().toISOString()}`,
+    `machine: ${availableParallelism()} cpus (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+    `node: ${process.version}`,
+  ];
+  if (withJava) lines.push(`java: ${javaVersion()}`);
+  return lines;
+}
+
+/** Runs the CLI; resolves with the exit status (1 when any run reported an error). */
+export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): Promise<number> {
+  const cfg = buildConfig(o);
+  const workloads = selectWorkloads(workloadNames);
+  const emit = (r: RunResult) => {
+    const line = JSON.stringify({ type: 'run', time: new Date().toISOString(), ...r });
+    process.stdout.write(line + '\n');
+    if (o.json) appendFileSync(o.json, line + '\n');
+  };
+  const progress = (s: string) => process.stderr.write(s + '\n');
+  const results: RunResult[] = [];
+  const record = (rs: RunResult[]) => {
+    for (const r of rs) {
+      results.push(r);
+      emit(r);
+      const figs = r.figures
+        .slice(0, 4)
+        .map((f) => `${f.name}=${f.value.toFixed(f.value >= 100 ? 0 : 2)}`)
+        .join(' ');
+      progress(`  ${r.workload} on ${r.target} (round ${r.round}): ${r.skipped ? `skipped: ${r.skipped}` : figs}${r.errorCount ? ` ERRORS ${JSON.stringify(r.errors)}` : ''}`);
+    }
+  };
+  const ownCpu = new OwnCpu();
+  let targets: string[];
+  const header: string[] = [];
+
+  if (o.compare) {
+    const kinds = (o.servers ?? SERVER_KINDS.join(',')).split(',').filter(Boolean) as ServerKind[];
+    for (const k of kinds) if (!SERVER_KINDS.includes(k)) throw new Error(`unknown server '${k}' (zkts, zookeeper, ceiling)`);
+    if (kinds.includes('zookeeper') && !zookeeperAvailable()) throw new Error('Apache ZooKeeper is not installed (/usr/share/java/zookeeper.jar); drop it with --servers zkts,ceiling');
+    const settings: ServerSettings = {
+      tickTime: num(o.tickTime, 'tick-time') ?? 2000,
+      heap: o.heap ?? '2g',
+      zktsNodeArgs: o.zktsNodeArgs ? o.zktsNodeArgs.split(/\s+/).filter(Boolean) : [],
+      baseDir: o.dir ?? defaultBaseDir(),
+      keep: o.keep ?? false,
+    };
+    targets = kinds;
+    const servers = new Map<ServerKind, ManagedServer>();
+    header.push(...machineInfo(kinds.includes('zookeeper')));
+    header.push(`config: tickTime=${settings.tickTime} forceSync=yes maxClientCnxns=0 4lw=* admin server off, log level WARN; data under ${settings.baseDir}`);
+    try {
+      for (const k of kinds) {
+        const s = new ManagedServer(k, settings, 'main');
+        progress(`starting ${k}: ${s.describe()}`);
+        await s.start();
+        servers.set(k, s);
+        header.push(`${k}: ${s.describe()}`);
+      }
+      let tag = 0;
+      // The JVM compiles its hot paths after thousands of calls (and V8 too): a first, unrecorded pass.
+      const prewarm = workloads.filter((w) => ['read', 'write', 'mixed', 'create-delete'].includes(w));
+      if (cfg.prewarmMs > 0 && prewarm.length > 0) {
+        const warmCfg = { ...cfg, warmupMs: 0, durationMs: cfg.prewarmMs };
+        for (const k of kinds) {
+          const s = servers.get(k)!;
+          for (const w of prewarm) {
+            progress(`prewarm: ${w} on ${k} for ${cfg.prewarmMs / 1000}s (not recorded)`);
+            const r = await runWorkload(w, { name: k, kind: k, hosts: s.hosts, pid: s.pid, managed: s }, warmCfg, 0);
+            if (r.some((x) => x.errorCount > 0)) record(r);
+          }
+        }
+        header.push(`prewarm: ${prewarm.join(', ')} for ${cfg.prewarmMs / 1000}s each on every server before round 1, not recorded`);
+      }
+      for (let round = 1; round <= cfg.rounds; round++) {
+        // Alternate which server goes first, so that neither always runs on a warmer (or hotter) machine.
+        const order = round % 2 === 1 ? kinds : [...kinds].reverse();
+        for (const w of workloads) {
+          for (const k of order) {
+            const s = servers.get(k)!;
+            const t: Target = { name: k, kind: k, hosts: s.hosts, pid: s.pid, managed: s };
+            progress(`round ${round}/${cfg.rounds}: ${w} on ${k}`);
+            record(await runWorkload(w, t, cfg, round, () => new ManagedServer(k, settings, `fresh${++tag}`)));
+          }
+        }
+      }
+    } finally {
+      for (const s of servers.values()) await s.destroy();
+    }
+  } else {
+    const connect = o.connect ?? '127.0.0.1:2181';
+    const t: Target = { name: connect, kind: 'external', hosts: parseConnectString(connect), pid: num(o.serverPid, 'server-pid') };
+    targets = [connect];
+    header.push(...machineInfo(false));
+    header.push(`target: ${connect}${t.pid ? ` (server pid ${t.pid})` : ' (no --server-pid: no server CPU/RSS)'}`);
+    for (let round = 1; round <= cfg.rounds; round++) {
+      for (const w of workloads) {
+        progress(`round ${round}/${cfg.rounds}: ${w} on ${connect}`);
+        record(await runWorkload(w, t, cfg, round));
+      }
+    }
+  }
+
+  const cmd = `zkts bench ${process.argv.slice(3).join(' ')}`.trim();
+  header.push(`command: ${cmd}`);
+  header.push(
+    `load: ${cfg.sessions} sessions x ${cfg.outstanding} outstanding, ${cfg.threads} thread(s), ${cfg.warmupMs / 1000}s warmup + ${cfg.durationMs / 1000}s per run, ${cfg.rounds} round(s); ` +
+      `values ${cfg.valueSize} B over ${cfg.keys} keys; large ${cfg.largeSize} B (${cfg.largeSessions}x${cfg.largeOutstanding}); ` +
+      `watch ${cfg.watchers} sessions x ${cfg.fanouts} fan-outs; sessions ${cfg.sessionCount}; populate ${cfg.populate}`,
+  );
+  header.push(`bench process CPU over everything: ${ownCpu.pct().toFixed(0)}% of one core (per-run figures in 'client CPU %')`);
+  const total = results.reduce((a, r) => a + r.errorCount, 0);
+  const summary = { type: 'summary', runs: results.length, errorCount: total, header };
+  process.stdout.write(JSON.stringify(summary) + '\n');
+  if (o.json) appendFileSync(o.json, JSON.stringify(summary) + '\n');
+  process.stdout.write('\n' + header.join('\n') + '\n\n' + renderTables(results, targets) + '\n');
+  if (total > 0) {
+    process.stdout.write(`${total} error(s) in ${results.filter((r) => r.errorCount > 0).length} run(s): see the lines marked ! above\n`);
+    return 1;
+  }
+  return 0;
+}

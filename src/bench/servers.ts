@@ -1,0 +1,250 @@
+/**
+ * The servers `zkts bench --compare` runs: zkts (the built CLI), Apache ZooKeeper 3.8 from Debian's
+ * package, and the ceiling server. Each gets a temp dir with an equivalent zoo.cfg (forceSync=yes,
+ * same tickTime, maxClientCnxns=0, every 4lw, no admin server) and a free port; "ready" means it
+ * accepted a session (ZooKeeper drops handshakes until it has loaded its database).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ZkClient } from '../client/index.js';
+import { now } from './runner.js';
+
+export type ServerKind = 'zkts' | 'zookeeper' | 'ceiling';
+export const SERVER_KINDS: ServerKind[] = ['zkts', 'zookeeper', 'ceiling'];
+
+export const ZOOKEEPER_CLASSPATH = [
+  '/usr/share/java/zookeeper.jar',
+  '/usr/share/java/zookeeper-jute.jar',
+  '/usr/share/java/slf4j-api.jar',
+  '/usr/share/java/slf4j-log4j12.jar',
+  '/usr/share/java/log4j-1.2.jar',
+].join(':');
+
+export interface ServerSettings {
+  tickTime: number;
+  /** ZooKeeper's -Xms/-Xmx, e.g. 2g. */
+  heap: string;
+  /** Extra node arguments for zkts (e.g. --cpu-prof --cpu-prof-dir=...). */
+  zktsNodeArgs: string[];
+  /** Where temp dirs go (the data dirs, so on the disk being measured). */
+  baseDir: string;
+  /** Keep the temp dirs (logs, data) after stopping. */
+  keep: boolean;
+}
+
+/** The built file `rel` (relative to the repository root's dist/), whether we run from dist or from sources. */
+export function distFile(rel: string): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // dist/src/bench -> dist; src/bench -> <root>/dist
+  const root = here.includes('/dist/') ? resolve(here, '../..') : resolve(here, '../../dist');
+  return join(root, rel);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export function zookeeperAvailable(): boolean {
+  return existsSync('/usr/share/java/zookeeper.jar') && existsSync('/usr/bin/java');
+}
+
+export function javaVersion(): string {
+  try {
+    const r = spawnSyncText('/usr/bin/java', ['-version']);
+    return r.split('\n')[0]?.trim() ?? '';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function spawnSyncText(cmd: string, args: string[]): string {
+  // java -version writes to stderr.
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+}
+
+/** A server process we started; restart() keeps its data dir. */
+export class ManagedServer {
+  child!: ChildProcess;
+  port = 0;
+  readonly dir: string;
+  private logFd = -1;
+  /** Wall time of the last spawn. */
+  spawnedAt = 0;
+
+  constructor(readonly kind: ServerKind, readonly settings: ServerSettings, readonly tag: string) {
+    mkdirSync(settings.baseDir, { recursive: true });
+    this.dir = mkdtempSync(join(settings.baseDir, `${kind}-${tag}-`));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  get hosts(): { host: string; port: number }[] {
+    return [{ host: '127.0.0.1', port: this.port }];
+  }
+
+  get connectString(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get logFile(): string {
+    return join(this.dir, 'server.log');
+  }
+
+  /** What the table states about how this server was run. */
+  describe(): string {
+    switch (this.kind) {
+      case 'zkts':
+        return `node ${process.version} dist/bin/zkts.js start${this.settings.zktsNodeArgs.length ? ` (node ${this.settings.zktsNodeArgs.join(' ')})` : ''}`;
+      case 'zookeeper':
+        return `ZooKeeper 3.8 (Debian), java -Xms${this.settings.heap} -Xmx${this.settings.heap}`;
+      case 'ceiling':
+        return 'ceiling server (canned replies, no work)';
+    }
+  }
+
+  private writeConfig(): string {
+    const cfg = join(this.dir, 'zoo.cfg');
+    writeFileSync(
+      cfg,
+      [
+        `tickTime=${this.settings.tickTime}`,
+        `dataDir=${join(this.dir, 'data')}`,
+        `clientPort=${this.port}`,
+        'clientPortAddress=127.0.0.1',
+        'maxClientCnxns=0',
+        'forceSync=yes',
+        '4lw.commands.whitelist=*',
+        'admin.enableServer=false',
+        '',
+      ].join('\n'),
+    );
+    return cfg;
+  }
+
+  /** Spawns the process (first start or restart) without waiting for it. */
+  async spawn(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    const cfg = this.writeConfig();
+    if (this.logFd >= 0) closeSync(this.logFd);
+    this.logFd = openSync(this.logFile, 'a');
+    const stdio: ['ignore', number, number] = ['ignore', this.logFd, this.logFd];
+    this.spawnedAt = now();
+    switch (this.kind) {
+      case 'zkts':
+        this.child = spawn(process.execPath, [...this.settings.zktsNodeArgs, distFile('bin/zkts.js'), 'start', '--config', cfg], {
+          cwd: this.dir,
+          stdio,
+          env: { ...process.env, ZKTS_LOG_LEVEL: 'warn' },
+        });
+        break;
+      case 'zookeeper': {
+        const log4j = join(this.dir, 'log4j.properties');
+        writeFileSync(
+          log4j,
+          'log4j.rootLogger=WARN, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %-5p %m%n\n',
+        );
+        this.child = spawn(
+          '/usr/bin/java',
+          [
+            `-Xms${this.settings.heap}`,
+            `-Xmx${this.settings.heap}`,
+            '-cp',
+            ZOOKEEPER_CLASSPATH,
+            `-Dlog4j.configuration=file:${log4j}`,
+            '-Dzookeeper.admin.enableServer=false',
+            '-Dzookeeper.forceSync=yes',
+            'org.apache.zookeeper.server.ZooKeeperServerMain',
+            cfg,
+          ],
+          { cwd: this.dir, stdio },
+        );
+        break;
+      }
+      case 'ceiling':
+        this.child = spawn(process.execPath, [distFile('src/bench/ceiling-server.js'), '--port', String(this.port)], { cwd: this.dir, stdio });
+        break;
+    }
+  }
+
+  /**
+   * Waits until the server answers a read on a new session; returns the wall time it did. ZooKeeper
+   * refuses connections, or drops handshakes, until its database is loaded: keep trying.
+   */
+  async waitReady(timeoutMs = 600_000): Promise<number> {
+    const deadline = now() + timeoutMs;
+    let last = '';
+    while (now() < deadline) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`${this.kind} exited (${this.child.exitCode ?? this.child.signalCode}) before it was ready:\n${this.tail()}`);
+      }
+      try {
+        const c = await ZkClient.connect({ host: '127.0.0.1', port: this.port, connectTimeout: 2000, timeout: 10_000 });
+        try {
+          await c.exists('/');
+          return now();
+        } finally {
+          await c.close().catch(() => c.disconnect());
+        }
+      } catch (e) {
+        last = (e as Error).message;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    throw new Error(`${this.kind} did not answer within ${timeoutMs} ms (${last}):\n${this.tail()}`);
+  }
+
+  async start(): Promise<void> {
+    await this.spawn();
+    await this.waitReady();
+  }
+
+  /** Stops the process (SIGTERM, or SIGKILL for a crash) and resolves with the ms it took to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    const child = this.child;
+    const t0 = now();
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    return now() - t0;
+  }
+
+  /** Stops it and removes its temp dir (unless --keep). */
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.logFd >= 0) closeSync(this.logFd);
+    this.logFd = -1;
+    if (!this.settings.keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  tail(): string {
+    try {
+      const text = readFileSync(this.logFile, 'utf8');
+      return text.slice(-2000);
+    } catch {
+      return '';
+    }
+  }
+}
+
+export function defaultBaseDir(): string {
+  return join(tmpdir(), 'zkts-bench');
+}

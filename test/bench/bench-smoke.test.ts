@@ -1,0 +1,120 @@
+/**
+ * `zkts bench --smoke` (the built CLI) runs every workload, tiny, and reports well-formed JSON with
+ * no errors: once in compare mode against zkts and the ceiling server (the tool starts both, so the
+ * populate and restart steps run too), once against a connect string (an in-process ceiling server)
+ * with the sessions spread over two worker threads. No speed is asserted. Build first: `npm run build`.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCeilingServer, type CeilingServer } from '../../src/bench/ceiling-server.js';
+import { WORKLOADS } from '../../src/bench/index.js';
+import { ZKTS_BIN } from '../support/servers.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function bench(args: string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ZKTS_BIN, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface RunLine {
+  type: 'run';
+  workload: string;
+  target: string;
+  round: number;
+  skipped?: string;
+  errors: Record<string, number>;
+  errorCount: number;
+  figures: { name: string; value: number; better: string }[];
+  latencyMs?: { count: number; p50: number; p99: number; p999: number; max: number };
+  server?: { pid: number; cpuPct: number; rssEndMB: number };
+  clientCpuPct?: number;
+}
+
+/** Every JSON line of stdout, parsed (a line that starts with '{' and does not parse fails the test). */
+function jsonLines(stdout: string): { runs: RunLine[]; summary: { type: 'summary'; runs: number; errorCount: number } } {
+  const objs = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string });
+  const summary = objs.filter((o) => o.type === 'summary');
+  expect(summary).toHaveLength(1);
+  return { runs: objs.filter((o): o is RunLine => o.type === 'run'), summary: summary[0] as never };
+}
+
+function expectWellFormed(r: RunLine): void {
+  expect(typeof r.workload).toBe('string');
+  expect(typeof r.target).toBe('string');
+  expect(r.errors, `${r.workload} on ${r.target}: ${JSON.stringify(r.errors)}`).toEqual({});
+  expect(r.errorCount).toBe(0);
+  if (r.skipped) return;
+  expect(r.figures.length).toBeGreaterThan(0);
+  for (const f of r.figures) {
+    expect(typeof f.name).toBe('string');
+    expect(Number.isFinite(f.value), `${r.workload} on ${r.target}: ${f.name} = ${f.value}`).toBe(true);
+  }
+}
+
+const built = existsSync(ZKTS_BIN);
+
+describe.skipIf(!built)('zkts bench --smoke', () => {
+  let ceiling: CeilingServer;
+  beforeAll(async () => {
+    ceiling = await startCeilingServer(0);
+  });
+  afterAll(async () => {
+    await ceiling?.close();
+  });
+
+  test('compare mode on zkts and the ceiling server: every workload, zero errors', async () => {
+    const r = await bench(['--smoke', '--compare', '--servers', 'zkts,ceiling']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const { runs, summary } = jsonLines(r.stdout);
+    expect(summary.errorCount).toBe(0);
+    expect(summary.runs).toBe(runs.length);
+    for (const run of runs) expectWellFormed(run);
+    // Every workload ran on zkts (restart reports populate too), with the server's /proc figures.
+    for (const w of WORKLOADS) {
+      const run = runs.find((x) => x.workload === w && x.target === 'zkts');
+      expect(run, `no ${w} run on zkts`).toBeDefined();
+      expect(run!.skipped).toBeUndefined();
+    }
+    const read = runs.find((x) => x.workload === 'read' && x.target === 'zkts')!;
+    expect(read.latencyMs!.count).toBeGreaterThan(0);
+    expect(read.server!.pid).toBeGreaterThan(0);
+    expect(read.server!.rssEndMB).toBeGreaterThan(0);
+    expect(runs.find((x) => x.workload === 'read' && x.target === 'ceiling')!.latencyMs!.count).toBeGreaterThan(0);
+    // The readable table follows the JSON.
+    expect(r.stdout).toMatch(/zkts\/ceiling/);
+  }, 90_000);
+
+  test('a connect string, sessions on two worker threads', async () => {
+    const r = await bench(['read', 'write', 'mixed', 'create-delete', 'populate', '--smoke', '--threads', '2', '--connect', `127.0.0.1:${ceiling.port}`]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const { runs, summary } = jsonLines(r.stdout);
+    expect(summary.errorCount).toBe(0);
+    expect(runs.map((x) => x.workload)).toEqual(['read', 'write', 'mixed', 'create-delete', 'populate']);
+    for (const run of runs) {
+      expectWellFormed(run);
+      expect(run.latencyMs!.count).toBeGreaterThan(0);
+      // No --server-pid: no server figures, but the client's own CPU.
+      expect(run.server).toBeUndefined();
+      expect(run.clientCpuPct).toBeGreaterThanOrEqual(0);
+    }
+  }, 60_000);
+});
