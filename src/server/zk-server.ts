@@ -62,13 +62,18 @@ const WRITE_TYPES = new Set<number>([
 ]);
 
 /**
- * Per-connection order: ZooKeeper answers a client's requests in the order sent. A read that
- * arrives while the client's earlier writes are still in the log waits for them (so that it sees
- * them), and everything after a waiting request waits too.
+ * Per-connection order: ZooKeeper answers a client's requests in the order sent, and a read sees
+ * the client's earlier writes but none of its later ones. Writes go to prep and the log at once (as
+ * ZooKeeper's PrepRequestProcessor takes them, whatever reads are pending); a read that arrives while
+ * the client has a write in the log runs right after that write commits, before the next txn is
+ * applied (ZooKeeper's SyncRequestProcessor queues it behind the write in the same way).
  */
 interface ClientOrder {
-  outstandingWrites: number;
-  waiting: { write: boolean; run: () => void }[];
+  /** The client's newest write still in the log, with the requests that arrived after it. */
+  lastWrite: WriteBarrier | undefined;
+}
+interface WriteBarrier {
+  after: (() => void)[];
 }
 const WATCH_MODES = { [AddWatchMode.PERSISTENT]: WatchMode.PERSISTENT, [AddWatchMode.PERSISTENT_RECURSIVE]: WatchMode.PERSISTENT_RECURSIVE };
 
@@ -240,33 +245,30 @@ export class ZkServer {
   private write(client: ClientHandle, xid: number, prep: (ctx: PrepContext) => TxnBody, reply: (r: TxnResult, w: JuteWriter) => void): void {
     const { zxid, body } = this.prepare(client.sessionId, client.ids, prep);
     const order = this.orderOf(client);
-    order.outstandingWrites++;
+    const barrier: WriteBarrier = { after: [] };
+    order.lastWrite = barrier;
     this.submit(client.sessionId, xid, zxid, body, (r, zxid) => {
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
-      order.outstandingWrites--;
-      this.runWaiting(client, order);
+      if (order.lastWrite === barrier) order.lastWrite = undefined;
+      this.runAfter(client, barrier);
     });
   }
 
   private orderOf(client: ClientHandle): ClientOrder {
     let order = this.order.get(client);
-    if (!order) this.order.set(client, (order = { outstandingWrites: 0, waiting: [] }));
+    if (!order) this.order.set(client, (order = { lastWrite: undefined }));
     return order;
   }
 
-  /** Runs the client's waiting requests that may now go: writes always, reads once no write is outstanding. */
-  private runWaiting(client: ClientHandle, order: ClientOrder): void {
-    while (order.waiting.length > 0) {
-      const next = order.waiting[0]!;
-      if (!next.write && order.outstandingWrites > 0) return;
-      order.waiting.shift();
+  /** Runs the reads that waited for a write, now committed; a malformed one closes the connection. */
+  private runAfter(client: ClientHandle, barrier: WriteBarrier): void {
+    for (const run of barrier.after) {
       try {
-        next.run();
+        run();
       } catch (e) {
         this.log.warn({ session: hex(client.sessionId), err: (e as Error).message }, 'bad request, closing connection');
         client.close('malformed request');
-        order.waiting.length = 0;
         return;
       }
     }
@@ -277,13 +279,9 @@ export class ZkServer {
   /** Handles one request of an established session, in the client's order. Throws JuteError on a malformed body. */
   handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
     this.touchSession(client.sessionId);
-    const order = this.orderOf(client);
-    const write = WRITE_TYPES.has(type);
-    if (order.waiting.length > 0 || (!write && order.outstandingWrites > 0)) {
-      order.waiting.push({ write, run: () => this.dispatch(client, xid, type, r) });
-      return;
-    }
-    this.dispatch(client, xid, type, r);
+    const lastWrite = WRITE_TYPES.has(type) ? undefined : this.order.get(client)?.lastWrite;
+    if (lastWrite) lastWrite.after.push(() => this.dispatch(client, xid, type, r));
+    else this.dispatch(client, xid, type, r);
   }
 
   private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader): void {

@@ -127,6 +127,34 @@ describe('ZkClient', () => {
     expect(await c.getAllChildrenNumber('/pipe')).toBe(n);
   });
 
+  test('pipelined reads between writes see exactly the writes sent before them', async () => {
+    const c = await client({ trace: true });
+    const other = await client();
+    await c.create('/interleave', Buffer.from('v0'));
+    // setData, getData, getData, setData, ...: the writes are all in the log before the reads run.
+    const reads: Promise<{ data: Buffer | null; stat: records.Stat }>[] = [];
+    const writes: Promise<records.Stat>[] = [];
+    for (let i = 1; i <= 50; i++) {
+      writes.push(c.setData('/interleave', Buffer.from(`v${i}`)));
+      reads.push(c.getData('/interleave'));
+      reads.push(c.getData('/interleave'));
+      // Another session's writes in between must not reorder this session's replies.
+      void other.setData('/interleave', Buffer.from('x')).catch(() => {});
+    }
+    const seen = await Promise.all(reads);
+    await Promise.all(writes);
+    // Each read reflects this session's write just before it (other's writes may land in between).
+    for (let i = 0; i < seen.length; i++) {
+      const mine = Math.floor(i / 2) + 1;
+      const data = seen[i]!.data!.toString();
+      expect(data === `v${mine}` || data === 'x').toBe(true);
+      expect(seen[i]!.stat.mzxid).toBeGreaterThanOrEqual((await writes[mine - 1]!).mzxid);
+      if (mine < 50) expect(seen[i]!.stat.mzxid).toBeLessThan((await writes[mine]!).mzxid);
+    }
+    const replies = c.trace!.filter((e) => e.kind === 'reply');
+    expect(replies.map((e) => (e.kind === 'reply' ? e.xid : 0))).toEqual(replies.map((_, i) => i + 1));
+  });
+
   test('a watch event arrives before the reply that reflects the change', async () => {
     const c = await client({ trace: true });
     const events: WatchEvent[] = [];
