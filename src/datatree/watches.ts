@@ -26,6 +26,9 @@ export interface WatchEvent {
  * once; persistent ones stay; recursive ones also fire for every descendant, except for
  * NodeChildrenChanged. One trigger notifies each watcher at most once.
  */
+/** What trigger() returns when nobody watched: shared, never added to (most writes have no watchers). */
+const NO_WATCHERS: ReadonlySet<Watcher> = new Set();
+
 export class WatchTable {
   private readonly byPath = new Map<string, Map<Watcher, WatchMode>>();
   private readonly byWatcher = new Map<Watcher, Set<string>>();
@@ -50,11 +53,12 @@ export class WatchTable {
   }
 
   /** Fires the watches for an event on `path`, appending one event per watcher not in `suppress`. */
-  trigger(path: string, type: EventType, acl: readonly ACL[], out: WatchEvent[], suppress?: Set<Watcher>): Set<Watcher> {
-    const notified = new Set<Watcher>();
+  trigger(path: string, type: EventType, acl: readonly ACL[], out: WatchEvent[], suppress?: ReadonlySet<Watcher>): ReadonlySet<Watcher> {
+    let notified: Set<Watcher> | undefined;
     for (let p: string | undefined = path; p !== undefined; p = this.recursiveCount > 0 ? parentOf(p) : undefined) {
       const watchers = this.byPath.get(p);
       if (!watchers) continue;
+      notified ??= new Set<Watcher>();
       const atParent = p !== path;
       for (const [watcher, mode] of watchers) {
         if (mode === WatchMode.PERSISTENT_RECURSIVE) {
@@ -65,6 +69,7 @@ export class WatchTable {
         }
       }
     }
+    if (notified === undefined) return NO_WATCHERS;
     for (const watcher of notified) {
       if (!suppress?.has(watcher)) out.push({ watcher, type, path, acl });
     }
