@@ -106,6 +106,7 @@ program
   .option('--warmup <s>', 'unmeasured seconds before each timed run (default 2)')
   .option('-r, --rounds <n>', 'rounds (default 3)')
   .option('--prewarm <s>', 'with --compare: seconds of each of read/write/mixed/create-delete on every server before round 1, not recorded (default 5)')
+  .option('--rate <ops/s>', 'offered load of read-paced and write-paced (default: half of the read/write peak in the same round, ZooKeeper\'s when compared)')
   .option('--keys <n>', 'znodes read and written by read/write/mixed (default 10000)')
   .option('--value-size <bytes>', 'value size for read/write/mixed/create-delete/populate (default 100)')
   .option('--large-size <bytes>', 'value size for large-read/large-write (default 1000000)')

@@ -8,7 +8,7 @@ import { OwnCpu } from './proc.js';
 import { renderTables } from './report.js';
 import type { HostPort } from './runner.js';
 import { ManagedServer, SERVER_KINDS, defaultBaseDir, javaVersion, zookeeperAvailable, type ServerKind, type ServerSettings } from './servers.js';
-import { WORKLOADS, runWorkload, type BenchConfig, type RunResult, type Target, type Workload } from './workloads.js';
+import { PACED_BASE, WORKLOADS, runWorkload, type BenchConfig, type RunResult, type Target, type Workload } from './workloads.js';
 
 export { startCeilingServer } from './ceiling-server.js';
 export { WORKLOADS, type BenchConfig, type RunResult, type Workload } from './workloads.js';
@@ -84,6 +84,7 @@ export interface BenchCliOptions {
   zktsNodeArgs?: string;
   dir?: string;
   keep?: boolean;
+  rate?: string;
 }
 
 function num(v: string | undefined, name: string): number | undefined {
@@ -131,6 +132,7 @@ export function buildConfig(o: BenchCliOptions): BenchConfig & { rounds: number;
   set('sessionTimeout', num(o.sessionTimeout, 'session-timeout'));
   set('populate', num(o.populate, 'populate'));
   set('connectConcurrency', num(o.connectConcurrency, 'connect-concurrency'));
+  set('rate', num(o.rate, 'rate'));
   if (o.prefix) base.prefix = o.prefix.replace(/\/$/, '');
   for (const k of ['sessions', 'outstanding', 'threads', 'rounds', 'keys', 'largeSessions', 'largeOutstanding', 'fanouts', 'connectConcurrency'] as const) {
     if (base[k] < 1) throw new Error(`${k} must be at least 1`);
@@ -158,6 +160,19 @@ export function machineInfo(withJava: boolean): string[] {
   ];
   if (withJava) lines.push(`java: ${javaVersion()}`);
   return lines;
+}
+
+/**
+ * The config for one run: read-paced and write-paced offer --rate, or else half the peak that read
+ * (write) reached in the same round on Apache ZooKeeper, or on this target when ZooKeeper is not in
+ * the run: "p99 at the same offered load, half of ZooKeeper's peak".
+ */
+function configFor<C extends BenchConfig>(cfg: C, w: Workload, target: string, round: number, results: RunResult[]): C {
+  if (cfg.rate !== undefined || !(w in PACED_BASE)) return cfg;
+  const base = PACED_BASE[w as keyof typeof PACED_BASE];
+  const peak = (name: string) => results.find((r) => r.workload === base && r.target === name && r.round === round && !r.skipped)?.opsPerSec;
+  const p = peak('zookeeper') ?? peak(target);
+  return p === undefined ? cfg : { ...cfg, rate: p / 2 };
 }
 
 /** Runs the CLI; resolves with the exit status (1 when any run reported an error). */
@@ -232,7 +247,7 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
             const s = servers.get(k)!;
             const t: Target = { name: k, kind: k, hosts: s.hosts, pid: s.pid, managed: s };
             progress(`round ${round}/${cfg.rounds}: ${w} on ${k}`);
-            record(await runWorkload(w, t, cfg, round, () => new ManagedServer(k, settings, `fresh${++tag}`)));
+            record(await runWorkload(w, t, configFor(cfg, w, k, round, results), round, () => new ManagedServer(k, settings, `fresh${++tag}`)));
           }
         }
       }
@@ -248,7 +263,7 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
     for (let round = 1; round <= cfg.rounds; round++) {
       for (const w of workloads) {
         progress(`round ${round}/${cfg.rounds}: ${w} on ${connect}`);
-        record(await runWorkload(w, t, cfg, round));
+        record(await runWorkload(w, t, configFor(cfg, w, connect, round, results), round));
       }
     }
   }

@@ -1,8 +1,10 @@
 /**
  * The sessions of one thread and the load they generate. The main thread owns one Runner when
  * --threads is 1, and drives one per worker thread otherwise (worker.ts) through the same methods.
- * Everything here is closed-loop: each session keeps `outstanding` requests in flight and sends the
- * next one as soon as a reply arrives. Times are wall-clock milliseconds
+ * Loads are closed-loop (each session keeps `outstanding` requests in flight and sends the next one
+ * as soon as a reply arrives) or, with a `rate`, open-loop: requests are due at fixed intervals
+ * whatever the replies do, and latency counts from when a request was due, so that a server that
+ * falls behind is charged for the queue it builds (no coordinated omission). Times are wall-clock milliseconds
  * (performance.timeOrigin + performance.now()), comparable between threads.
  */
 import { ZkClient, type RawReply } from '../client/index.js';
@@ -42,6 +44,8 @@ export interface LoadParams {
   /** Counted runs (populate): znodes 0..count-1, znode i created by global session i % totalSessions. */
   count?: number;
   totalSessions?: number;
+  /** Open loop: this runner's requests per second, spread round-robin over its sessions (each still capped at `outstanding`). */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -245,6 +249,11 @@ export class Runner {
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
 
+    const paced = p.rate !== undefined;
+    /** Paced mode: per session, sends one request due at time t; false when it may not (capped, or over). */
+    const pacedSessions: { send: (due: number) => boolean; idle: () => void }[] = [];
+    let pacing = paced;
+
     const startSession = (c: ZkClient, g: number) => {
       const source = opSource(p, this.spec.prefix, g);
       const W = p.outstanding;
@@ -261,7 +270,7 @@ export class Runner {
         if (--live === 0) finish();
       };
       const issue = (t: number): boolean => {
-        if (t >= endAt) return false;
+        if (t >= endAt || inflight === W) return false;
         const op = source(n);
         if (op === undefined) return false;
         n++;
@@ -290,15 +299,54 @@ export class Runner {
           lat.push(t - t0);
           if (t > lastReply) lastReply = t;
         }
-        if (c.isClosed || !issue(t)) {
+        if (paced) {
+          if (!pacing && inflight === 0) end();
+        } else if (c.isClosed || !issue(t)) {
           if (inflight === 0) end();
         }
       };
       const t = now();
       if (t < firstSend) firstSend = t;
+      if (paced) {
+        pacedSessions.push({ send: (due) => !c.isClosed && issue(due), idle: () => inflight === 0 && end() });
+        return;
+      }
       let any = false;
       for (let i = 0; i < W; i++) if (issue(now())) any = true;
       if (!any) end();
+    };
+
+    /**
+     * Paced mode: every millisecond or so, sends the requests that have fallen due since the last
+     * pass (request k is due at start + k / rate), round-robin over the sessions. A request whose
+     * session is at its cap waits for the next pass, still charged from when it was due.
+     */
+    const pace = () => {
+      const begin = now();
+      const interval = 1000 / p.rate!;
+      let k = 0;
+      let rr = 0;
+      const pass = () => {
+        const t = now();
+        if (t >= endAt || pacedSessions.length === 0) {
+          pacing = false;
+          for (const s of pacedSessions) s.idle();
+          return;
+        }
+        const due = Math.floor((t - begin) / interval);
+        let blocked = 0;
+        while (k <= due && blocked < pacedSessions.length) {
+          if (pacedSessions[rr]!.send(begin + k * interval)) {
+            k++;
+            blocked = 0;
+          } else {
+            blocked++;
+          }
+          rr = rr + 1 === pacedSessions.length ? 0 : rr + 1;
+        }
+        setTimeout(pass, 1);
+      };
+      pass();
     };
 
     const start = () => {
@@ -306,6 +354,7 @@ export class Runner {
         if (c && !c.isClosed) startSession(c, this.spec.sessions[i]!);
       });
       if (live === 0) finish();
+      else if (paced) pace();
     };
     const delay = counted ? 0 : Math.max(0, p.startAt! - now());
     setTimeout(start, delay);

@@ -10,7 +10,7 @@ import { ManagedServer, type ServerKind } from './servers.js';
 import { addCounts, summarize, type LatencySummary } from './stats.js';
 import { createRunners, type RunnerHandle } from './worker.js';
 
-export const WORKLOADS = ['read', 'write', 'mixed', 'create-delete', 'large-read', 'large-write', 'watch', 'sessions', 'populate', 'restart'] as const;
+export const WORKLOADS = ['read', 'write', 'mixed', 'create-delete', 'read-paced', 'write-paced', 'large-read', 'large-write', 'watch', 'sessions', 'populate', 'restart'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export interface BenchConfig {
@@ -31,7 +31,16 @@ export interface BenchConfig {
   populate: number;
   connectConcurrency: number;
   prefix: string;
+  /**
+   * read-paced and write-paced: offered requests per second (open loop). Unset: half the peak that
+   * read (write) reached in the same round on Apache ZooKeeper when it is being compared, otherwise
+   * on the same target (see pacedRate in index.ts).
+   */
+  rate?: number;
 }
+
+/** The closed-loop workload whose peak sets the offered load of a paced one. */
+export const PACED_BASE = { 'read-paced': 'read', 'write-paced': 'write' } as const;
 
 /** Where a workload runs: a server we started (compare mode) or any connect string. */
 export interface Target {
@@ -146,7 +155,10 @@ async function closeAll(runners: RunnerHandle[], errors: Record<string, number>)
 }
 
 /** read, write, mixed, create-delete, large-read, large-write: N sessions x W outstanding for a fixed time. */
-async function timed(t: Target, w: Workload & LoadKind, cfg: BenchConfig, round: number): Promise<RunResult> {
+async function timed(t: Target, workload: Workload, cfg: BenchConfig, round: number): Promise<RunResult> {
+  const paced = workload === 'read-paced' || workload === 'write-paced';
+  const w: LoadKind = paced ? PACED_BASE[workload] : (workload as LoadKind);
+  const rate = paced ? cfg.rate! : undefined;
   const large = w === 'large-read' || w === 'large-write';
   const sessions = large ? cfg.largeSessions : cfg.sessions;
   const outstanding = large ? cfg.largeOutstanding : cfg.outstanding;
@@ -190,7 +202,18 @@ async function timed(t: Target, w: Workload & LoadKind, cfg: BenchConfig, round:
     const runTag = `${process.pid}-${Date.now().toString(36)}`;
     const results: LoadResult[] = await Promise.all(
       runners.map((r) =>
-        r.load({ kind: w, outstanding, keys: cfg.keys, valueSize: cfg.valueSize, largeSize: cfg.largeSize, runTag, startAt, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs }),
+        r.load({
+          kind: w,
+          outstanding,
+          keys: cfg.keys,
+          valueSize: cfg.valueSize,
+          largeSize: cfg.largeSize,
+          runTag,
+          startAt,
+          warmupMs: cfg.warmupMs,
+          durationMs: cfg.durationMs,
+          ...(rate !== undefined ? { rate: rate / runners.length } : {}),
+        }),
       ),
     );
     clearTimeout(windowStart);
@@ -208,11 +231,22 @@ async function timed(t: Target, w: Workload & LoadKind, cfg: BenchConfig, round:
       { name: 'client CPU %', value: clientCpu, better: 'none' },
     ];
     if (large) figures.splice(1, 0, { name: 'MB/s', value: (opsPerSec * cfg.largeSize) / 1e6, better: 'up' });
+    if (rate !== undefined) figures.splice(0, 1, { name: 'offered ops/s', value: rate, better: 'none' }, { name: 'answered ops/s', value: opsPerSec, better: 'up' });
     return {
-      workload: w,
+      workload,
       target: t.name,
       round,
-      params: { sessions, connected, outstanding, threads: cfg.threads, durationS: cfg.durationMs / 1000, warmupS: cfg.warmupMs / 1000, valueSize: large ? cfg.largeSize : cfg.valueSize, keys: large ? 1 : cfg.keys },
+      params: {
+        sessions,
+        connected,
+        outstanding,
+        threads: cfg.threads,
+        durationS: cfg.durationMs / 1000,
+        warmupS: cfg.warmupMs / 1000,
+        valueSize: large ? cfg.largeSize : cfg.valueSize,
+        keys: large ? 1 : cfg.keys,
+        ...(rate !== undefined ? { rate: Math.round(rate) } : {}),
+      },
       ops,
       opsPerSec,
       latencyMs,
@@ -467,6 +501,10 @@ export async function runWorkload(
     case 'create-delete':
     case 'large-read':
     case 'large-write':
+      return [await timed(t, w, cfg, round)];
+    case 'read-paced':
+    case 'write-paced':
+      if (cfg.rate === undefined) return skip(`no offered load: give --rate, or run ${PACED_BASE[w]} in the same run`);
       return [await timed(t, w, cfg, round)];
     case 'watch':
       if (t.kind === 'ceiling') return skip('the ceiling server sends no watch events');

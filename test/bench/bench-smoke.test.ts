@@ -104,11 +104,15 @@ describe.skipIf(!built)('zkts bench --smoke', () => {
   }, 90_000);
 
   test('a connect string, sessions on two worker threads', async () => {
-    const r = await bench(['read', 'write', 'mixed', 'create-delete', 'populate', '--smoke', '--threads', '2', '--connect', `127.0.0.1:${ceiling.port}`]);
+    const r = await bench(['read', 'write', 'mixed', 'create-delete', 'write-paced', 'populate', '--smoke', '--threads', '2', '--rate', '2000', '--connect', `127.0.0.1:${ceiling.port}`]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const { runs, summary } = jsonLines(r.stdout);
     expect(summary.errorCount).toBe(0);
-    expect(runs.map((x) => x.workload)).toEqual(['read', 'write', 'mixed', 'create-delete', 'populate']);
+    expect(runs.map((x) => x.workload)).toEqual(['read', 'write', 'mixed', 'create-delete', 'write-paced', 'populate']);
+    // The open loop offers what --rate says, split over the threads, and never more.
+    const paced = runs.find((x) => x.workload === 'write-paced')!;
+    expect(paced.figures.find((f) => f.name === 'offered ops/s')!.value).toBe(2000);
+    expect(paced.figures.find((f) => f.name === 'answered ops/s')!.value).toBeLessThanOrEqual(2000 * 1.05 + 20);
     for (const run of runs) {
       expectWellFormed(run);
       expect(run.latencyMs!.count).toBeGreaterThan(0);
