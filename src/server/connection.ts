@@ -46,6 +46,7 @@ export class Connection implements ClientHandle {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private out = new JuteWriter(1024);
+  private spare: JuteWriter | undefined;
   private flushScheduled = false;
   private clientSentReadOnly: boolean | undefined;
   private early: Buffer[] = [];
@@ -262,10 +263,19 @@ export class Connection implements ClientHandle {
   private flush(): void {
     this.flushScheduled = false;
     if (this.out.offset === 0 || this.socket.destroyed) return;
-    const bytes = this.out.bytes();
-    this.out = new JuteWriter(Math.min(Math.max(1024, bytes.length), 1 << 20));
+    const batch = this.out;
+    const bytes = batch.bytes();
+    this.out = this.spare ?? new JuteWriter(Math.min(Math.max(1024, bytes.length), 1 << 20));
+    this.spare = undefined;
+    // Once written, the buffer serves a later turn: a fresh one per turn is external memory
+    // that V8 answers with frequent full GCs. One that grew large (a big value) is let go.
+    const reuse = (err?: Error | null) => {
+      if (err || batch.buf.length > 256 * 1024) return;
+      batch.offset = 0;
+      this.spare = batch;
+    };
     // Backpressure: stop reading from a client that does not read its replies.
-    if (!this.socket.write(bytes)) this.socket.pause();
+    if (!this.socket.write(bytes, reuse)) this.socket.pause();
   }
 
   close(reason: string): void {

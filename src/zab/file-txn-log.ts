@@ -22,6 +22,8 @@ interface OpenFile {
   name: string;
   position: number;
   size: number;
+  /** A new file's directory entry being made durable; the first batch's ack waits for it too. */
+  dirSync: Promise<void> | undefined;
 }
 
 /**
@@ -33,6 +35,11 @@ interface OpenFile {
 export class FileTxnLog implements TxnLog {
   private file: OpenFile | undefined;
   private pending = new JuteWriter(64 * 1024);
+  /**
+   * The buffer of the last batch, reused once its write is done: a fresh 64 KiB buffer per batch
+   * is external memory that V8 answers with frequent full GCs, which stall every request.
+   */
+  private spare: JuteWriter | undefined;
   private pendingCallbacks: (() => void)[] = [];
   private pendingFirstZxid = 0;
   private flushing = false;
@@ -69,10 +76,12 @@ export class FileTxnLog implements TxnLog {
   private async flushLoop(): Promise<void> {
     try {
       while (this.pendingCallbacks.length > 0 && !this.failed) {
-        const bytes = this.pending.bytes();
+        const batch = this.pending;
+        const bytes = batch.bytes();
         const callbacks = this.pendingCallbacks;
         const firstZxid = this.pendingFirstZxid;
-        this.pending = new JuteWriter(Math.max(64 * 1024, bytes.length));
+        this.pending = this.spare ?? new JuteWriter(64 * 1024);
+        this.spare = undefined;
         this.pendingCallbacks = [];
         const file = await this.fileFor(firstZxid);
         const target = paddedFileSize(file.position, file.size, this.options.preAllocSize ?? DEFAULT_PREALLOC_SIZE);
@@ -82,10 +91,21 @@ export class FileTxnLog implements TxnLog {
         }
         await file.handle.write(bytes, 0, bytes.length, file.position);
         file.position += bytes.length;
+        batch.offset = 0;
+        // A batch far larger than usual (large values) does not keep its buffer.
+        if (batch.buf.length <= 1 << 20) this.spare = batch;
         if (this.options.forceSync) {
           const t0 = performance.now();
-          await file.handle.datasync();
+          // One fdatasync covers the batch and, in a new file, its header and size; the new file's
+          // directory entry is synced at the same time (a second fsync in series would stall
+          // every write in flight at each log roll).
+          const dirSync = file.dirSync;
+          file.dirSync = undefined;
+          await Promise.all([file.handle.datasync(), dirSync]);
           this.stats.fsyncMs += performance.now() - t0;
+        } else if (file.dirSync) {
+          await file.dirSync;
+          file.dirSync = undefined;
         }
         this.stats.batches++;
         this.stats.txns += callbacks.length;
@@ -110,17 +130,22 @@ export class FileTxnLog implements TxnLog {
   private async fileFor(firstZxid: number): Promise<OpenFile> {
     if (this.file && !this.rollRequested) return this.file;
     this.rollRequested = false;
-    if (this.file) await this.file.handle.close();
-    await mkdir(this.options.dir, { recursive: true });
+    if (this.file) {
+      // Everything in it is durable already: closing it need not hold up the next batch.
+      const old = this.file.handle;
+      old.close().catch(() => {});
+    } else {
+      await mkdir(this.options.dir, { recursive: true });
+    }
     const name = logFileName(firstZxid);
     // A file of this name can only be one a crash left without a single whole txn (recovery replayed
     // every sound txn, and this zxid comes after them): starting it afresh loses nothing.
     const handle = await open(join(this.options.dir, name), 'w');
     const header = encodeLogFileHeader();
     await handle.write(header, 0, header.length, 0);
-    await handle.sync();
-    await syncDir(this.options.dir);
-    this.file = { handle, name, position: header.length, size: header.length };
+    const dirSync = syncDir(this.options.dir);
+    dirSync.catch(() => {}); // awaited with the first batch, which reports its failure
+    this.file = { handle, name, position: header.length, size: header.length, dirSync };
     return this.file;
   }
 
