@@ -8,6 +8,7 @@ export const MAX_TTL = Number(TTL_VALUE_MASK);
 export type EphemeralKind = 'void' | 'normal' | 'container' | 'ttl';
 
 export function ephemeralKind(owner: bigint, extendedTypesEnabled: boolean): EphemeralKind {
+  if (owner === 0n) return 'void'; // most nodes; the masks below would allocate BigInts
   if (extendedTypesEnabled && (owner & EXTENDED_MASK) === EXTENDED_MASK && (owner & RESERVED_BITS_MASK) === 0n) {
     return 'ttl';
   }

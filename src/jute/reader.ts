@@ -35,9 +35,13 @@ export class JuteReader {
   /** A 64-bit long that must stay exact (session ids, ephemeral owners). */
   long(): bigint {
     this.need(8);
-    const v = this.buf.readBigInt64BE(this.offset);
+    const b = this.buf;
+    const o = this.offset;
     this.offset += 8;
-    return v;
+    // Most longs on the wire are 0 (ephemeralOwner of persistent nodes, fresh session ids): no
+    // BigInt to allocate for those.
+    if (b[o] === 0 && b[o + 1] === 0 && b[o + 2] === 0 && b[o + 3] === 0 && b[o + 4] === 0 && b[o + 5] === 0 && b[o + 6] === 0 && b[o + 7] === 0) return 0n;
+    return b.readBigInt64BE(o);
   }
 
   /**
