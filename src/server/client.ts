@@ -9,6 +9,11 @@ export interface ClientHandle {
   readonly remotePort: number;
   /** Queues a reply: header, then the body the callback writes (if any). */
   sendReply(xid: number, zxid: number, err: number, body?: (w: JuteWriter) => void): void;
+  /**
+   * Queues a reply whose body is a Jute buffer followed by what `tail` writes (getData). A large
+   * buffer is sent as it is, not copied into the connection's output.
+   */
+  sendDataReply(xid: number, zxid: number, data: Buffer | null, tail: (w: JuteWriter) => void): void;
   /** Queues a watch notification (xid -1). */
   sendEvent(type: number, state: number, path: string): void;
   /** Flushes what is queued and closes the socket. */

@@ -28,6 +28,9 @@ export interface ConnectionHost {
 
 type State = 'handshake' | 'connecting' | 'open' | 'closed';
 
+/** getData values from this size on are written to the socket as they are, not copied into the output. */
+const LARGE_DATA = 64 * 1024;
+
 /**
  * One client TCP connection: 4-byte length framing, the handshake, then requests handed to the
  * server in arrival order. Replies queued during one event-loop turn go out in a single write.
@@ -47,6 +50,12 @@ export class Connection implements ClientHandle {
   private pendingBytes = 0;
   private out = new JuteWriter(1024);
   private spare: JuteWriter | undefined;
+  /**
+   * This turn's output before the last large value (sendDataReply): views of `out` and the values
+   * themselves, in order; the rest is `out` from segmentStart on.
+   */
+  private segments: Buffer[] = [];
+  private segmentStart = 0;
   private flushScheduled = false;
   private clientSentReadOnly: boolean | undefined;
   private early: Buffer[] = [];
@@ -238,6 +247,33 @@ export class Connection implements ClientHandle {
     this.scheduleFlush();
   }
 
+  sendDataReply(xid: number, zxid: number, data: Buffer | null, tail: (w: JuteWriter) => void): void {
+    if (data === null || data.length < LARGE_DATA) {
+      this.sendReply(xid, zxid, 0, (w) => {
+        w.buffer(data);
+        tail(w);
+      });
+      return;
+    }
+    if (this.state === 'closed') return;
+    if (zxid > this.lastZxid) this.lastZxid = zxid;
+    const t = new JuteWriter(128);
+    tail(t);
+    const tailBytes = t.bytes();
+    const w = this.out;
+    // xid, zxid, err, the buffer's length, the buffer, the tail: the frame's length is known up front.
+    w.int(20 + data.length + tailBytes.length);
+    w.int(xid);
+    w.longNumber(zxid);
+    w.int(0);
+    w.int(data.length);
+    this.segments.push(w.buf.subarray(this.segmentStart, w.offset), data);
+    this.segmentStart = w.offset;
+    w.raw(tailBytes);
+    this.packetsSent++;
+    this.scheduleFlush();
+  }
+
   sendEvent(type: number, state: number, path: string): void {
     if (this.state === 'closed') return;
     const w = this.out;
@@ -264,7 +300,10 @@ export class Connection implements ClientHandle {
     this.flushScheduled = false;
     if (this.out.offset === 0 || this.socket.destroyed) return;
     const batch = this.out;
-    const bytes = batch.bytes();
+    const bytes = batch.bytes().subarray(this.segmentStart);
+    const segments = this.segments;
+    this.segments = [];
+    this.segmentStart = 0;
     this.out = this.spare ?? new JuteWriter(Math.min(Math.max(1024, bytes.length), 1 << 20));
     this.spare = undefined;
     // Once written, the buffer serves a later turn: a fresh one per turn is external memory
@@ -274,8 +313,13 @@ export class Connection implements ClientHandle {
       batch.offset = 0;
       this.spare = batch;
     };
+    // Large values go out as they are, in one writev with the rest of the turn's output.
+    if (segments.length > 0) this.socket.cork();
+    for (const seg of segments) this.socket.write(seg);
     // Backpressure: stop reading from a client that does not read its replies.
-    if (!this.socket.write(bytes, reuse)) this.socket.pause();
+    const ok = this.socket.write(bytes, reuse);
+    if (segments.length > 0) this.socket.uncork();
+    if (!ok) this.socket.pause();
   }
 
   close(reason: string): void {

@@ -393,10 +393,8 @@ export class ZkServer {
           const req = records.GetDataRequest.read(r);
           const node = this.readableNode(client, req.path);
           this.tree.getData(req.path, req.watch ? client : undefined);
-          return client.sendReply(xid, zxid, 0, (w) => {
-            w.buffer(node.data);
-            records.Stat.write(w, node.stat());
-          });
+          const stat = node.stat();
+          return client.sendDataReply(xid, zxid, node.data, (w) => records.Stat.write(w, stat));
         }
         case OpCode.getACL: {
           const { path } = records.GetACLRequest.read(r);

@@ -127,6 +127,31 @@ describe('ZkClient', () => {
     expect(await c.getAllChildrenNumber('/pipe')).toBe(n);
   });
 
+  test('large values come back whole, in order with the small replies around them', async () => {
+    const c = await client();
+    const big = Buffer.alloc(900_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 11)) & 0xff;
+    await c.create('/large', big);
+    await c.create('/small', Buffer.from('s'));
+    // Several large replies and small ones in one turn: they share one write to the socket.
+    const replies = await Promise.all([
+      c.getData('/small'),
+      c.getData('/large'),
+      c.getData('/small'),
+      c.getData('/large'),
+      c.getData('/large'),
+      c.exists('/small'),
+    ]);
+    expect(replies[0]).toMatchObject({ data: Buffer.from('s') });
+    for (const i of [1, 3, 4]) {
+      const r = replies[i] as { data: Buffer; stat: records.Stat };
+      expect(r.data.equals(big)).toBe(true);
+      expect(r.stat.dataLength).toBe(big.length);
+    }
+    expect((replies[2] as { data: Buffer }).data.toString()).toBe('s');
+    expect((replies[5] as records.Stat).dataLength).toBe(1);
+  });
+
   test('pipelined reads between writes see exactly the writes sent before them', async () => {
     const c = await client({ trace: true });
     const other = await client();
