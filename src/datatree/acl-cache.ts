@@ -116,6 +116,13 @@ export class AclCache {
   }
 }
 
+/** The interning key of a list (runs for every create and setACL: a plain loop, no arrays). */
 function aclKey(acl: readonly ACL[]): string {
-  return acl.map((a) => `${a.perms}\u0000${a.id.scheme}\u0000${a.id.id}`).join('\u0001');
+  let key = '';
+  for (let i = 0; i < acl.length; i++) {
+    const a = acl[i]!;
+    if (i > 0) key += '\u0001';
+    key += a.perms + '\u0000' + a.id.scheme + '\u0000' + a.id.id;
+  }
+  return key;
 }
