@@ -1,4 +1,4 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Txn } from '../datatree/index.js';
 import { JuteWriter } from '../jute/index.js';
@@ -140,9 +140,13 @@ export class FileTxnLog implements TxnLog {
     const name = logFileName(firstZxid);
     // A file of this name can only be one a crash left without a single whole txn (recovery replayed
     // every sound txn, and this zxid comes after them): starting it afresh loses nothing.
-    const handle = await open(join(this.options.dir, name), 'w');
+    // Created under a name no reader takes for a log (not "log.*"), and renamed once the header is
+    // in: a crash in between must not leave a log without a header, which ZooKeeper cannot start on.
+    const tmp = join(this.options.dir, `tmp.${name}`);
+    const handle = await open(tmp, 'w');
     const header = encodeLogFileHeader();
     await handle.write(header, 0, header.length, 0);
+    await rename(tmp, join(this.options.dir, name));
     const dirSync = syncDir(this.options.dir);
     dirSync.catch(() => {}); // awaited with the first batch, which reports its failure
     this.file = { handle, name, position: header.length, size: header.length, dirSync };

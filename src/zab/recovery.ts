@@ -1,4 +1,4 @@
-import { access, constants, mkdir, truncate, unlink, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readdir, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataTree } from '../datatree/index.js';
 import { readSnapshotFile } from './snapshot-file.js';
@@ -62,6 +62,13 @@ export async function recover(snapDir: string, logDir: string, options: { extend
   tree ??= new DataTree({ extendedTypesEnabled: options.extendedTypesEnabled });
   const snapshotZxid = tree.lastProcessedZxid;
 
+  // A log file being created when the server died (FileTxnLog writes its header under this name).
+  for (const name of await readdir(logDir)) {
+    if (name.startsWith('tmp.log.')) {
+      warnings.push(`${join(logDir, name)}: a log file that was being created; removed`);
+      await unlink(join(logDir, name));
+    }
+  }
   const logs = logsToReplay((await listDataDir(logDir)).logs, snapshotZxid);
   let replayed = 0;
   let lastFile = snapshotFile ?? '(empty tree)';
