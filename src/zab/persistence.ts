@@ -1,4 +1,4 @@
-import { unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataTree, Txn } from '../datatree/index.js';
 import { FileTxnLog } from './file-txn-log.js';
@@ -133,6 +133,19 @@ export async function purgeDataDir(dataDir: string, dataLogDir: string, retain: 
   const logs = (await listDataDir(logDir)).logs;
   const neededLogs = new Set(logsToReplay(logs, oldestKept).map((l) => l.path));
   const removed = [...snaps.slice(retain).map((s) => s.path), ...logs.filter((l) => !neededLogs.has(l.path)).map((l) => l.path)];
+  // Periodic snapshots are written without fsync: before the files that could rebuild the tree
+  // without them go, the kept snapshots are made durable (a power loss must not leave only
+  // snapshots that never reached the disk, and no logs to replay instead).
+  for (const snap of snaps.slice(0, retain)) await fsyncFile(snap.path);
   for (const path of removed) await unlink(path);
   return removed;
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
