@@ -331,13 +331,7 @@ export class ZkClient {
    * header's error (check header.err). Rejects only when the connection is lost.
    */
   request(type: number, writeBody?: (w: JuteWriter) => void): Promise<RawReply> {
-    if (this.closed) return Promise.reject(new KeeperError(ErrorCode.CONNECTIONLOSS, `client closed: ${this.closeReason}`));
-    const xid = this.nextXid;
-    this.nextXid = this.nextXid === 0x7fffffff ? 1 : this.nextXid + 1;
-    return new Promise<RawReply>((resolve, reject) => {
-      this.pending.push({ xid, type, cb: (e, r) => (e ? reject(e) : resolve(r!)) });
-      this.send(xid, type, writeBody);
-    });
+    return new Promise<RawReply>((resolve, reject) => this.requestCallback(type, writeBody, (e, r) => (e ? reject(e) : resolve(r!))));
   }
 
   /**
