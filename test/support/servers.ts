@@ -4,20 +4,17 @@
  * killed by stop(). Build first: `npm run build`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ZOOKEEPER_CLASSPATH, freePort } from '../../src/bench/servers.js';
+
+// The benchmark's server launcher (src/bench/servers.ts) defines these; tests use the same ones.
+export { ZOOKEEPER_CLASSPATH, freePort, zookeeperAvailable } from '../../src/bench/servers.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const ZKTS_BIN = join(REPO_ROOT, 'dist/bin/zkts.js');
-export const ZOOKEEPER_CLASSPATH = [
-  '/usr/share/java/zookeeper.jar',
-  '/usr/share/java/zookeeper-jute.jar',
-  '/usr/share/java/slf4j-api.jar',
-  '/usr/share/java/slf4j-log4j12.jar',
-  '/usr/share/java/log4j-1.2.jar',
-].join(':');
 
 export interface RunningServer {
   kind: 'zkts' | 'zookeeper';
@@ -36,22 +33,6 @@ export interface ServerOptions {
   /** Extra -D system properties, e.g. ['zookeeper.DigestAuthenticationProvider.superDigest=super:...']. */
   props?: string[];
   tickTime?: number;
-}
-
-export function zookeeperAvailable(): boolean {
-  return existsSync('/usr/share/java/zookeeper.jar') && existsSync('/usr/bin/java');
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, child: ChildProcess, out: () => string, timeoutMs: number): Promise<void> {
