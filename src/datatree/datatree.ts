@@ -2,9 +2,10 @@ import { ErrorCode, EventType, OpCode, Perms, type records } from '../jute/index
 import { AclCache } from './acl-cache.js';
 import { ephemeralKind, ttlOwner, CONTAINER_OWNER } from './ephemeral-type.js';
 import { childNameOf, joinPath, parentOf } from './paths.js';
+import { NO_NODE, NodeStore, ROOT, type NodeFields } from './node-store.js';
 import type { Txn, TxnBody } from './txn.js';
 import { WatchMode, WatchTable, type WatchEvent, type Watcher } from './watches.js';
-import { ZNode } from './znode.js';
+import { statOf, ZNode } from './znode.js';
 
 type ACL = records.ACL;
 type Stat = records.Stat;
@@ -15,6 +16,7 @@ export const CONFIG_PATH = '/zookeeper/config';
 
 const OPEN_ACL_UNSAFE: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const READ_ACL_UNSAFE: ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+const EMPTY = Buffer.alloc(0);
 
 /** What applying one txn produced, as ZooKeeper's ProcessTxnResult. */
 export interface TxnResult {
@@ -61,9 +63,10 @@ class TreeError extends Error {
 /**
  * The replicated state machine: znodes, ACLs, ephemerals by session, the session table and the
  * watches. apply(txn) is deterministic and does no IO, so the same log replayed gives the same tree.
+ * Znodes are rows of a NodeStore; ZNode is a view of one.
  */
 export class DataTree {
-  private readonly nodes = new Map<string, ZNode>();
+  readonly store = new NodeStore();
   readonly acls = new AclCache();
   readonly dataWatches = new WatchTable();
   readonly childWatches = new WatchTable();
@@ -80,20 +83,25 @@ export class DataTree {
 
   constructor(options: DataTreeOptions = {}) {
     this.extendedTypesEnabled = options.extendedTypesEnabled ?? false;
-    const root = new ZNode(Buffer.alloc(0), AclCache.OPEN, 0, 0, 0, 0, 0, 0, 0, 0n, 0);
-    root.aclRef = this.acls.intern(OPEN_ACL_UNSAFE);
-    this.nodes.set('/', root);
-    this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
-    this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
-    this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
-    // ZooKeeper sets this node's ACL with setACL(path, acl, -1), which leaves aversion at -1.
-    this.nodes.get(CONFIG_PATH)!.aversion = -1;
+    this.store.setAcl(ROOT, this.acls.intern(OPEN_ACL_UNSAFE), 0);
+    this.addSystemNodes();
   }
 
-  private addSystemNode(path: string, acl: ACL[]): void {
-    const node = new ZNode(Buffer.alloc(0), this.acls.intern(acl), 0, 0, 0, 0, 0, 0, 0, 0n, 0);
-    this.nodes.get(parentOf(path)!)!.addChild(childNameOf(path));
-    this.nodes.set(path, node);
+  /** /zookeeper, /zookeeper/quota and /zookeeper/config, those of them that are missing. */
+  private addSystemNodes(): void {
+    this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
+    this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
+    const config = this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
+    // ZooKeeper sets this node's ACL with setACL(path, acl, -1), which leaves aversion at -1.
+    if (config !== NO_NODE) this.store.setAversion(config, -1);
+  }
+
+  /** Adds a special node if it is missing; returns its id, or NO_NODE if it was there. */
+  private addSystemNode(path: string, acl: ACL[]): number {
+    if (this.store.lookup(path) !== NO_NODE) return NO_NODE;
+    const parent = this.store.lookup(parentOf(path)!);
+    const fields: NodeFields = { czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, aclRef: this.acls.intern(acl) };
+    return this.store.addChildNamed(parent, childNameOf(path), fields, EMPTY);
   }
 
   /** ZooKeeper's special paths: never deleted or replaced by clients. */
@@ -102,15 +110,23 @@ export class DataTree {
   }
 
   getNode(path: string): ZNode | undefined {
-    return this.nodes.get(path);
+    const id = this.store.lookup(path);
+    return id === NO_NODE ? undefined : new ZNode(this.store, id);
   }
 
   get nodeCount(): number {
-    return this.nodes.size;
+    return this.store.size;
   }
 
-  paths(): IterableIterator<string> {
-    return this.nodes.keys();
+  /** Every path, parents before children. */
+  *paths(): IterableIterator<string> {
+    const stack: { id: number; path: string }[] = [{ id: ROOT, path: '/' }];
+    while (stack.length > 0) {
+      const { id, path } = stack.pop()!;
+      yield path;
+      const ids = this.store.childIds(id);
+      for (let i = ids.length - 1; i >= 0; i--) stack.push({ id: ids[i]!, path: joinPath(path, this.store.name(ids[i]!)) });
+    }
   }
 
   aclOf(node: ZNode): ACL[] {
@@ -141,7 +157,7 @@ export class DataTree {
 
   /** getData: the node, leaving a data watch when asked. undefined when it does not exist (no watch then). */
   getData(path: string, watcher?: Watcher): ZNode | undefined {
-    const node = this.nodes.get(path);
+    const node = this.getNode(path);
     if (node && watcher) this.dataWatches.add(path, watcher);
     return node;
   }
@@ -149,27 +165,26 @@ export class DataTree {
   /** exists: unlike getData, the watch stays even when the node is missing (it fires on creation). */
   exists(path: string, watcher?: Watcher): ZNode | undefined {
     if (watcher) this.dataWatches.add(path, watcher);
-    return this.nodes.get(path);
+    return this.getNode(path);
   }
 
   getChildren(path: string, watcher?: Watcher): ZNode | undefined {
-    const node = this.nodes.get(path);
+    const node = this.getNode(path);
     if (node && watcher) this.childWatches.add(path, watcher);
     return node;
   }
 
   /** Number of descendants, as getAllChildrenNumber counts them (the root's count includes /zookeeper's). */
   countDescendants(path: string): number {
-    if (path === '/') return this.nodes.size - 1;
+    if (path === '/') return this.store.size - 1;
+    const id = this.store.lookup(path);
+    if (id === NO_NODE) return 0;
     let n = 0;
-    const node = this.nodes.get(path);
-    if (!node) return 0;
-    const stack: string[] = [path];
+    const stack = [id];
     while (stack.length > 0) {
-      const p = stack.pop()!;
-      for (const c of this.nodes.get(p)!.children) {
+      for (let c = this.store.firstChildOf(stack.pop()!); c !== NO_NODE; c = this.store.nextSibling(c)) {
         n++;
-        stack.push(joinPath(p, c));
+        stack.push(c);
       }
     }
     return n;
@@ -209,7 +224,7 @@ export class DataTree {
             // Replaying a log over a fuzzy snapshot (ZooKeeper's are): the node may already be there,
             // but the parent must still end up with this txn's cversion and pzxid (DataTree.processTxn).
             if (body.type === OpCode.create && e instanceof TreeError && e.code === ErrorCode.NODEEXISTS) {
-              this.raiseCversion(t.path, t.parentCVersion, txn.zxid);
+              this.raiseCversion(this.store.lookup(parentOf(t.path) ?? '/'), t.parentCVersion, txn.zxid);
             }
             throw e;
           }
@@ -286,17 +301,12 @@ export class DataTree {
     });
   }
 
-  /** ZooKeeper's setCversionPzxid: raises a parent's cversion (and pzxid) to a replayed create's. */
-  private raiseCversion(childPath: string, parentCVersion: number, zxid: number): void {
-    const parentPath = parentOf(childPath);
-    const parent = parentPath === undefined ? undefined : this.nodes.get(parentPath);
-    if (!parent || parentPath === undefined) return;
-    this.preserve(parentPath, parent);
-    if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
-    if (parentCVersion > parent.cversion) {
-      parent.cversion = parentCVersion;
-      parent.pzxid = zxid;
-    }
+  /** ZooKeeper's setCversionPzxid: raises a parent's cversion (and pzxid) to a create's. */
+  private raiseCversion(parent: number, parentCVersion: number, zxid: number): void {
+    if (parent === NO_NODE) return;
+    const cversion = this.store.cversion(parent);
+    if (parentCVersion === -1) parentCVersion = cversion + 1;
+    if (parentCVersion > cversion) this.store.setCversionPzxid(parent, parentCVersion, zxid);
   }
 
   private createNode(
@@ -310,19 +320,29 @@ export class DataTree {
     events: WatchEvent[],
   ): Stat {
     const parentPath = parentOf(path);
-    const parent = parentPath === undefined ? undefined : this.nodes.get(parentPath);
-    if (!parent || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
+    const parent = parentPath === undefined ? NO_NODE : this.store.lookup(parentPath);
+    if (parent === NO_NODE || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
     const name = childNameOf(path);
-    if (parent.children.has(name)) throw new TreeError(ErrorCode.NODEEXISTS);
-    this.preserve(parentPath, parent);
-    if (parentCVersion === -1) parentCVersion = parent.cversion + 1;
-    if (parentCVersion > parent.cversion) {
-      parent.cversion = parentCVersion;
-      parent.pzxid = zxid;
+    if (this.store.lookup(path) !== NO_NODE) throw new TreeError(ErrorCode.NODEEXISTS);
+    this.raiseCversion(parent, parentCVersion, zxid);
+    const aclRef = this.acls.intern(acl);
+    const fields: NodeFields = { czxid: zxid, mzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, pzxid: zxid, aclRef };
+    const id = this.store.addChildNamed(parent, name, fields, data);
+    this.indexByOwner(path, owner, true);
+    if (parentPath.startsWith(QUOTA_PATH)) {
+      const quotaFor = parentPath.substring(QUOTA_PATH.length);
+      if (name === QUOTA_LIMITS_NODE) this.quotaPaths.add(quotaFor);
+      if (name === QUOTA_STATS_NODE) this.recountQuota(quotaFor);
     }
-    const node = new ZNode(data, this.acls.intern(acl), zxid, zxid, time, time, 0, 0, 0, owner, zxid);
-    parent.addChild(name);
-    this.nodes.set(path, node);
+    this.updateQuotaStats(path, data === null ? 0 : data.length, 1);
+    this.dataWatches.trigger(path, EventType.NodeCreated, acl, events);
+    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, this.acls.get(this.store.aclRef[parent]!), events);
+    return statOf(this.store, id);
+  }
+
+  /** Files an ephemeral, container or TTL node under its kind, as DataTree.createNode/deserialize do. */
+  private indexByOwner(path: string, owner: bigint, countTableSize: boolean): void {
+    if (owner === 0n) return;
     switch (ephemeralKind(owner, this.extendedTypesEnabled)) {
       case 'container':
         this.containers.add(path);
@@ -334,128 +354,101 @@ export class DataTree {
         let set = this.ephemerals.get(owner);
         if (!set) this.ephemerals.set(owner, (set = new Set()));
         set.add(path);
-        const capacity = this.ephemeralTableSize.get(owner) ?? 16;
-        if (set.size > capacity * 0.75) this.ephemeralTableSize.set(owner, capacity * 2);
+        if (countTableSize) {
+          const capacity = this.ephemeralTableSize.get(owner) ?? 16;
+          if (set.size > capacity * 0.75) this.ephemeralTableSize.set(owner, capacity * 2);
+        }
         break;
       }
       case 'void':
         break;
     }
-    if (parentPath.startsWith(QUOTA_PATH)) {
-      const quotaFor = parentPath.substring(QUOTA_PATH.length);
-      if (name === QUOTA_LIMITS_NODE) this.quotaPaths.add(quotaFor);
-      if (name === QUOTA_STATS_NODE) this.recountQuota(quotaFor);
-    }
-    this.updateQuotaStats(path, data === null ? 0 : data.length, 1);
-    this.dataWatches.trigger(path, EventType.NodeCreated, acl, events);
-    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, this.aclOf(parent), events);
-    return node.stat();
   }
 
   private deleteNode(path: string, zxid: number, events: WatchEvent[]): void {
     const parentPath = parentOf(path);
-    const parent = parentPath === undefined ? undefined : this.nodes.get(parentPath);
-    if (!parent || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
-    this.preserve(parentPath, parent);
-    parent.removeChild(childNameOf(path));
+    const parent = parentPath === undefined ? NO_NODE : this.store.lookup(parentPath);
+    if (parent === NO_NODE || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
     // As ZooKeeper: the parent's pzxid moves even when the child is already gone (a delete replayed
     // over a fuzzy snapshot), and only then is the missing child an error.
-    if (zxid > parent.pzxid) parent.pzxid = zxid;
-    const node = this.nodes.get(path);
-    if (!node) throw new TreeError(ErrorCode.NONODE);
-    this.preserve(path, node);
-    this.nodes.delete(path);
-    const acl = this.acls.get(node.aclRef); // kept for the watch events below
-    this.releaseAcl(node.aclRef);
-    switch (ephemeralKind(node.ephemeralOwner, this.extendedTypesEnabled)) {
-      case 'container':
-        this.containers.delete(path);
-        break;
-      case 'ttl':
-        this.ttls.delete(path);
-        break;
-      case 'normal':
-        this.ephemerals.get(node.ephemeralOwner)?.delete(path);
-        break;
-      case 'void':
-        break;
+    if (zxid > this.store.pzxid(parent)) this.store.setCversionPzxid(parent, this.store.cversion(parent), zxid);
+    const id = this.store.lookup(path);
+    if (id === NO_NODE) throw new TreeError(ErrorCode.NONODE);
+    const aclRef = this.store.aclRef[id]!;
+    const owner = this.store.ephemeralOwner(id);
+    const length = this.store.dataLength(id);
+    this.store.remove(id);
+    const acl = this.acls.get(aclRef); // kept for the watch events below
+    this.releaseAcl(aclRef);
+    if (owner !== 0n) {
+      switch (ephemeralKind(owner, this.extendedTypesEnabled)) {
+        case 'container':
+          this.containers.delete(path);
+          break;
+        case 'ttl':
+          this.ttls.delete(path);
+          break;
+        case 'normal':
+          this.ephemerals.get(owner)?.delete(path);
+          break;
+        case 'void':
+          break;
+      }
     }
     if (parentPath.startsWith(ZOOKEEPER_PATH) && childNameOf(path) === QUOTA_LIMITS_NODE) {
       this.quotaPaths.delete(parentPath.substring(QUOTA_PATH.length));
     }
-    this.updateQuotaStats(path, -(node.data === null ? 0 : node.data.length), -1);
+    this.updateQuotaStats(path, -length, -1);
     const notified = this.dataWatches.trigger(path, EventType.NodeDeleted, acl, events);
     this.childWatches.trigger(path, EventType.NodeDeleted, acl, events, notified);
-    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, this.aclOf(parent), events);
+    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, this.acls.get(this.store.aclRef[parent]!), events);
   }
 
   private setData(path: string, data: Buffer | null, version: number, zxid: number, time: number, events: WatchEvent[]): Stat {
-    const node = this.nodes.get(path);
-    if (!node) throw new TreeError(ErrorCode.NONODE);
-    this.preserve(path, node);
-    this.updateQuotaStats(path, (data === null ? 0 : data.length) - (node.data === null ? 0 : node.data.length), 0);
-    node.data = data;
-    node.mtime = time;
-    node.mzxid = zxid;
-    node.version = version;
-    const stat = node.stat();
-    this.dataWatches.trigger(path, EventType.NodeDataChanged, this.aclOf(node), events);
+    const id = this.store.lookup(path);
+    if (id === NO_NODE) throw new TreeError(ErrorCode.NONODE);
+    this.updateQuotaStats(path, (data === null ? 0 : data.length) - this.store.dataLength(id), 0);
+    this.store.setData(id, data);
+    this.store.setModified(id, zxid, time, version);
+    const stat = statOf(this.store, id);
+    this.dataWatches.trigger(path, EventType.NodeDataChanged, this.acls.get(this.store.aclRef[id]!), events);
     return stat;
   }
 
   private setAcl(path: string, acl: ACL[], aversion: number): Stat {
-    const node = this.nodes.get(path);
-    if (!node) throw new TreeError(ErrorCode.NONODE);
-    this.preserve(path, node);
-    this.releaseAcl(node.aclRef);
-    node.aversion = aversion;
-    node.aclRef = this.acls.intern(acl);
-    return node.stat();
+    const id = this.store.lookup(path);
+    if (id === NO_NODE) throw new TreeError(ErrorCode.NONODE);
+    this.releaseAcl(this.store.aclRef[id]!);
+    this.store.setAcl(id, this.acls.intern(acl), aversion);
+    return statOf(this.store, id);
   }
 
   // ---- consistent snapshots while txns keep being applied ----
   //
   // A snapshot is written in slices while the server goes on. Instead of a fuzzy snapshot that log
-  // replay must repair, the tree keeps, for the duration of a snapshot, the state each znode had
-  // when the snapshot began, taken the first time a txn touches it (copy on write). ACL refs that
-  // existed then stay valid until it ends. The snapshot is exactly the tree at its zxid.
+  // replay must repair, the store keeps, for the duration of a snapshot, the state each znode had
+  // when the snapshot began (NodeStore.beginSnapshot). ACL refs that existed then stay valid until
+  // it ends. The snapshot is exactly the tree at its zxid.
 
-  private frozen: Map<string, ZNode> | undefined;
+  private snapshotting = false;
   private deferredAclReleases: number[] = [];
 
-  /** Starts a consistent view: snapshotNode() answers as of now until endSnapshot(). */
+  /** Starts a consistent view: store.snapshotRow/snapshotChildren answer as of now until endSnapshot(). */
   beginSnapshot(): void {
-    if (this.frozen) throw new Error('a snapshot is already being taken');
-    this.frozen = new Map();
-    this.frozenZxid = this.lastProcessedZxid;
+    this.store.beginSnapshot(this.lastProcessedZxid);
+    this.snapshotting = true;
   }
 
   endSnapshot(): void {
-    this.frozen = undefined;
+    this.store.endSnapshot();
+    this.snapshotting = false;
     const releases = this.deferredAclReleases;
     this.deferredAclReleases = [];
     for (const ref of releases) this.acls.release(ref);
   }
 
-  /** The node at `path` as it was when beginSnapshot() was called (undefined if it did not exist then). */
-  snapshotNode(path: string): ZNode | undefined {
-    const kept = this.frozen?.get(path);
-    if (kept) return kept;
-    const node = this.nodes.get(path);
-    // A node created since the snapshot began is not reachable through the kept parents; this
-    // guards a direct lookup.
-    return node && this.frozen && node.czxid > this.frozenZxid ? undefined : node;
-  }
-
-  private frozenZxid = 0;
-
-  private preserve(path: string, node: ZNode): void {
-    if (!this.frozen || this.frozen.has(path) || node.czxid > this.frozenZxid) return;
-    this.frozen.set(path, node.clone());
-  }
-
   private releaseAcl(ref: number): void {
-    if (this.frozen) this.deferredAclReleases.push(ref);
+    if (this.snapshotting) this.deferredAclReleases.push(ref);
     else this.acls.release(ref);
   }
 
@@ -463,51 +456,42 @@ export class DataTree {
 
   /**
    * Empties the tree before a restore: nodes, ACL cache, ephemerals, containers, TTLs and sessions.
-   * Watches are kept. Follow with restoreNode for every node, parents first, then finishRestore.
+   * Watches are kept. Follow with restoreRoot, restoreChild for every other node (parents first),
+   * then finishRestore.
    */
   beginRestore(): void {
-    this.nodes.clear();
+    this.store.reset();
     this.acls.clear();
     this.ephemerals.clear();
     this.containers.clear();
     this.ttls.clear();
     this.sessions.clear();
     this.quotaPaths.clear();
+    this.restoredRoot = false;
+  }
+
+  private restoredRoot = false;
+
+  /** The root's fields and data, read from a snapshot. Its ACL ref must be in `acls` (AclCache.restore). */
+  restoreRoot(fields: NodeFields, data: Uint8Array | null, dataStart = 0, dataLen = data === null ? 0 : data.length): void {
+    if (this.restoredRoot) throw new Error('snapshot has node / twice');
+    this.restoredRoot = true;
+    this.store.restoreRoot(fields, data, dataStart, dataLen);
+    this.acls.addUsage(fields.aclRef);
   }
 
   /**
-   * Adds a node read from a snapshot under `path` ("/" for the root): links it into its parent's
-   * children (the parent must be there already), counts its ACL ref (which must be in `acls`, see
-   * AclCache.restore) and indexes it as ephemeral, container or TTL node by its ephemeralOwner, as
-   * ZooKeeper's DataTree.deserialize does. `node.children` must be empty.
+   * Adds a node read from a snapshot: named name[start, end) (UTF-8) under `parent`, its path
+   * hashing to `hash` (store.childHash). Counts its ACL ref (which must be in `acls`, see
+   * AclCache.restore) and files it as ephemeral, container or TTL node by its ephemeralOwner, as
+   * ZooKeeper's DataTree.deserialize does. Returns its id.
    */
-  restoreNode(path: string, node: ZNode): void {
-    if (this.nodes.has(path)) throw new Error(`snapshot has node ${path} twice`);
-    const parentPath = parentOf(path);
-    if (parentPath !== undefined) {
-      const parent = this.nodes.get(parentPath);
-      if (!parent) throw new Error(`snapshot has node ${path} before (or without) its parent ${parentPath}`);
-      parent.addChild(childNameOf(path));
-    }
-    this.acls.addUsage(node.aclRef);
-    this.nodes.set(path, node);
-    if (parentPath === undefined) return;
-    switch (ephemeralKind(node.ephemeralOwner, this.extendedTypesEnabled)) {
-      case 'container':
-        this.containers.add(path);
-        break;
-      case 'ttl':
-        this.ttls.add(path);
-        break;
-      case 'normal': {
-        let set = this.ephemerals.get(node.ephemeralOwner);
-        if (!set) this.ephemerals.set(node.ephemeralOwner, (set = new Set()));
-        set.add(path);
-        break;
-      }
-      case 'void':
-        break;
-    }
+  restoreChild(parent: number, name: Uint8Array, start: number, end: number, hash: number, fields: NodeFields, data: Uint8Array | null, dataStart: number, dataLen: number): number {
+    const id = this.store.addChild(parent, name, start, end, hash, fields, data, dataStart, dataLen);
+    if (id === NO_NODE) throw new Error(`snapshot has node ${joinPath(this.store.path(parent), Buffer.from(name.subarray(start, end)).toString('utf8'))} twice`);
+    this.acls.addUsage(fields.aclRef);
+    if (fields.ephemeralOwner !== 0n) this.indexByOwner(this.store.path(id), fields.ephemeralOwner, false);
+    return id;
   }
 
   /**
@@ -518,28 +502,22 @@ export class DataTree {
    * recounted from the tree. Throws if there was no root.
    */
   finishRestore(): void {
-    if (!this.nodes.has('/')) throw new Error('snapshot has no root node');
+    if (!this.restoredRoot) throw new Error('snapshot has no root node');
     this.acls.purgeUnused();
-    if (!this.nodes.has(ZOOKEEPER_PATH)) this.addSystemNode(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE);
-    if (!this.nodes.has(QUOTA_PATH)) this.addSystemNode(QUOTA_PATH, OPEN_ACL_UNSAFE);
-    if (!this.nodes.has(CONFIG_PATH)) {
-      this.addSystemNode(CONFIG_PATH, READ_ACL_UNSAFE);
-      this.nodes.get(CONFIG_PATH)!.aversion = -1;
-    }
+    this.addSystemNodes();
     const limitSuffix = '/' + QUOTA_LIMITS_NODE;
-    const stack = [QUOTA_PATH];
+    const stack: { id: number; path: string }[] = [{ id: this.store.lookup(QUOTA_PATH), path: QUOTA_PATH }];
     while (stack.length > 0) {
-      const p = stack.pop()!;
-      const node = this.nodes.get(p)!;
-      if (node.children.size === 0) {
-        if (p.endsWith(limitSuffix)) {
-          const quotaFor = p.substring(QUOTA_PATH.length, p.indexOf(limitSuffix));
+      const { id, path } = stack.pop()!;
+      if (this.store.childCount(id) === 0) {
+        if (path.endsWith(limitSuffix)) {
+          const quotaFor = path.substring(QUOTA_PATH.length, path.indexOf(limitSuffix));
           this.quotaPaths.add(quotaFor);
           this.recountQuota(quotaFor);
         }
         continue;
       }
-      for (const c of node.children) stack.push(joinPath(p, c));
+      for (const c of this.store.childIds(id)) stack.push({ id: c, path: joinPath(path, this.store.name(c)) });
     }
   }
 
@@ -560,33 +538,29 @@ export class DataTree {
   private updateQuotaStats(path: string, bytesDiff: number, countDiff: number): void {
     const prefix = this.quotaPrefixOf(path);
     if (prefix === undefined) return;
-    const statPath = QUOTA_PATH + prefix + '/' + QUOTA_STATS_NODE;
-    const statNode = this.nodes.get(statPath);
-    if (!statNode) return;
-    this.preserve(statPath, statNode);
-    const stats = parseStatsTrack(statNode.data);
+    const statNode = this.store.lookup(QUOTA_PATH + prefix + '/' + QUOTA_STATS_NODE);
+    if (statNode === NO_NODE) return;
+    const stats = parseStatsTrack(this.store.dataView(statNode));
     stats.set('count', (stats.get('count') ?? -1) + countDiff);
     stats.set('bytes', (stats.get('bytes') ?? -1) + bytesDiff);
-    statNode.data = formatStatsTrack(stats);
+    this.store.setData(statNode, formatStatsTrack(stats));
   }
 
   /** Sets a quota's recorded usage to the subtree's current count and bytes. */
   private recountQuota(path: string): void {
-    const statPath = QUOTA_PATH + path + '/' + QUOTA_STATS_NODE;
-    const statNode = this.nodes.get(statPath);
-    if (!statNode) return;
-    this.preserve(statPath, statNode);
+    const statNode = this.store.lookup(QUOTA_PATH + path + '/' + QUOTA_STATS_NODE);
+    if (statNode === NO_NODE) return;
     let count = 0;
     let bytes = 0;
-    const stack = this.nodes.has(path) ? [path] : [];
+    const top = this.store.lookup(path);
+    const stack = top === NO_NODE ? [] : [top];
     while (stack.length > 0) {
-      const p = stack.pop()!;
-      const n = this.nodes.get(p)!;
+      const id = stack.pop()!;
       count++;
-      bytes += n.data === null ? 0 : n.data.length;
-      for (const c of n.children) stack.push(joinPath(p, c));
+      bytes += this.store.dataLength(id);
+      for (let c = this.store.firstChildOf(id); c !== NO_NODE; c = this.store.nextSibling(c)) stack.push(c);
     }
-    statNode.data = formatStatsTrack(new Map([['count', count], ['bytes', bytes]]));
+    this.store.setData(statNode, formatStatsTrack(new Map([['count', count], ['bytes', bytes]])));
   }
 
   private killSession(sessionId: bigint, paths2Delete: string[], zxid: number, events: WatchEvent[]): void {

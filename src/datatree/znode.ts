@@ -1,74 +1,112 @@
 import type { records } from '../jute/index.js';
 import { CONTAINER_OWNER, ephemeralKind } from './ephemeral-type.js';
+import type { NodeStore } from './node-store.js';
 
 /**
  * What a client sees as ephemeralOwner: ZooKeeper shows 0 for container and TTL nodes, whose
  * stored owner is only an encoding of their kind (DataNode.getClientEphemeralOwner).
  */
 function clientEphemeralOwner(owner: bigint): bigint {
-  return owner === CONTAINER_OWNER || ephemeralKind(owner, true) === 'ttl' ? 0n : owner;
+  return owner === 0n ? 0n : owner === CONTAINER_OWNER || ephemeralKind(owner, true) === 'ttl' ? 0n : owner;
 }
 
 /**
- * One znode: its data, a reference into the ACL cache, the persisted part of its Stat, and the
- * names of its children. dataLength and numChildren are derived, as in ZooKeeper's StatPersisted.
- * `cversion` is the stored value (child creations), which also numbers sequential children.
+ * The Stat a client sees of node `id`. dataLength and numChildren are derived, as in ZooKeeper's
+ * StatPersisted; cversion is stored as the number of child creations, and ZooKeeper reports
+ * creations plus deletions.
  */
-const NO_CHILDREN: ReadonlySet<string> = new Set();
+export function statOf(store: NodeStore, id: number): records.Stat {
+  const children = store.childCount(id);
+  return {
+    czxid: store.czxid[id]!,
+    mzxid: store.mzxid[id]!,
+    ctime: store.ctime[id]!,
+    mtime: store.mtime[id]!,
+    version: store.version[id]!,
+    cversion: store.cversion(id) * 2 - children,
+    aversion: store.aversion[id]!,
+    ephemeralOwner: clientEphemeralOwner(store.ephemeralOwner(id)),
+    dataLength: store.dataLength(id),
+    numChildren: children,
+    pzxid: store.pzxid(id),
+  };
+}
 
+/**
+ * A read-only view of one znode of a DataTree (see NodeStore for how znodes are stored). It reads
+ * the store when asked, so use it at once: after the tree changes it may describe another znode.
+ */
 export class ZNode {
-  /** Most znodes are leaves: they get no Set of their own (a Set costs over 100 bytes). */
-  private kids: Set<string> | null = null;
-
-  get children(): ReadonlySet<string> {
-    return this.kids ?? NO_CHILDREN;
-  }
-
-  addChild(name: string): void {
-    (this.kids ??= new Set()).add(name);
-  }
-
-  removeChild(name: string): void {
-    if (!this.kids) return;
-    this.kids.delete(name);
-    if (this.kids.size === 0) this.kids = null;
-  }
-
-  /** A copy of this node's fields and children, for snapshot pre-images. */
-  clone(): ZNode {
-    const copy = new ZNode(this.data, this.aclRef, this.czxid, this.mzxid, this.ctime, this.mtime, this.version, this.cversion, this.aversion, this.ephemeralOwner, this.pzxid);
-    if (this.kids) copy.kids = new Set(this.kids);
-    return copy;
-  }
-
   constructor(
-    public data: Buffer | null,
-    public aclRef: number,
-    public czxid: number,
-    public mzxid: number,
-    public ctime: number,
-    public mtime: number,
-    public version: number,
-    public cversion: number,
-    public aversion: number,
-    public ephemeralOwner: bigint,
-    public pzxid: number,
+    private readonly store: NodeStore,
+    readonly id: number,
   ) {}
 
+  /** The value, a copy the caller owns. */
+  get data(): Buffer | null {
+    return this.store.data(this.id);
+  }
+
+  /** The value without a copy, valid only until the tree next changes (for a reply written at once). */
+  dataView(): Buffer | null {
+    return this.store.dataView(this.id);
+  }
+
+  get dataLength(): number {
+    return this.store.dataLength(this.id);
+  }
+
+  get aclRef(): number {
+    return this.store.aclRef[this.id]!;
+  }
+
+  get czxid(): number {
+    return this.store.czxid[this.id]!;
+  }
+
+  get mzxid(): number {
+    return this.store.mzxid[this.id]!;
+  }
+
+  get ctime(): number {
+    return this.store.ctime[this.id]!;
+  }
+
+  get mtime(): number {
+    return this.store.mtime[this.id]!;
+  }
+
+  get version(): number {
+    return this.store.version[this.id]!;
+  }
+
+  /** The stored cversion: the number of child creations (stat() reports creations plus deletions). */
+  get cversion(): number {
+    return this.store.cversion(this.id);
+  }
+
+  get aversion(): number {
+    return this.store.aversion[this.id]!;
+  }
+
+  get ephemeralOwner(): bigint {
+    return this.store.ephemeralOwner(this.id);
+  }
+
+  get pzxid(): number {
+    return this.store.pzxid(this.id);
+  }
+
+  get childCount(): number {
+    return this.store.childCount(this.id);
+  }
+
+  /** The children's names, oldest first. */
+  get children(): string[] {
+    return this.store.childNames(this.id);
+  }
+
   stat(): records.Stat {
-    return {
-      czxid: this.czxid,
-      mzxid: this.mzxid,
-      ctime: this.ctime,
-      mtime: this.mtime,
-      version: this.version,
-      // ZooKeeper stores the number of child creations and reports creations plus deletions.
-      cversion: this.cversion * 2 - this.children.size,
-      aversion: this.aversion,
-      ephemeralOwner: clientEphemeralOwner(this.ephemeralOwner),
-      dataLength: this.data === null ? 0 : this.data.length,
-      numChildren: this.children.size,
-      pzxid: this.pzxid,
-    };
+    return statOf(this.store, this.id);
   }
 }

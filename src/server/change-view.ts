@@ -40,7 +40,7 @@ export class ChangeView {
       cversion: node.cversion,
       aversion: node.aversion,
       ephemeralOwner: node.ephemeralOwner,
-      childCount: node.children.size,
+      childCount: node.childCount,
       acl: this.base.aclOf(node),
     };
   }

@@ -196,7 +196,7 @@ function averageLatency(s: ZkServer['stats']): string {
 
 function approximateDataSize(server: ZkServer): number {
   let n = 0;
-  for (const p of server.tree.paths()) n += p.length + (server.tree.getNode(p)?.data?.length ?? 0);
+  for (const p of server.tree.paths()) n += p.length + (server.tree.getNode(p)?.dataLength ?? 0);
   return n;
 }
 

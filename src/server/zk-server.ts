@@ -394,7 +394,8 @@ export class ZkServer {
           const node = this.readableNode(client, req.path);
           this.tree.getData(req.path, req.watch ? client : undefined);
           const stat = node.stat();
-          return client.sendDataReply(xid, zxid, node.data, (w) => records.Stat.write(w, stat));
+          // The reply is encoded at once (values in the arena are far below sendDataReply's zero-copy size).
+          return client.sendDataReply(xid, zxid, node.dataView(), (w) => records.Stat.write(w, stat));
         }
         case OpCode.getACL: {
           const { path } = records.GetACLRequest.read(r);
@@ -413,8 +414,9 @@ export class ZkServer {
           const node = this.readableNode(client, req.path);
           this.tree.getChildren(req.path, req.watch ? client : undefined);
           return client.sendReply(xid, zxid, 0, (w) => {
-            w.int(node.children.size);
-            for (const c of node.children) w.ustring(c);
+            const names = node.children;
+            w.int(names.length);
+            for (const c of names) w.ustring(c);
             if (type === OpCode.getChildren2) records.Stat.write(w, node.stat());
           });
         }
@@ -533,11 +535,11 @@ export class ZkServer {
     const candidates: string[] = [];
     for (const path of this.tree.containers) {
       const node = this.tree.getNode(path);
-      if (node && node.children.size === 0 && node.cversion > 0) candidates.push(path);
+      if (node && node.childCount === 0 && node.cversion > 0) candidates.push(path);
     }
     for (const path of this.tree.ttls) {
       const node = this.tree.getNode(path);
-      if (!node || node.children.size > 0) continue;
+      if (!node || node.childCount > 0) continue;
       const ttl = Number(node.ephemeralOwner & 0xffffffffffn);
       if (ttl !== 0 && now - node.mtime > ttl) candidates.push(path);
     }

@@ -56,12 +56,13 @@ export async function dumpLogFile(path: string, out: (line: string) => void): Pr
   let n = 0;
   let r = await entries.next();
   for (; !r.done; r = await entries.next()) {
-    const { txn } = r.value;
-    n++;
-    out(
-      `${new Date(txn.time).toISOString()} session ${hex(txn.sessionId)} cxid ${hex(txn.cxid)} zxid ${hex(txn.zxid)} ` +
-        `${OP_NAMES.get(r.value.headerType) ?? r.value.headerType} ${describeBody(txn.body)}`,
-    );
+    for (const { txn, headerType } of r.value) {
+      n++;
+      out(
+        `${new Date(txn.time).toISOString()} session ${hex(txn.sessionId)} cxid ${hex(txn.cxid)} zxid ${hex(txn.zxid)} ` +
+          `${OP_NAMES.get(headerType) ?? headerType} ${describeBody(txn.body)}`,
+      );
+    }
   }
   const end = r.value;
   out(`EOF reached after ${n} txns (${end.kind} at offset ${end.offset}${end.reason ? `: ${end.reason}` : ''})`);

@@ -76,18 +76,19 @@ export async function recover(snapDir: string, logDir: string, options: { extend
     const entries = streamLogFile(file.path);
     let r = await entries.next();
     for (; !r.done; r = await entries.next()) {
-      const { txn } = r.value;
-      const last = tree.lastProcessedZxid;
-      if (txn.zxid <= last) continue;
-      const continues = txn.zxid === last + 1 || (epochOf(txn.zxid) > epochOf(last) && (txn.zxid & COUNTER_MASK) <= 1);
-      if (!continues) {
-        throw new RecoveryError(
-          `zxid gap: ${file.path} holds 0x${txn.zxid.toString(16)} but the last txn before it (in ${lastFile}) is 0x${last.toString(16)}`,
-        );
+      for (const { txn } of r.value) {
+        const last = tree.lastProcessedZxid;
+        if (txn.zxid <= last) continue;
+        const continues = txn.zxid === last + 1 || (epochOf(txn.zxid) > epochOf(last) && (txn.zxid & COUNTER_MASK) <= 1);
+        if (!continues) {
+          throw new RecoveryError(
+            `zxid gap: ${file.path} holds 0x${txn.zxid.toString(16)} but the last txn before it (in ${lastFile}) is 0x${last.toString(16)}`,
+          );
+        }
+        tree.apply(txn);
+        replayed++;
+        lastFile = file.path;
       }
-      tree.apply(txn);
-      replayed++;
-      lastFile = file.path;
     }
     const end = r.value;
     if (end.kind === 'undecodable') {

@@ -28,7 +28,8 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { AclCache } from '../datatree/acl-cache.js';
 import { DataTree } from '../datatree/datatree.js';
-import { ZNode } from '../datatree/znode.js';
+import { hashBytes, NO_NODE, ROOT, type NodeFields } from '../datatree/node-store.js';
+import { TreeWalk } from '../datatree/tree-walk.js';
 import { JuteError, JuteReader, JuteWriter, Perms, records } from '../jute/index.js';
 import { adler32, crc32Range } from './checksum.js';
 import {
@@ -67,7 +68,7 @@ export function snapshotFileName(zxid: number, compression: 'none' | 'gz' = 'non
 // ---------------------------------------------------------------------------------------------
 // the tree digest (DigestCalculator, NodeHashMapImpl, AdHash)
 
-const ZOOKEEPER_SUBTREE = '/zookeeper/';
+const ZOOKEEPER_SUBTREE = Buffer.from('/zookeeper/');
 const statScratch = new Uint8Array(60);
 
 function put32(b: Uint8Array, at: number, v: number): void {
@@ -83,10 +84,21 @@ function putLongNumber(b: Uint8Array, at: number, v: number): void {
   put32(b, at + 4, v >>> 0);
 }
 
-/** CRC32 of the path bytes buf[start, end), the node's data and its 60 stat bytes (DigestCalculator). */
-function digestOf(buf: Uint8Array, start: number, end: number, node: ZNode): number {
-  let c = crc32Range(buf, start, end);
-  if (node.data !== null && node.data.length > 0) c = crc32Range(node.data, 0, node.data.length, c);
+/** Whether path bytes buf[0, len) are under "/zookeeper/", whose nodes the digest leaves out. */
+function inZookeeperSubtree(buf: Uint8Array, len: number): boolean {
+  if (len < ZOOKEEPER_SUBTREE.length) return false;
+  for (let i = 0; i < ZOOKEEPER_SUBTREE.length; i++) if (buf[i] !== ZOOKEEPER_SUBTREE[i]) return false;
+  return true;
+}
+
+/**
+ * DigestCalculator.calculateDigest (version 2) of one node: CRC32 of the path's bytes buf[0, len)
+ * ("" for the root; String.getBytes() gives the same UTF-8 the tree keeps), the data, and czxid,
+ * mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner.
+ */
+function digestOf(buf: Uint8Array, len: number, node: NodeFields, data: Uint8Array | null): number {
+  let c = crc32Range(buf, 0, len);
+  if (data !== null && data.length > 0) c = crc32Range(data, 0, data.length, c);
   const b = statScratch;
   putLongNumber(b, 0, node.czxid);
   putLongNumber(b, 8, node.mzxid);
@@ -106,28 +118,6 @@ function digestOf(buf: Uint8Array, start: number, end: number, node: ZNode): num
     put32(b, 56, Number(u & 0xffffffffn));
   }
   return crc32Range(b, 0, 60, c);
-}
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/**
- * String.getBytes() as the digest uses it (UTF-8 by default): standard UTF-8, with '?' for a lone
- * surrogate. (Jute's own string encoding differs for characters outside the BMP, so the digest
- * cannot always reuse the bytes written for the path.)
- */
-function javaBytes(path: string): Buffer {
-  return Buffer.from(path.replace(LONE_SURROGATE, '?'), 'utf8');
-}
-
-/**
- * DigestCalculator.calculateDigest (version 2) of one node: CRC32 of the path's bytes ("" for the
- * root), the data, and czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion,
- * ephemeralOwner. Nodes under "/zookeeper/" count 0 ("/zookeeper" itself counts).
- */
-export function nodeDigest(path: string, node: ZNode): number {
-  if (path.startsWith(ZOOKEEPER_SUBTREE)) return 0;
-  const bytes = javaBytes(path === '/' ? '' : path);
-  return digestOf(bytes, 0, bytes.length, node);
 }
 
 /** Sums node digests as AdHash does (a wrapping 64-bit sum), exactly. */
@@ -151,11 +141,13 @@ class DigestSum {
   }
 }
 
-/** The tree digest ZooKeeper 3.8 would compute for `tree` (DataTree.getTreeDigest). */
+/** The tree digest ZooKeeper 3.8 would compute for `tree` (DataTree.getTreeDigest). Nodes under "/zookeeper/" count 0. */
 export function computeTreeDigest(tree: DataTree): bigint {
   const sum = new DigestSum();
-  for (const path of tree.paths()) {
-    const d = nodeDigest(path, tree.getNode(path)!);
+  const walk = new TreeWalk(tree.store);
+  while (walk.next()) {
+    if (inZookeeperSubtree(walk.path, walk.pathLen)) continue;
+    const d = digestOf(walk.path, walk.pathLen, walk.row, walk.row.data);
     if (d !== 0) sum.add(d);
   }
   return sum.value();
@@ -254,50 +246,34 @@ export function* serializeSnapshot(tree: DataTree, options: SnapshotWriteOptions
     const computeDigest = digestMode === 'compute';
     const digest = new DigestSum();
     let nodes = 0;
-    const writeNode = (path: string, node: ZNode): void => {
-      const pathAt = w.offset;
-      w.ustring(path);
-      if (computeDigest && !path.startsWith(ZOOKEEPER_SUBTREE)) {
-        if (w.offset - pathAt - 4 === path.length) digest.add(digestOf(w.buf, pathAt + 4, w.offset, node)); // ASCII: the bytes just written
-        else {
-          const bytes = javaBytes(path);
-          digest.add(digestOf(bytes, 0, bytes.length, node));
-        }
+    const walk = new TreeWalk(tree.store);
+    const row = walk.row;
+    while (walk.next()) {
+      const path = walk.path;
+      const pathLen = walk.pathLen;
+      // Jute writes a character outside the BMP as two CESU-8 surrogates, not the 4 UTF-8 bytes kept.
+      if (walk.astral) w.ustring(walk.pathString());
+      else {
+        w.int(pathLen);
+        w.raw(path.subarray(0, pathLen));
       }
-      w.buffer(node.data);
-      let ref = node.aclRef;
+      if (computeDigest && !inZookeeperSubtree(path, pathLen)) digest.add(digestOf(path, pathLen, row, row.data));
+      w.buffer(row.data);
+      let ref = row.aclRef;
       if (ref === AclCache.OPEN) ref = emptyRef;
-      else if (!known.has(ref)) throw new Error(`node ${path || '/'} uses ACL ref ${ref}, created after the snapshot began`);
+      else if (!known.has(ref)) throw new Error(`node ${walk.pathString()} uses ACL ref ${ref}, created after the snapshot began`);
       w.longNumber(ref);
-      w.longNumber(node.czxid);
-      w.longNumber(node.mzxid);
-      w.longNumber(node.ctime);
-      w.longNumber(node.mtime);
-      w.int(node.version);
-      w.int(node.cversion);
-      w.int(node.aversion);
-      if (node.ephemeralOwner === 0n) w.longNumber(0);
-      else w.long(node.ephemeralOwner);
-      w.longNumber(node.pzxid);
+      w.longNumber(row.czxid);
+      w.longNumber(row.mzxid);
+      w.longNumber(row.ctime);
+      w.longNumber(row.mtime);
+      w.int(row.version);
+      w.int(row.cversion);
+      w.int(row.aversion);
+      if (row.ephemeralOwner === 0n) w.longNumber(0);
+      else w.long(row.ephemeralOwner);
+      w.longNumber(row.pzxid);
       nodes++;
-    };
-
-    const root = tree.snapshotNode('/');
-    if (!root) throw new Error('the tree has no root');
-    writeNode('', root);
-    // Frames of the walk: a node's path and its children's names as they were when it was visited.
-    const stack: { prefix: string; names: string[]; i: number }[] = [{ prefix: '', names: Array.from(root.children), i: 0 }];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      if (top.i === top.names.length) {
-        stack.pop();
-        continue;
-      }
-      const path = `${top.prefix}/${top.names[top.i++]!}`;
-      const node = tree.snapshotNode(path);
-      if (!node) continue;
-      writeNode(path, node);
-      if (node.children.size > 0) stack.push({ prefix: path, names: Array.from(node.children), i: 0 });
       if (w.offset >= chunkSize) yield cut();
     }
     w.ustring('/');
@@ -439,6 +415,121 @@ function safeRef(v: bigint, what: string): number {
   return n;
 }
 
+const SLASH = 0x2f;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+
+/**
+ * Reads the nodes section into `tree` straight from the file's bytes: no path string or value
+ * Buffer per node. ZooKeeper writes parents before children (a pre-order walk), so a node's parent
+ * is almost always on the path of the node before it, kept here as `chain`; any other order falls
+ * back to a lookup. Returns the number of nodes.
+ */
+function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): number {
+  const buf = r.buf;
+  const store = tree.store;
+  let openRef: number | undefined;
+  // The path of the last node read: buf[chainStart, chainStart + chainEnd[depth]) is its prefix of
+  // `depth` components, the node there is chainId[depth] and its path hashes to chainHash[depth].
+  const chainId: number[] = [ROOT];
+  const chainEnd: number[] = [0];
+  const chainHash: number[] = [FNV_OFFSET];
+  let chainDepth = 0;
+  let chainStart = 0;
+  const fields: NodeFields = { czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, aclRef: 0 };
+  let nodes = 0;
+  for (;;) {
+    const pathLen = r.int();
+    if (pathLen === -1) throw new SnapshotFormatError(`null path after ${nodes} nodes`);
+    if (pathLen < 0) throw new JuteError(`negative string length ${pathLen}`);
+    if (r.remaining < pathLen) throw new JuteError(`truncated input: need ${pathLen} bytes at offset ${r.offset}`);
+    let pathBuf: Uint8Array = buf;
+    let start = r.offset;
+    let end = start + pathLen;
+    r.offset = end;
+    if (pathLen === 1 && buf[start] === SLASH) break;
+    let ascii = true;
+    for (let i = start; i < end && ascii; i++) ascii = buf[i]! < 0x80;
+    if (!ascii) {
+      // Jute's bytes may hold CESU-8 surrogates: decode as a string as ZooKeeper would, keep UTF-8.
+      const text = new JuteReader(buf, start - 4, end).ustring()!;
+      pathBuf = Buffer.from(text, 'utf8');
+      start = 0;
+      end = pathBuf.length;
+    }
+    const dataLen = r.int();
+    if (dataLen < -1) throw new JuteError(`negative buffer length ${dataLen}`);
+    const dataStart = r.offset;
+    if (dataLen > 0) {
+      if (r.remaining < dataLen) throw new JuteError(`truncated input: need ${dataLen} bytes at offset ${r.offset}`);
+      r.offset += dataLen;
+    }
+    const shownPath = (): string => Buffer.from(pathBuf.subarray(start, end)).toString('utf8');
+    const fileRef = safeRef(r.long(), 'node');
+    let ref: number | undefined;
+    if (fileRef === -1) ref = openRef ??= tree.acls.restore(undefined, OPEN_ACL_UNSAFE);
+    else ref = refs.get(fileRef);
+    if (ref === undefined) throw new SnapshotFormatError(`node ${shownPath()} refers to ACL ${fileRef}, which the snapshot does not have`);
+    fields.aclRef = ref;
+    fields.czxid = r.longNumber();
+    fields.mzxid = r.longNumber();
+    fields.ctime = r.longNumber();
+    fields.mtime = r.longNumber();
+    fields.version = r.int();
+    fields.cversion = r.int();
+    fields.aversion = r.int();
+    fields.ephemeralOwner = r.long();
+    fields.pzxid = r.longNumber();
+    const data = dataLen === -1 ? null : buf;
+    try {
+      if (pathLen === 0) {
+        tree.restoreRoot(fields, data, dataStart, Math.max(dataLen, 0));
+        chainDepth = 0;
+        nodes++;
+        continue;
+      }
+      if (pathBuf[start] !== SLASH) throw new SnapshotFormatError(`invalid path ${JSON.stringify(shownPath())}`);
+      let slash = end - 1;
+      while (pathBuf[slash] !== SLASH) slash--;
+      const parentLen = slash - start;
+      // Is the parent a prefix of the last node's path?
+      let depth = chainDepth;
+      while (depth > 0 && chainEnd[depth]! > parentLen) depth--;
+      let parent = NO_NODE;
+      let parentHash = 0;
+      if (chainEnd[depth] === parentLen && pathBuf === buf) {
+        let same = true;
+        for (let i = 0; i < parentLen && same; i++) same = buf[start + i] === buf[chainStart + i];
+        if (same) {
+          parent = chainId[depth]!;
+          parentHash = chainHash[depth]!;
+        }
+      }
+      if (parent === NO_NODE) {
+        parent = store.lookupBytes(pathBuf, start, slash);
+        if (parent === NO_NODE) throw new SnapshotFormatError(`invalid tree: snapshot has node ${shownPath()} before (or without) its parent`);
+        parentHash = store.lookupHashOf(parent);
+        depth = -1; // the chain no longer describes this path
+      }
+      const hash = hashBytes(Math.imul(parentHash ^ SLASH, 16777619), pathBuf, slash + 1, end);
+      const id = tree.restoreChild(parent, pathBuf, slash + 1, end, hash, fields, data, dataStart, Math.max(dataLen, 0));
+      if (depth >= 0 && pathBuf === buf) {
+        chainDepth = depth + 1;
+        chainId[chainDepth] = id;
+        chainEnd[chainDepth] = pathLen;
+        chainHash[chainDepth] = hash;
+        chainStart = start;
+      } else {
+        chainDepth = 0;
+      }
+    } catch (e) {
+      if (e instanceof SnapshotFormatError) throw e;
+      throw new SnapshotFormatError(`invalid tree: ${(e as Error).message}`);
+    }
+    nodes++;
+  }
+  return nodes;
+}
+
 function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
   const r = new JuteReader(buf);
   const header = records.FileHeader.read(r);
@@ -461,36 +552,7 @@ function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
     if (refs.has(fileRef)) throw new SnapshotFormatError(`ACL ref ${fileRef} appears twice`);
     refs.set(fileRef, tree.acls.restore(fileRef, acl));
   }
-  let openRef: number | undefined;
-
-  let nodes = 0;
-  for (let path = r.ustring(); path !== '/'; path = r.ustring()) {
-    if (path === null) throw new SnapshotFormatError(`null path after ${nodes} nodes`);
-    const data = r.buffer();
-    const fileRef = safeRef(r.long(), path);
-    let ref: number | undefined;
-    if (fileRef === -1) ref = openRef ??= tree.acls.restore(undefined, OPEN_ACL_UNSAFE);
-    else ref = refs.get(fileRef);
-    if (ref === undefined) throw new SnapshotFormatError(`node ${path} refers to ACL ${fileRef}, which the snapshot does not have`);
-    const czxid = r.longNumber();
-    const mzxid = r.longNumber();
-    const ctime = r.longNumber();
-    const mtime = r.longNumber();
-    const version = r.int();
-    const cversion = r.int();
-    const aversion = r.int();
-    const ephemeralOwner = r.long();
-    const pzxid = r.longNumber();
-    const ourPath = path === '' ? '/' : path;
-    if (ourPath !== '/' && !path.startsWith('/')) throw new SnapshotFormatError(`invalid path ${JSON.stringify(path)}`);
-    try {
-      tree.restoreNode(ourPath, new ZNode(data, ref, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid));
-    } catch (e) {
-      throw new SnapshotFormatError(`invalid tree: ${(e as Error).message}`);
-    }
-    nodes++;
-  }
-
+  const nodes = readNodes(r, tree, refs);
   let sum = adler32(buf, 0, r.offset);
   let summed = r.offset;
   checkSeal(r, sum, 'snapshot');

@@ -112,7 +112,7 @@ export class TxnGen {
     for (let i = 0; i < 10; i++) {
       const p = this.existing();
       if (DataTree.isSpecialPath(p)) continue;
-      if (this.tree.getNode(p)!.children.size === 0) return p;
+      if (this.tree.getNode(p)!.childCount === 0) return p;
     }
     return undefined;
   }
@@ -234,7 +234,7 @@ export function dumpTree(tree: DataTree) {
       aversion: n.aversion,
       ephemeralOwner: n.ephemeralOwner,
       pzxid: n.pzxid,
-      numChildren: n.children.size,
+      numChildren: n.childCount,
       children: [...n.children].sort(),
     };
   }
@@ -261,11 +261,11 @@ export function clientStat(tree: DataTree, path: string): records.Stat {
     ctime: n.ctime,
     mtime: n.mtime,
     version: n.version,
-    cversion: n.cversion * 2 - n.children.size,
+    cversion: n.cversion * 2 - n.childCount,
     aversion: n.aversion,
     ephemeralOwner: kind === 'normal' ? n.ephemeralOwner : 0n,
     dataLength: n.data === null ? 0 : n.data.length,
-    numChildren: n.children.size,
+    numChildren: n.childCount,
     pzxid: n.pzxid,
   };
 }

@@ -93,7 +93,7 @@ describe('txn log file: reading', () => {
         expect(r.value).toMatchObject({ kind: 'padding', offset: file.length });
         break;
       }
-      expect(r.value.txn).toEqual(txns[n++]);
+      for (const entry of r.value) expect(entry.txn).toEqual(txns[n++]);
     }
     expect(n).toBe(3000);
     rmSync(path);

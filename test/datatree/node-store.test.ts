@@ -1,0 +1,185 @@
+/**
+ * NodeStore against a plain Map model: the hash index (growth, deletions that shift probe chains),
+ * arena reuse, child order, names outside ASCII, values on both sides of the arena's limit, and the
+ * snapshot view (what a walk sees is the store as it was at beginSnapshot, whatever changes after).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ByteArena } from '../../src/datatree/byte-arena.js';
+import { NO_NODE, NodeStore, ROOT, TreeWalk, type NodeFields } from '../../src/datatree/index.js';
+
+interface ModelNode {
+  data: string | null;
+  version: number;
+  czxid: number;
+  children: string[];
+}
+
+const NAMES = ['a', 'b', 'c', 'node-0000000001', 'é', 'ünïcödé-long-name', '日本', 'x'.repeat(200)];
+const VALUES: (string | null)[] = [null, '', 'v', 'x'.repeat(ByteArena.MAX_BYTES), 'y'.repeat(ByteArena.MAX_BYTES + 1), 'z'.repeat(9000)];
+
+type Op =
+  | { kind: 'add'; parent: number; name: number; value: number }
+  | { kind: 'remove'; target: number }
+  | { kind: 'set'; target: number; value: number }
+  | { kind: 'snapshot' };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), parent: fc.nat(500), name: fc.nat(NAMES.length - 1), value: fc.nat(VALUES.length - 1) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), target: fc.nat(500) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('set' as const), target: fc.nat(500), value: fc.nat(VALUES.length - 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('snapshot' as const) }) },
+);
+
+function fields(zxid: number): NodeFields {
+  return { czxid: zxid, mzxid: zxid, ctime: zxid * 10, mtime: zxid * 10, version: 0, cversion: 0, aversion: 0, ephemeralOwner: zxid % 3 === 0 ? BigInt(zxid) << 40n : 0n, pzxid: zxid, aclRef: -1 };
+}
+
+function join(parent: string, name: string): string {
+  return parent === '/' ? '/' + name : parent + '/' + name;
+}
+
+class Model {
+  nodes = new Map<string, ModelNode>([['/', { data: '', version: 0, czxid: 0, children: [] }]]);
+  pick(i: number): string {
+    const all = [...this.nodes.keys()];
+    return all[i % all.length]!;
+  }
+  clone(): Map<string, ModelNode> {
+    return new Map([...this.nodes].map(([p, n]) => [p, { ...n, children: [...n.children] }]));
+  }
+}
+
+function walkAll(store: NodeStore): Map<string, ModelNode> {
+  const seen = new Map<string, ModelNode>();
+  const walk = new TreeWalk(store);
+  while (walk.next()) {
+    const path = walk.pathString();
+    const data = walk.row.data;
+    seen.set(path, { data: data === null ? null : data.toString('utf8'), version: walk.row.version, czxid: walk.row.czxid, children: store.snapshotChildren(walk.id).map((c) => store.name(c)) });
+  }
+  return seen;
+}
+
+function expectStoreMatches(store: NodeStore, model: Model): void {
+  expect(store.size).toBe(model.nodes.size);
+  for (const [path, m] of model.nodes) {
+    const id = store.lookup(path);
+    expect(id, path).not.toBe(NO_NODE);
+    expect(store.path(id)).toBe(path);
+    const data = store.data(id);
+    expect(data === null ? null : data.toString('utf8'), path).toBe(m.data);
+    expect(store.dataLength(id)).toBe(m.data === null ? 0 : Buffer.byteLength(m.data));
+    expect(store.version[id]).toBe(m.version);
+    expect(store.childNames(id), path).toEqual(m.children);
+    expect(store.childCount(id)).toBe(m.children.length);
+    if (path !== '/') expect(store.ephemeralOwner(id)).toBe(fields(m.czxid).ephemeralOwner);
+    // Paths that differ only slightly from existing ones are not found.
+    expect(store.lookup(path + 'q')).toBe(NO_NODE);
+    expect(store.lookupBytes(Buffer.from(path === '/' ? '' : path), 0, Buffer.byteLength(path === '/' ? '' : path))).toBe(id);
+  }
+}
+
+describe('NodeStore', () => {
+  it('agrees with a Map model through adds, removes, value changes and snapshots', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 300 }), (ops) => {
+        const store = new NodeStore();
+        const model = new Model();
+        let zxid = 0;
+        let frozen: Map<string, ModelNode> | undefined;
+        for (const op of ops) {
+          if (op.kind === 'snapshot') {
+            if (frozen) {
+              expect(walkAll(store)).toEqual(frozen);
+              store.endSnapshot();
+              frozen = undefined;
+            } else {
+              store.beginSnapshot(zxid);
+              frozen = model.clone();
+            }
+            continue;
+          }
+          if (op.kind === 'add') {
+            const parentPath = model.pick(op.parent);
+            const name = NAMES[op.name]!;
+            const path = join(parentPath, name);
+            const value = VALUES[op.value]!;
+            const id = store.addChildNamed(store.lookup(parentPath), name, fields(++zxid), value === null ? null : Buffer.from(value));
+            if (model.nodes.has(path)) {
+              expect(id).toBe(NO_NODE);
+              continue;
+            }
+            expect(id).not.toBe(NO_NODE);
+            model.nodes.set(path, { data: value, version: 0, czxid: zxid, children: [] });
+            model.nodes.get(parentPath)!.children.push(name);
+          } else if (op.kind === 'remove') {
+            const path = model.pick(op.target);
+            if (path === '/' || model.nodes.get(path)!.children.length > 0) continue;
+            store.remove(store.lookup(path));
+            model.nodes.delete(path);
+            const parentPath = path.lastIndexOf('/') === 0 ? '/' : path.substring(0, path.lastIndexOf('/'));
+            const siblings = model.nodes.get(parentPath)!.children;
+            siblings.splice(siblings.indexOf(path.substring(path.lastIndexOf('/') + 1)), 1);
+          } else {
+            const path = model.pick(op.target);
+            const value = VALUES[op.value]!;
+            const id = store.lookup(path);
+            const m = model.nodes.get(path)!;
+            store.setData(id, value === null ? null : Buffer.from(value));
+            store.setModified(id, ++zxid, zxid, m.version + 1);
+            m.data = value;
+            m.version++;
+          }
+          expect(store.lookup(model.pick(zxid))).not.toBe(NO_NODE);
+        }
+        if (frozen) {
+          expect(walkAll(store)).toEqual(frozen);
+          store.endSnapshot();
+        }
+        expectStoreMatches(store, model);
+        expect(walkAll(store)).toEqual(model.nodes);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('keeps 100,000 siblings findable through growth and removal of every other one', () => {
+    const store = new NodeStore();
+    const parent = store.addChildNamed(ROOT, 'p', fields(1), null);
+    for (let i = 0; i < 100_000; i++) store.addChildNamed(parent, `n${i}`, fields(i + 2), Buffer.from(`v${i}`));
+    for (let i = 0; i < 100_000; i += 2) store.remove(store.lookup(`/p/n${i}`));
+    expect(store.size).toBe(2 + 50_000);
+    expect(store.childCount(parent)).toBe(50_000);
+    for (let i = 0; i < 100_000; i++) {
+      const id = store.lookup(`/p/n${i}`);
+      if (i % 2 === 0) expect(id).toBe(NO_NODE);
+      else expect(store.data(id)!.toString()).toBe(`v${i}`);
+    }
+    expect(store.childNames(parent).slice(0, 3)).toEqual(['n1', 'n3', 'n5']);
+    // Freed rows and arena space are reused.
+    const before = store.footprint().arena;
+    for (let i = 0; i < 100_000; i += 2) store.addChildNamed(parent, `n${i}`, fields(i + 200_000), Buffer.from(`v${i}`));
+    expect(store.footprint().arena).toBe(before);
+  });
+
+  it('a snapshot view keeps rows, values and child lists of removed and changed nodes', () => {
+    const store = new NodeStore();
+    const a = store.addChildNamed(ROOT, 'a', fields(1), Buffer.from('old'));
+    const b = store.addChildNamed(a, 'b', fields(2), Buffer.from('x'.repeat(5000)));
+    store.beginSnapshot(2);
+    store.remove(b);
+    store.setData(a, Buffer.from('new'));
+    store.setModified(a, 3, 30, 1);
+    // A node created since is not in the view, even where a removed one's row could be reused.
+    const c = store.addChildNamed(a, 'c', fields(3), Buffer.from('c'));
+    expect(c).not.toBe(b);
+    const seen = walkAll(store);
+    expect([...seen.keys()]).toEqual(['/', '/a', '/a/b']);
+    expect(seen.get('/a')).toEqual({ data: 'old', version: 0, czxid: 1, children: ['b'] });
+    expect(seen.get('/a/b')!.data).toBe('x'.repeat(5000));
+    store.endSnapshot();
+    expect([...walkAll(store).keys()]).toEqual(['/', '/a', '/a/c']);
+    expect(store.data(a)!.toString()).toBe('new');
+  });
+});
