@@ -15,8 +15,16 @@ export class AclCache {
   /** Ref of an empty list: ZooKeeper uses -1 for "no ACL" (open to all). */
   static readonly OPEN = -1;
 
+  /** The list interned last: most creates in a row carry the same list, found here without a key. */
+  private last: { ref: number; entry: { acl: ACL[]; refs: number } } | undefined;
+
   intern(acl: ACL[]): number {
     if (acl.length === 0) return AclCache.OPEN;
+    const last = this.last;
+    if (last !== undefined && last.entry.refs > 0 && sameAcl(acl, last.entry.acl)) {
+      last.entry.refs++;
+      return last.ref;
+    }
     const key = aclKey(acl);
     let ref = this.byKey.get(key);
     if (ref === undefined) {
@@ -24,7 +32,9 @@ export class AclCache {
       this.byKey.set(key, ref);
       this.byRef.set(ref, { acl: acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } })), refs: 0 });
     }
-    this.byRef.get(ref)!.refs++;
+    const entry = this.byRef.get(ref)!;
+    entry.refs++;
+    this.last = { ref, entry };
     return ref;
   }
 
@@ -69,6 +79,7 @@ export class AclCache {
 
   /** Forgets every list, before a restore. */
   clear(): void {
+    this.last = undefined;
     this.byRef.clear();
     this.byKey.clear();
     this.nextRef = 1;
@@ -114,6 +125,16 @@ export class AclCache {
       }
     }
   }
+}
+
+function sameAcl(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
 }
 
 /** The interning key of a list (runs for every create and setACL: a plain loop, no arrays). */

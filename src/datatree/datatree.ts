@@ -319,15 +319,16 @@ export class DataTree {
     time: number,
     events: WatchEvent[],
   ): Stat {
-    const parentPath = parentOf(path);
-    const parent = parentPath === undefined ? NO_NODE : this.store.lookup(parentPath);
-    if (parent === NO_NODE || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
+    const existing = this.store.resolve(path);
+    const parent = this.store.resolvedParent;
+    if (parent === NO_NODE) throw new TreeError(ErrorCode.NONODE);
+    if (existing !== NO_NODE) throw new TreeError(ErrorCode.NODEEXISTS);
+    const parentPath = parentOf(path)!;
     const name = childNameOf(path);
-    if (this.store.lookup(path) !== NO_NODE) throw new TreeError(ErrorCode.NODEEXISTS);
     this.raiseCversion(parent, parentCVersion, zxid);
     const aclRef = this.acls.intern(acl);
     const fields: NodeFields = { czxid: zxid, mzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, pzxid: zxid, aclRef };
-    const id = this.store.addChildNamed(parent, name, fields, data);
+    const id = this.store.addResolved(path, fields, data);
     this.indexByOwner(path, owner, true);
     if (parentPath.startsWith(QUOTA_PATH)) {
       const quotaFor = parentPath.substring(QUOTA_PATH.length);
@@ -366,13 +367,13 @@ export class DataTree {
   }
 
   private deleteNode(path: string, zxid: number, events: WatchEvent[]): void {
-    const parentPath = parentOf(path);
-    const parent = parentPath === undefined ? NO_NODE : this.store.lookup(parentPath);
-    if (parent === NO_NODE || parentPath === undefined) throw new TreeError(ErrorCode.NONODE);
+    const id = this.store.resolve(path);
+    const parent = this.store.resolvedParent;
+    if (parent === NO_NODE) throw new TreeError(ErrorCode.NONODE);
+    const parentPath = parentOf(path)!;
     // As ZooKeeper: the parent's pzxid moves even when the child is already gone (a delete replayed
     // over a fuzzy snapshot), and only then is the missing child an error.
     if (zxid > this.store.pzxid(parent)) this.store.setCversionPzxid(parent, this.store.cversion(parent), zxid);
-    const id = this.store.lookup(path);
     if (id === NO_NODE) throw new TreeError(ErrorCode.NONODE);
     const aclRef = this.store.aclRef[id]!;
     const owner = this.store.ephemeralOwner(id);

@@ -165,6 +165,8 @@ export class NodeStore {
     this.slots = new Int32Array(16);
     this.mask = 15;
     this.saved = null;
+    this.cachedParent = NO_NODE;
+    this.cachedParentPath = '';
     this.deferredRows = [];
     this.deferredValues = [];
     const root = this.newRow();
@@ -429,6 +431,104 @@ export class NodeStore {
     }
   }
 
+  /** The last parent resolve() looked up (writes come in runs under one parent); forgotten when removed. */
+  private cachedParent = NO_NODE;
+  private cachedParentPath = '';
+
+  /** Set by resolve(): the parent's id (NO_NODE if it is missing), the path's hash, where its name starts. */
+  resolvedParent = NO_NODE;
+  resolvedHash = 0;
+  resolvedNameStart = 0;
+
+  /**
+   * Finds `path` and its parent in one pass over the path (create and delete need both): returns the
+   * node's id or NO_NODE, and sets resolvedParent, resolvedHash and resolvedNameStart for
+   * addResolved(). For "/" the parent is NO_NODE.
+   */
+  resolve(path: string): number {
+    let h = FNV_OFFSET;
+    let parentHash = FNV_OFFSET;
+    let slash = -1;
+    for (let i = 0; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c >= 0x80) return this.resolveEncoded(path);
+      if (c === SLASH) {
+        parentHash = h;
+        slash = i;
+      }
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    this.resolvedHash = h;
+    this.resolvedNameStart = slash + 1;
+    if (slash < 0 || path.length === 1) {
+      // "" or "/": no parent.
+      this.resolvedParent = NO_NODE;
+      return path.length === 1 ? ROOT : NO_NODE;
+    }
+    let parent = ROOT;
+    if (slash > 0 && slash === this.cachedParentPath.length && path.startsWith(this.cachedParentPath)) {
+      parent = this.cachedParent;
+    } else if (slash > 0) {
+      parent = NO_NODE;
+      const slots = this.slots;
+      const mask = this.mask;
+      for (let s = slotOf(parentHash, mask); ; s = (s + 1) & mask) {
+        const v = slots[s]!;
+        if (v === 0) break;
+        if (this.hash[v - 1] === parentHash && this.matchesAscii(v - 1, path, slash)) {
+          parent = v - 1;
+          this.cachedParent = parent;
+          this.cachedParentPath = path.substring(0, slash);
+          break;
+        }
+      }
+    }
+    this.resolvedParent = parent;
+    if (parent === NO_NODE) return NO_NODE;
+    const slots = this.slots;
+    const mask = this.mask;
+    const nameLen = path.length - slash - 1;
+    for (let s = slotOf(h, mask); ; s = (s + 1) & mask) {
+      const v = slots[s]!;
+      if (v === 0) return NO_NODE;
+      const id = v - 1;
+      if (this.hash[id] !== h || this.parent[id] !== parent) continue;
+      this.nameAt(id);
+      if (this.nameLen !== nameLen) continue;
+      const chunk = this.nameChunk;
+      const at = this.nameStart;
+      let k = 0;
+      while (k < nameLen && chunk[at + k] === path.charCodeAt(slash + 1 + k)) k++;
+      if (k === nameLen) return id;
+    }
+  }
+
+  private resolveEncoded(path: string): number {
+    const slash = path.lastIndexOf('/');
+    const parentPath = slash <= 0 ? '/' : path.substring(0, slash);
+    const parent = slash < 0 || path === '/' ? NO_NODE : this.lookup(parentPath);
+    const id = this.lookup(path);
+    this.resolvedParent = parent;
+    this.resolvedHash = this.lastHash;
+    this.resolvedNameStart = slash + 1;
+    return id;
+  }
+
+  /** Adds the node resolve(path) did not find, under resolvedParent (see addChild). */
+  addResolved(path: string, fields: NodeFields, data: Uint8Array | null): number {
+    const parent = this.resolvedParent;
+    const start = this.resolvedNameStart;
+    let bytes = nameScratch;
+    let len = path.length - start;
+    if (len > bytes.length) bytes = nameScratch = Buffer.allocUnsafe(len * 2);
+    for (let i = 0; i < len; i++) {
+      const c = path.charCodeAt(start + i);
+      if (c >= 0x80) return this.addChildNamed(parent, path.substring(start), fields, data);
+      bytes[i] = c;
+    }
+    return this.addChild(parent, bytes, 0, len, this.resolvedHash, fields, data);
+  }
+
   /** The id whose path is buf[start, end) (UTF-8; empty for the root), or NO_NODE. */
   lookupBytes(buf: Uint8Array, start: number, end: number): number {
     if (end === start) return ROOT;
@@ -444,9 +544,9 @@ export class NodeStore {
     }
   }
 
-  /** Whether `id`'s path is the ASCII string `path`, comparing names from the leaf up. */
-  private matchesAscii(id: number, path: string): boolean {
-    let end = path.length;
+  /** Whether `id`'s path is the ASCII string path[0, pathEnd), comparing names from the leaf up. */
+  private matchesAscii(id: number, path: string, pathEnd = path.length): boolean {
+    let end = pathEnd;
     while (id !== ROOT) {
       this.nameAt(id);
       const chunk = this.nameChunk;
@@ -649,6 +749,10 @@ export class NodeStore {
     else this.prev[next] = prev;
     this.childCountOf[pb]!--;
     this.indexRemove(id);
+    if (id === this.cachedParent) {
+      this.cachedParent = NO_NODE;
+      this.cachedParentPath = '';
+    }
     this.liveCount--;
     if (this.saved) this.deferredRows.push(id);
     else this.freeRow(id);

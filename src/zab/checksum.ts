@@ -79,13 +79,37 @@ export function crc32(buf: Uint8Array, prev = 0): number {
 /** Below this many bytes a JS loop beats a call into zlib (and needs no subarray). */
 const NATIVE_CRC_MIN = 192;
 
-/** CRC32 of buf[start, end), continuing from `prev`: the tree digest's per-node hash, mostly of short inputs. */
+/** Four CRC tables for slicing-by-4: table k (at k * 256) advances a byte through k more zero bytes. */
+let crcTables4: Int32Array | undefined;
+
+function slicingTables(): Int32Array {
+  if (!crcTable) crc32Fallback(new Uint8Array(0), 0);
+  const t0 = crcTable!;
+  const t = new Int32Array(1024);
+  t.set(t0);
+  for (let k = 1; k < 4; k++) {
+    for (let n = 0; n < 256; n++) {
+      const prev = t[(k - 1) * 256 + n]!;
+      t[k * 256 + n] = (prev >>> 8) ^ t0[prev & 0xff]!;
+    }
+  }
+  return t;
+}
+
+/**
+ * CRC32 of buf[start, end), continuing from `prev`: the tree digest's per-node hash, mostly of short
+ * inputs (a path, a value of some 100 bytes, 60 stat bytes), four bytes per step.
+ */
 export function crc32Range(buf: Uint8Array, start: number, end: number, prev = 0): number {
   if (end - start >= NATIVE_CRC_MIN && nativeCrc32) return nativeCrc32(buf.subarray(start, end), prev);
-  if (!crcTable) crc32Fallback(new Uint8Array(0), 0);
-  const t = crcTable!;
+  const t = (crcTables4 ??= slicingTables());
   let c = ~prev;
-  for (let i = start; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    c ^= buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    c = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;
+  }
+  for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 

@@ -73,7 +73,7 @@ export async function recover(snapDir: string, logDir: string, options: { extend
   let replayed = 0;
   let lastFile = snapshotFile ?? '(empty tree)';
   for (const [i, file] of logs.entries()) {
-    const entries = streamLogFile(file.path);
+    const entries = streamLogFile(file.path, { skipThrough: tree.lastProcessedZxid });
     let r = await entries.next();
     for (; !r.done; r = await entries.next()) {
       for (const { txn } of r.value) {

@@ -74,8 +74,14 @@ function expectStoreMatches(store: NodeStore, model: Model): void {
     expect(store.childNames(id), path).toEqual(m.children);
     expect(store.childCount(id)).toBe(m.children.length);
     if (path !== '/') expect(store.ephemeralOwner(id)).toBe(fields(m.czxid).ephemeralOwner);
+    expect(store.resolve(path)).toBe(id);
+    expect(store.resolvedParent).toBe(path === '/' ? NO_NODE : store.parent[id]);
     // Paths that differ only slightly from existing ones are not found.
     expect(store.lookup(path + 'q')).toBe(NO_NODE);
+    expect(store.resolve(join(path, 'q'))).toBe(NO_NODE);
+    expect(store.resolvedParent).toBe(id);
+    expect(store.resolve(join(path, 'q/r'))).toBe(NO_NODE);
+    expect(store.resolvedParent).toBe(NO_NODE);
     expect(store.lookupBytes(Buffer.from(path === '/' ? '' : path), 0, Buffer.byteLength(path === '/' ? '' : path))).toBe(id);
   }
 }

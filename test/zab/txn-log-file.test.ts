@@ -99,6 +99,21 @@ describe('txn log file: reading', () => {
     rmSync(path);
   });
 
+  it('skips (but still checks) the entries up to skipThrough', () => {
+    const { file, txns } = sampleLog(30, 11);
+    const all = readLog(file).entries;
+    const skip = txns[19]!.zxid;
+    const r = readLog(file, { skipThrough: skip });
+    expect(r.entries.map((e) => e.txn)).toEqual(txns.slice(20));
+    expect(r.entries[0]!.offset).toBe(all[20]!.offset);
+    // A skipped entry with a bad checksum still ends the log there.
+    const bad = Buffer.from(file);
+    bad[all[5]!.offset + 12 + 25] ^= 0xff;
+    const cut = readLog(bad, { skipThrough: skip });
+    expect(cut.entries).toEqual([]);
+    expect(cut.end).toMatchObject({ kind: 'torn', offset: all[5]!.offset });
+  });
+
   it('reports a torn tail at the start of the last entry, for every truncation point', async () => {
     const { file, txns } = sampleLog(12, 7);
     const last = readLog(file).entries.at(-1)!;
