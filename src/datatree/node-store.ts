@@ -547,6 +547,8 @@ export class NodeStore {
   /** Whether `id`'s path is the ASCII string path[0, pathEnd), comparing names from the leaf up. */
   private matchesAscii(id: number, path: string, pathEnd = path.length): boolean {
     let end = pathEnd;
+    let leafParent = NO_NODE;
+    let leafParentEnd = 0;
     while (id !== ROOT) {
       this.nameAt(id);
       const chunk = this.nameChunk;
@@ -557,8 +559,19 @@ export class NodeStore {
       for (let k = 0; k < len; k++) if (chunk[at + k] !== path.charCodeAt(start + k)) return false;
       end = start - 1;
       id = this.parent[id]!;
+      if (leafParent === NO_NODE) {
+        // The rest of the path is the parent's: the cached parent answers without walking up.
+        if (id === this.cachedParent && end === this.cachedParentPath.length && path.startsWith(this.cachedParentPath)) return true;
+        leafParent = id;
+        leafParentEnd = end;
+      }
     }
-    return end === 0;
+    if (end !== 0) return false;
+    if (leafParent !== ROOT && leafParent !== NO_NODE) {
+      this.cachedParent = leafParent;
+      this.cachedParentPath = path.substring(0, leafParentEnd);
+    }
+    return true;
   }
 
   private matchesBytes(id: number, buf: Uint8Array, pathStart: number, pathEnd: number): boolean {

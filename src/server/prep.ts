@@ -14,7 +14,7 @@ import {
   type TxnBody,
 } from '../datatree/index.js';
 import { checkAcl, fixupAcl } from './auth.js';
-import { ChangeView } from './change-view.js';
+import { ChangeView, type NodeRecord } from './change-view.js';
 
 type Id = records.Id;
 type ACL = records.ACL;
@@ -34,6 +34,11 @@ export interface CreateArgs {
   flags: number;
   /** -1 when the request carried no TTL (every create opcode but createTTL). */
   ttl: number;
+}
+
+/** A copy of `node` with these fields (built field by field: an object spread here cost most of prep). */
+function changed(node: NodeRecord, version: number, cversion: number, aversion: number, childCount: number, acl: ACL[]): NodeRecord {
+  return { version, cversion, aversion, ephemeralOwner: node.ephemeralOwner, childCount, acl };
 }
 
 function badArguments(): KeeperError {
@@ -105,7 +110,7 @@ export function prepCreate(ctx: PrepContext, type: number, req: CreateArgs): Txn
   if (flags === CreateFlag.CONTAINER) owner = CONTAINER_OWNER;
   else if (isTtl(flags)) owner = ttlOwner(ttl);
   else if (isEphemeral(flags)) owner = ctx.sessionId;
-  ctx.view.set(parentPath, { ...parent, childCount: parent.childCount + 1, cversion: parentCVersion });
+  ctx.view.set(parentPath, changed(parent, parent.version, parentCVersion, parent.aversion, parent.childCount + 1, parent.acl));
   ctx.view.set(path, { version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl });
   return body;
 }
@@ -123,7 +128,7 @@ export function prepDelete(ctx: PrepContext, type: number, req: { path: string; 
     checkVersion(node.version, req.version);
     if (node.childCount > 0) throw new KeeperError(ErrorCode.NOTEMPTY);
   }
-  ctx.view.set(parentPath, { ...parent, childCount: parent.childCount - 1 });
+  ctx.view.set(parentPath, changed(parent, parent.version, parent.cversion, parent.aversion, parent.childCount - 1, parent.acl));
   ctx.view.set(req.path, null);
   return { type: type as 2 | 20, txn: { path: req.path } };
 }
@@ -133,7 +138,7 @@ export function prepSetData(ctx: PrepContext, req: records.SetDataRequest): TxnB
   const node = record(ctx.view, req.path);
   checkAcl(node.acl, Perms.WRITE, ctx.ids);
   const version = checkVersion(node.version, req.version);
-  ctx.view.set(req.path, { ...node, version });
+  ctx.view.set(req.path, changed(node, version, node.cversion, node.aversion, node.childCount, node.acl));
   return { type: OpCode.setData, txn: { path: req.path, data: req.data, version } };
 }
 
@@ -143,7 +148,7 @@ export function prepSetAcl(ctx: PrepContext, req: records.SetACLRequest): TxnBod
   const node = record(ctx.view, req.path);
   checkAcl(node.acl, Perms.ADMIN, ctx.ids);
   const version = checkVersion(node.aversion, req.version);
-  ctx.view.set(req.path, { ...node, aversion: version, acl });
+  ctx.view.set(req.path, changed(node, node.version, node.cversion, version, node.childCount, acl));
   return { type: OpCode.setACL, txn: { path: req.path, acl, version } };
 }
 
@@ -214,7 +219,7 @@ function prepOne(ctx: PrepContext, raw: MultiOp): TxnBody {
     case OpCode.create:
     case OpCode.create2:
     case OpCode.createContainer:
-      return prepCreate(ctx, op.type, { ...op.req, ttl: -1 });
+      return prepCreate(ctx, op.type, { path: op.req.path, data: op.req.data, acl: op.req.acl, flags: op.req.flags, ttl: -1 });
     case OpCode.createTTL:
       return prepCreate(ctx, op.type, op.req);
     case OpCode.delete:

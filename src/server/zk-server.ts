@@ -301,7 +301,8 @@ export class ZkServer {
       case OpCode.create2:
       case OpCode.createContainer: {
         const req = records.CreateRequest.read(r);
-        return this.write(client, xid, (ctx) => prepCreate(ctx, type, { ...req, ttl: -1 }), (res, w) => writeCreateResponse(type, res, w));
+        const args = { path: req.path, data: req.data, acl: req.acl, flags: req.flags, ttl: -1 };
+        return this.write(client, xid, (ctx) => prepCreate(ctx, type, args), (res, w) => writeCreateResponse(type, res, w));
       }
       case OpCode.createTTL: {
         const req = records.CreateTTLRequest.read(r);

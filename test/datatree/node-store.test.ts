@@ -22,13 +22,15 @@ type Op =
   | { kind: 'add'; parent: number; name: number; value: number }
   | { kind: 'remove'; target: number }
   | { kind: 'set'; target: number; value: number }
-  | { kind: 'snapshot' };
+  | { kind: 'snapshot' }
+  | { kind: 'probe'; target: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), parent: fc.nat(500), name: fc.nat(NAMES.length - 1), value: fc.nat(VALUES.length - 1) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), target: fc.nat(500) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('set' as const), target: fc.nat(500), value: fc.nat(VALUES.length - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('snapshot' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('probe' as const), target: fc.nat(500) }) },
 );
 
 function fields(zxid: number): NodeFields {
@@ -94,7 +96,18 @@ describe('NodeStore', () => {
         const model = new Model();
         let zxid = 0;
         let frozen: Map<string, ModelNode> | undefined;
+        const removed: string[] = [];
         for (const op of ops) {
+          if (op.kind === 'probe') {
+            // Paths under removed nodes (whose rows may hold other nodes now) resolve as the model says.
+            if (removed.length === 0) continue;
+            const parentPath = removed[op.target % removed.length]!;
+            const path = join(parentPath, 'a');
+            expect(store.resolve(path)).toBe(model.nodes.has(path) ? store.lookup(path) : NO_NODE);
+            expect(store.resolvedParent).toBe(model.nodes.has(parentPath) ? store.lookup(parentPath) : NO_NODE);
+            expect(store.lookup(path) === NO_NODE).toBe(!model.nodes.has(path));
+            continue;
+          }
           if (op.kind === 'snapshot') {
             if (frozen) {
               expect(walkAll(store)).toEqual(frozen);
@@ -111,7 +124,17 @@ describe('NodeStore', () => {
             const name = NAMES[op.name]!;
             const path = join(parentPath, name);
             const value = VALUES[op.value]!;
-            const id = store.addChildNamed(store.lookup(parentPath), name, fields(++zxid), value === null ? null : Buffer.from(value));
+            const data = value === null ? null : Buffer.from(value);
+            // Half the adds go the way DataTree.createNode goes: resolve, then addResolved.
+            let id: number;
+            if (op.value % 2 === 0) {
+              const found = store.resolve(path);
+              expect(store.resolvedParent).toBe(store.lookup(parentPath));
+              id = found === NO_NODE ? store.addResolved(path, fields(++zxid), data) : NO_NODE;
+              if (found !== NO_NODE) zxid++;
+            } else {
+              id = store.addChildNamed(store.lookup(parentPath), name, fields(++zxid), data);
+            }
             if (model.nodes.has(path)) {
               expect(id).toBe(NO_NODE);
               continue;
@@ -124,6 +147,7 @@ describe('NodeStore', () => {
             if (path === '/' || model.nodes.get(path)!.children.length > 0) continue;
             store.remove(store.lookup(path));
             model.nodes.delete(path);
+            removed.push(path);
             const parentPath = path.lastIndexOf('/') === 0 ? '/' : path.substring(0, path.lastIndexOf('/'));
             const siblings = model.nodes.get(parentPath)!.children;
             siblings.splice(siblings.indexOf(path.substring(path.lastIndexOf('/') + 1)), 1);
@@ -167,6 +191,19 @@ describe('NodeStore', () => {
     const before = store.footprint().arena;
     for (let i = 0; i < 100_000; i += 2) store.addChildNamed(parent, `n${i}`, fields(i + 200_000), Buffer.from(`v${i}`));
     expect(store.footprint().arena).toBe(before);
+  });
+
+  it('forgets a cached parent once it is removed, even when its row holds another node', () => {
+    const store = new NodeStore();
+    const x = store.addChildNamed(ROOT, 'x', fields(1), null);
+    const xa = store.addChildNamed(x, 'a', fields(2), null);
+    expect(store.lookup('/x/a')).toBe(xa); // the lookup remembers /x
+    store.remove(xa);
+    store.remove(x);
+    expect(store.addChildNamed(ROOT, 'y', fields(3), null)).toBe(x); // rows are reused last freed first
+    expect(store.resolve('/x/b')).toBe(NO_NODE);
+    expect(store.resolvedParent).toBe(NO_NODE);
+    expect(store.lookup('/x')).toBe(NO_NODE);
   });
 
   it('a snapshot view keeps rows, values and child lists of removed and changed nodes', () => {
