@@ -182,6 +182,20 @@ export class NodeStore {
 
   // ---- growth ----
 
+  /**
+   * Makes room for `nodes` znodes at once (restoring a snapshot of known size): no column is
+   * copied and the index is not rehashed while they are added. Untouched room costs address space,
+   * not memory (typed arrays start as zero pages).
+   */
+  reserve(nodes: number): void {
+    let n = this.capacity;
+    while (n < nodes) n *= 2;
+    if (n > this.capacity) this.grow(n);
+    let slots = this.mask + 1;
+    while (slots < nodes * 2) slots *= 2;
+    if (slots > this.mask + 1) this.rehash(slots);
+  }
+
   private grow(n: number): void {
     const old = this.capacity;
     if (old === 0) {

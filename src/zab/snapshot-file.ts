@@ -550,6 +550,10 @@ function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
   }
   const tree = options.tree ?? new DataTree({ extendedTypesEnabled: options.extendedTypesEnabled ?? false });
   tree.beginRestore();
+  // A node takes at least 78 bytes of a snapshot (a one-character path, an empty value, the ACL ref
+  // and the stat), so the file's size bounds the node count (up to a sane limit: past it the store
+  // grows as it goes).
+  tree.store.reserve(Math.min(16_000_000, Math.ceil(buf.length / 78)));
 
   const sessions = new Map<bigint, number>();
   for (let count = r.int(); count > 0; count--) {

@@ -177,6 +177,8 @@ describe('NodeStore', () => {
   it('keeps 100,000 siblings findable through growth and removal of every other one', () => {
     const store = new NodeStore();
     const parent = store.addChildNamed(ROOT, 'p', fields(1), null);
+    store.reserve(60_000); // room for part of them up front (as a snapshot load does), then growth
+    expect(store.lookup('/p')).toBe(parent);
     for (let i = 0; i < 100_000; i++) store.addChildNamed(parent, `n${i}`, fields(i + 2), Buffer.from(`v${i}`));
     for (let i = 0; i < 100_000; i += 2) store.remove(store.lookup(`/p/n${i}`));
     expect(store.size).toBe(2 + 50_000);
