@@ -340,17 +340,8 @@ export class NodeStore {
 
   /** The node's name (its last path component; "" for the root). */
   name(id: number): string {
-    const addr = this.nameAddr[id]!;
-    if (addr < 0) return '';
-    const chunk = this.arena.chunkOf(addr);
-    let at = this.arena.offsetOf(addr);
-    let len = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = chunk[at++]!;
-      len |= (b & 0x7f) << shift;
-      if (b < 0x80) break;
-    }
-    return chunk.toString('utf8', at, at + len);
+    this.nameAt(id);
+    return this.nameChunk.toString('utf8', this.nameStart, this.nameStart + this.nameLen);
   }
 
   childNames(id: number): string[] {
@@ -433,17 +424,9 @@ export class NodeStore {
 
   private lookupEncoded(path: string): number {
     const bytes = Buffer.from(path, 'utf8');
-    const h = hashBytes(FNV_OFFSET, bytes, 0, bytes.length);
-    this.lastHash = h;
-    const slots = this.slots;
-    const mask = this.mask;
-    for (let s = slotOf(h, mask); ; s = (s + 1) & mask) {
-      const v = slots[s]!;
-      if (v === 0) return NO_NODE;
-      const id = v - 1;
-      if (this.hash[id] === h && this.matchesBytes(id, bytes, 0, bytes.length)) return id;
-    }
+    return this.lookupBytes(bytes, 0, bytes.length);
   }
+
 
   /** The last parent resolve() looked up (writes come in runs under one parent); forgotten when removed. */
   private cachedParent = NO_NODE;
