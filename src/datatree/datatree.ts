@@ -80,6 +80,11 @@ export class DataTree {
   readonly extendedTypesEnabled: boolean;
   /** Paths with a quota (a zookeeper_limits node under /zookeeper/quota): ZooKeeper's pTrie. */
   private readonly quotaPaths = new Set<string>();
+  /**
+   * The sum of every znode's path length and value length, as ZooKeeper's approximateDataSize (mntr
+   * reports it): kept as znodes change, since a walk would stall a big tree on every scrape.
+   */
+  approximateDataSize = 1; // the root: "/" and no data
 
   constructor(options: DataTreeOptions = {}) {
     this.extendedTypesEnabled = options.extendedTypesEnabled ?? false;
@@ -101,6 +106,7 @@ export class DataTree {
     if (this.store.lookup(path) !== NO_NODE) return NO_NODE;
     const parent = this.store.lookup(parentOf(path)!);
     const fields: NodeFields = { czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, aclRef: this.acls.intern(acl) };
+    this.approximateDataSize += path.length;
     return this.store.addChildNamed(parent, childNameOf(path), fields, EMPTY);
   }
 
@@ -329,6 +335,7 @@ export class DataTree {
     const aclRef = this.acls.intern(acl);
     const fields: NodeFields = { czxid: zxid, mzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, pzxid: zxid, aclRef };
     const id = this.store.addResolved(path, fields, data);
+    this.approximateDataSize += path.length + (data === null ? 0 : data.length);
     this.indexByOwner(path, owner, true);
     if (parentPath.startsWith(QUOTA_PATH)) {
       const quotaFor = parentPath.substring(QUOTA_PATH.length);
@@ -379,6 +386,7 @@ export class DataTree {
     const owner = this.store.ephemeralOwner(id);
     const length = this.store.dataLength(id);
     this.store.remove(id);
+    this.approximateDataSize -= path.length + length;
     const acl = this.acls.get(aclRef); // kept for the watch events below
     this.releaseAcl(aclRef);
     if (owner !== 0n) {
@@ -409,11 +417,16 @@ export class DataTree {
     const id = this.store.lookup(path);
     if (id === NO_NODE) throw new TreeError(ErrorCode.NONODE);
     this.updateQuotaStats(path, (data === null ? 0 : data.length) - this.store.dataLength(id), 0);
-    this.store.setData(id, data);
+    this.setValue(id, data);
     this.store.setModified(id, zxid, time, version);
     const stat = statOf(this.store, id);
     this.dataWatches.trigger(path, EventType.NodeDataChanged, this.acls.get(this.store.aclRef[id]!), events);
     return stat;
+  }
+
+  private setValue(id: number, data: Buffer | null): void {
+    this.approximateDataSize += (data === null ? 0 : data.length) - this.store.dataLength(id);
+    this.store.setData(id, data);
   }
 
   private setAcl(path: string, acl: ACL[], aversion: number): Stat {
@@ -469,6 +482,7 @@ export class DataTree {
     this.sessions.clear();
     this.quotaPaths.clear();
     this.restoredRoot = false;
+    this.approximateDataSize = 1;
   }
 
   private restoredRoot = false;
@@ -478,19 +492,21 @@ export class DataTree {
     if (this.restoredRoot) throw new Error('snapshot has node / twice');
     this.restoredRoot = true;
     this.store.restoreRoot(fields, data, dataStart, dataLen);
+    this.approximateDataSize += data === null ? 0 : dataLen;
     this.acls.addUsage(fields.aclRef);
   }
 
   /**
    * Adds a node read from a snapshot: named name[start, end) (UTF-8) under `parent`, its path
-   * hashing to `hash` (store.childHash). Counts its ACL ref (which must be in `acls`, see
+   * hashing to `hash` (store.childHash), its path `pathLength` characters long. Counts its ACL ref (which must be in `acls`, see
    * AclCache.restore) and files it as ephemeral, container or TTL node by its ephemeralOwner, as
    * ZooKeeper's DataTree.deserialize does. Returns its id.
    */
-  restoreChild(parent: number, name: Uint8Array, start: number, end: number, hash: number, fields: NodeFields, data: Uint8Array | null, dataStart: number, dataLen: number): number {
+  restoreChild(parent: number, name: Uint8Array, start: number, end: number, hash: number, fields: NodeFields, data: Uint8Array | null, dataStart: number, dataLen: number, pathLength: number): number {
     const id = this.store.addChild(parent, name, start, end, hash, fields, data, dataStart, dataLen);
     if (id === NO_NODE) throw new Error(`snapshot has node ${joinPath(this.store.path(parent), Buffer.from(name.subarray(start, end)).toString('utf8'))} twice`);
     this.acls.addUsage(fields.aclRef);
+    this.approximateDataSize += pathLength + (data === null ? 0 : dataLen);
     if (fields.ephemeralOwner !== 0n) this.indexByOwner(this.store.path(id), fields.ephemeralOwner, false);
     return id;
   }
@@ -544,7 +560,7 @@ export class DataTree {
     const stats = parseStatsTrack(this.store.dataView(statNode));
     stats.set('count', (stats.get('count') ?? -1) + countDiff);
     stats.set('bytes', (stats.get('bytes') ?? -1) + bytesDiff);
-    this.store.setData(statNode, formatStatsTrack(stats));
+    this.setValue(statNode, formatStatsTrack(stats));
   }
 
   /** Sets a quota's recorded usage to the subtree's current count and bytes. */
@@ -561,7 +577,7 @@ export class DataTree {
       bytes += this.store.dataLength(id);
       for (let c = this.store.firstChildOf(id); c !== NO_NODE; c = this.store.nextSibling(c)) stack.push(c);
     }
-    this.store.setData(statNode, formatStatsTrack(new Map([['count', count], ['bytes', bytes]])));
+    this.setValue(statNode, formatStatsTrack(new Map([['count', count], ['bytes', bytes]])));
   }
 
   private killSession(sessionId: bigint, paths2Delete: string[], zxid: number, events: WatchEvent[]): void {

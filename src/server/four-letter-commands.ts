@@ -89,7 +89,7 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
         ['zk_uptime', Date.now() - server.startedAt],
         ['zk_watch_count', tree.dataWatches.watchCount + tree.childWatches.watchCount],
         ['zk_ephemerals_count', [...tree.ephemeralSessions()].reduce((n, [, p]) => n + p.size, 0)],
-        ['zk_approximate_data_size', approximateDataSize(server)],
+        ['zk_approximate_data_size', server.tree.approximateDataSize],
         ['zk_open_file_descriptor_count', conns.length + 10],
         ['zk_max_file_descriptor_count', 65536],
       ];
@@ -192,12 +192,6 @@ function znodeCount(server: ZkServer): number {
 
 function averageLatency(s: ZkServer['stats']): string {
   return s.count === 0 ? '0.0' : (s.totalLatency / s.count).toFixed(4);
-}
-
-function approximateDataSize(server: ZkServer): number {
-  let n = 0;
-  for (const p of server.tree.paths()) n += p.length + (server.tree.getNode(p)?.dataLength ?? 0);
-  return n;
 }
 
 /** Bytes in a data directory's version-2 folder, as ZooKeeper's dirs and conf report them. */

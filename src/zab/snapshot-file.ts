@@ -457,6 +457,7 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
     let pathBuf: Uint8Array = buf;
     let start = r.offset;
     let end = start + pathLen;
+    let pathChars = pathLen;
     r.offset = end;
     if (pathLen === 1 && buf[start] === SLASH) break;
     let ascii = true;
@@ -465,6 +466,7 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
       // Jute's bytes may hold CESU-8 surrogates: decode as a string as ZooKeeper would, keep UTF-8.
       const text = new JuteReader(buf, start - 4, end).ustring()!;
       pathBuf = Buffer.from(text, 'utf8');
+      pathChars = text.length;
       start = 0;
       end = pathBuf.length;
     }
@@ -523,7 +525,7 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
         depth = -1; // the chain no longer describes this path
       }
       const hash = hashBytes(Math.imul(parentHash ^ SLASH, 16777619), pathBuf, slash + 1, end);
-      const id = tree.restoreChild(parent, pathBuf, slash + 1, end, hash, fields, data, dataStart, Math.max(dataLen, 0));
+      const id = tree.restoreChild(parent, pathBuf, slash + 1, end, hash, fields, data, dataStart, Math.max(dataLen, 0), pathChars);
       if (depth >= 0 && pathBuf === buf) {
         chainDepth = depth + 1;
         chainId[chainDepth] = id;

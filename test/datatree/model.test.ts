@@ -141,6 +141,9 @@ describe('write path against a reference model', () => {
 
 function snapshot(tree: DataTree) {
   const out: Record<string, unknown> = {};
+  let size = 0;
+  for (const p of tree.paths()) size += p.length + tree.getNode(p)!.dataLength;
+  out.approximateDataSize = size - tree.approximateDataSize; // 0 when kept right
   for (const p of [...tree.paths()].sort()) {
     const n = tree.getNode(p)!;
     out[p] = { data: n.data?.toString() ?? '', version: n.version, cversion: n.cversion, owner: n.ephemeralOwner, children: [...n.children].sort() };
@@ -149,7 +152,7 @@ function snapshot(tree: DataTree) {
 }
 
 function modelSnapshot(model: Model) {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { approximateDataSize: 0 };
   for (const p of [...model.nodes.keys()].sort()) {
     const n = model.nodes.get(p)!;
     out[p] = { data: n.data, version: n.version, cversion: n.cversion, owner: n.owner, children: [...n.children].sort() };

@@ -238,6 +238,10 @@ export function dumpTree(tree: DataTree) {
       children: [...n.children].sort(),
     };
   }
+  // mntr's approximate data size is kept as the tree changes: it is the sum over the whole tree.
+  let size = 0;
+  for (const path of tree.paths()) size += path.length + tree.getNode(path)!.dataLength;
+  expect(tree.approximateDataSize, 'approximateDataSize').toBe(size);
   // The ACL cache holds exactly the lists in use, with the right counts.
   for (const [ref] of tree.acls.entries()) expect(tree.acls.usesOf(ref), `uses of ACL ref ${ref}`).toBe(uses.get(ref) ?? 0);
   const ephemerals: Record<string, string[]> = {};
