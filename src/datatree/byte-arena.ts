@@ -11,7 +11,7 @@ const CHUNK_BYTES = 1 << 20;
 const UNITS_PER_CHUNK = CHUNK_BYTES >>> 2;
 
 export class ByteArena {
-  /** The largest allocation; bigger values belong elsewhere. */
+  /** The largest value kept here; bigger values belong elsewhere (names of any length are kept). */
   static readonly MAX_BYTES = 4096;
 
   private readonly chunks: Buffer[] = [];
@@ -21,12 +21,13 @@ export class ByteArena {
   private readonly freeLists: number[][] = [];
   private liveBytes = 0;
 
-  /** Reserves `len` bytes (1..MAX_BYTES) and returns their address. */
+  /** Reserves `len` bytes (at least 1) and returns their address. */
   alloc(len: number): number {
     const units = (len + 3) >>> 2;
     this.liveBytes += units << 2;
     const list = this.freeLists[units];
     if (list !== undefined && list.length > 0) return list.pop()!;
+    if (units << 2 > CHUNK_BYTES) return this.allocOversized(units << 2);
     if (this.top + (units << 2) > CHUNK_BYTES) {
       this.chunks.push(Buffer.allocUnsafeSlow(CHUNK_BYTES));
       this.top = 0;
@@ -34,6 +35,18 @@ export class ByteArena {
     const addr = (this.chunks.length - 1) * UNITS_PER_CHUNK + (this.top >>> 2);
     this.top += units << 2;
     return addr;
+  }
+
+  /**
+   * More than a chunk (a name, if jute.maxbuffer was raised past 1 MiB): a buffer of its own that
+   * takes as many chunk numbers as it spans, so that addresses stay chunk number * UNITS_PER_CHUNK.
+   */
+  private allocOversized(bytes: number): number {
+    const own = Buffer.allocUnsafeSlow(bytes);
+    const first = this.chunks.length;
+    for (let at = 0; at < bytes; at += CHUNK_BYTES) this.chunks.push(own.subarray(at));
+    this.top = CHUNK_BYTES; // the next allocation starts a chunk of its own
+    return first * UNITS_PER_CHUNK;
   }
 
   /** Gives back what alloc(len) returned. */

@@ -208,6 +208,23 @@ describe('NodeStore', () => {
     expect(store.lookup('/x')).toBe(NO_NODE);
   });
 
+  it('holds names longer than an arena chunk (jute.maxbuffer can be raised past 1 MiB)', () => {
+    const store = new NodeStore();
+    const small = store.addChildNamed(ROOT, 'a', fields(1), Buffer.from('x'));
+    const long = 'n'.repeat(3 * 1024 * 1024 + 5);
+    const id = store.addChildNamed(ROOT, long, fields(2), Buffer.from('v'));
+    const after = store.addChildNamed(id, 'b', fields(3), Buffer.from('y'));
+    expect(store.lookup('/' + long)).toBe(id);
+    expect(store.name(id)).toBe(long);
+    expect(store.lookup(`/${long}/b`)).toBe(after);
+    expect(store.data(small)!.toString()).toBe('x');
+    store.remove(after);
+    store.remove(id);
+    expect(store.lookup('/' + long)).toBe(NO_NODE);
+    expect(store.addChildNamed(ROOT, long, fields(4), null)).not.toBe(NO_NODE);
+    expect(store.childNames(ROOT)).toEqual(['a', long]);
+  });
+
   it('a snapshot view keeps rows, values and child lists of removed and changed nodes', () => {
     const store = new NodeStore();
     const a = store.addChildNamed(ROOT, 'a', fields(1), Buffer.from('old'));
