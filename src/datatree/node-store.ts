@@ -59,7 +59,7 @@ interface SavedRow extends NodeFields {
 }
 
 /** Continues an FNV-1a hash over bytes. */
-export function hashBytes(h: number, buf: Uint8Array, start: number, end: number): number {
+function hashBytes(h: number, buf: Uint8Array, start: number, end: number): number {
   for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
   return h;
 }
@@ -602,11 +602,6 @@ export class NodeStore {
       for (let k = 0; k < this.nameLen && same; k++) same = this.nameChunk[this.nameStart + k] === buf[start + k];
       if (same) return id;
     }
-  }
-
-  /** The hash of `id`'s path (as lookup and childHash compute it). */
-  lookupHashOf(id: number): number {
-    return this.hash[id]!;
   }
 
   /** Hash of the path parent's path + "/" + name bytes. */

@@ -28,7 +28,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { AclCache } from '../datatree/acl-cache.js';
 import { DataTree } from '../datatree/datatree.js';
-import { hashBytes, NO_NODE, ROOT, type NodeFields } from '../datatree/node-store.js';
+import { NO_NODE, ROOT, type NodeFields } from '../datatree/node-store.js';
 import { TreeWalk } from '../datatree/tree-walk.js';
 import { JuteError, JuteReader, JuteWriter, Perms, records } from '../jute/index.js';
 import { adler32, crc32Range } from './checksum.js';
@@ -428,7 +428,6 @@ function safeRef(v: bigint, what: string): number {
 }
 
 const SLASH = 0x2f;
-const FNV_OFFSET = 0x811c9dc5 | 0;
 
 /**
  * Reads the nodes section into `tree` straight from the file's bytes: no path string or value
@@ -441,10 +440,9 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
   const store = tree.store;
   let openRef: number | undefined;
   // The path of the last node read: buf[chainStart, chainStart + chainEnd[depth]) is its prefix of
-  // `depth` components, the node there is chainId[depth] and its path hashes to chainHash[depth].
+  // `depth` components, and the node there is chainId[depth].
   const chainId: number[] = [ROOT];
   const chainEnd: number[] = [0];
-  const chainHash: number[] = [FNV_OFFSET];
   let chainDepth = 0;
   let chainStart = 0;
   const fields: NodeFields = { czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, aclRef: 0 };
@@ -509,28 +507,22 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
       let depth = chainDepth;
       while (depth > 0 && chainEnd[depth]! > parentLen) depth--;
       let parent = NO_NODE;
-      let parentHash = 0;
       if (chainEnd[depth] === parentLen && pathBuf === buf) {
         let same = true;
         for (let i = 0; i < parentLen && same; i++) same = buf[start + i] === buf[chainStart + i];
-        if (same) {
-          parent = chainId[depth]!;
-          parentHash = chainHash[depth]!;
-        }
+        if (same) parent = chainId[depth]!;
       }
       if (parent === NO_NODE) {
         parent = store.lookupBytes(pathBuf, start, slash);
         if (parent === NO_NODE) throw new SnapshotFormatError(`invalid tree: snapshot has node ${shownPath()} before (or without) its parent`);
-        parentHash = store.lookupHashOf(parent);
         depth = -1; // the chain no longer describes this path
       }
-      const hash = hashBytes(Math.imul(parentHash ^ SLASH, 16777619), pathBuf, slash + 1, end);
+      const hash = store.childHash(parent, pathBuf, slash + 1, end);
       const id = tree.restoreChild(parent, pathBuf, slash + 1, end, hash, fields, data, dataStart, Math.max(dataLen, 0), pathChars);
       if (depth >= 0 && pathBuf === buf) {
         chainDepth = depth + 1;
         chainId[chainDepth] = id;
         chainEnd[chainDepth] = pathLen;
-        chainHash[chainDepth] = hash;
         chainStart = start;
       } else {
         chainDepth = 0;
