@@ -181,31 +181,9 @@ export class ManagedServer {
     }
   }
 
-  /**
-   * Waits until the server answers a read on a new session; returns the wall time it did. ZooKeeper
-   * refuses connections, or drops handshakes, until its database is loaded: keep trying.
-   */
-  async waitReady(timeoutMs = 600_000): Promise<number> {
-    const deadline = now() + timeoutMs;
-    let last = '';
-    while (now() < deadline) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`${this.kind} exited (${this.child.exitCode ?? this.child.signalCode}) before it was ready:\n${this.tail()}`);
-      }
-      try {
-        const c = await ZkClient.connect({ host: '127.0.0.1', port: this.port, connectTimeout: 2000, timeout: 10_000 });
-        try {
-          await c.exists('/');
-          return now();
-        } finally {
-          await c.close().catch(() => c.disconnect());
-        }
-      } catch (e) {
-        last = (e as Error).message;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-    throw new Error(`${this.kind} did not answer within ${timeoutMs} ms (${last}):\n${this.tail()}`);
+  /** Waits until the server answers a read on a new session (see waitForSession); returns the wall time it did. */
+  waitReady(timeoutMs = 600_000): Promise<number> {
+    return waitForSession(this.port, this.child, this.kind, () => this.tail(), timeoutMs);
   }
 
   async start(): Promise<void> {
@@ -247,4 +225,32 @@ export class ManagedServer {
 
 export function defaultBaseDir(): string {
   return join(tmpdir(), 'zkts-bench');
+}
+
+/**
+ * Waits until the server on `port` answers a read on a new session; returns the wall time it did.
+ * ZooKeeper opens its port before it serves, refusing connections or dropping handshakes until its
+ * database is loaded: keep trying. Throws if `child` exits first or time runs out.
+ */
+export async function waitForSession(port: number, child: ChildProcess, what: string, tail: () => string, timeoutMs: number): Promise<number> {
+  const deadline = now() + timeoutMs;
+  let last = '';
+  while (now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail()}`);
+    }
+    try {
+      const c = await ZkClient.connect({ host: '127.0.0.1', port, connectTimeout: 2000, timeout: 10_000 });
+      try {
+        await c.exists('/');
+        return now();
+      } finally {
+        await c.close().catch(() => c.disconnect());
+      }
+    } catch (e) {
+      last = (e as Error).message;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error(`${what} did not answer within ${timeoutMs} ms (${last}):\n${tail()}`);
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ZOOKEEPER_CLASSPATH, freePort } from '../../src/bench/servers.js';
+import { ZOOKEEPER_CLASSPATH, freePort, waitForSession } from '../../src/bench/servers.js';
 
 // The benchmark's server launcher (src/bench/servers.ts) defines these; tests use the same ones.
 export { ZOOKEEPER_CLASSPATH, freePort, zookeeperAvailable } from '../../src/bench/servers.js';
@@ -94,6 +94,9 @@ export async function startServer(kind: 'zkts' | 'zookeeper', opts: ServerOption
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const out = () => output;
   await waitForPort(port, child, out, kind === 'zookeeper' ? 30_000 : 10_000);
+  // ZooKeeper's port opens before it serves sessions (it drops handshakes until its database is
+  // loaded); a client that connects then may wait long on a loaded machine.
+  if (kind === 'zookeeper') await waitForSession(port, child, kind, out, 60_000);
   return {
     kind,
     port,
