@@ -87,6 +87,18 @@ function grownI32(a: Int32Array, n: number, fill?: number): Int32Array<ArrayBuff
 const EMPTY = Buffer.alloc(0);
 let nameScratch = Buffer.allocUnsafe(256);
 
+/** Copies text[start, end) into nameScratch as bytes and returns its length, or -1 if it is not ASCII. */
+function asciiName(text: string, start: number): number {
+  const len = text.length - start;
+  if (len > nameScratch.length) nameScratch = Buffer.allocUnsafe(len * 2);
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(start + i);
+    if (c >= 0x80) return -1;
+    nameScratch[i] = c;
+  }
+  return len;
+}
+
 export class NodeStore {
   private capacity = 0;
   czxid = new Float64Array(0);
@@ -515,15 +527,9 @@ export class NodeStore {
   addResolved(path: string, fields: NodeFields, data: Uint8Array | null): number {
     const parent = this.resolvedParent;
     const start = this.resolvedNameStart;
-    let bytes = nameScratch;
-    let len = path.length - start;
-    if (len > bytes.length) bytes = nameScratch = Buffer.allocUnsafe(len * 2);
-    for (let i = 0; i < len; i++) {
-      const c = path.charCodeAt(start + i);
-      if (c >= 0x80) return this.addChildNamed(parent, path.substring(start), fields, data);
-      bytes[i] = c;
-    }
-    return this.addChild(parent, bytes, 0, len, this.resolvedHash, fields, data);
+    const len = asciiName(path, start);
+    if (len < 0) return this.addChildNamed(parent, path.substring(start), fields, data);
+    return this.addChild(parent, nameScratch, 0, len, this.resolvedHash, fields, data);
   }
 
   /** The id whose path is buf[start, end) (UTF-8; empty for the root), or NO_NODE. */
@@ -676,6 +682,22 @@ export class NodeStore {
     this.nameAddr[id] = addr;
     this.parent[id] = parent;
     this.hash[id] = h;
+    this.writeFields(id, fields);
+    this.dataLen[id] = 0;
+    this.storeValue(id, data, dataStart, dataLen);
+    const pb = this.branchOf(parent);
+    const last = this.lastChild[pb]!;
+    this.prev[id] = last;
+    if (last === NO_NODE) this.firstChild[pb] = id;
+    else this.next[last] = id;
+    this.lastChild[pb] = id;
+    this.childCountOf[pb]!++;
+    this.indexAdd(id);
+    return id;
+  }
+
+  /** The stat fields of a row being filled (a new node, or the root restored from a snapshot). */
+  private writeFields(id: number, fields: NodeFields): void {
     this.czxid[id] = fields.czxid;
     this.mzxid[id] = fields.mzxid;
     this.ctime[id] = fields.ctime;
@@ -692,50 +714,22 @@ export class NodeStore {
       this.cversionOf[b] = fields.cversion;
       this.pzxidOf[b] = fields.pzxid;
     }
-    this.dataLen[id] = 0;
-    this.storeValue(id, data, dataStart, dataLen);
-    const pb = this.branchOf(parent);
-    const last = this.lastChild[pb]!;
-    this.prev[id] = last;
-    if (last === NO_NODE) this.firstChild[pb] = id;
-    else this.next[last] = id;
-    this.lastChild[pb] = id;
-    this.childCountOf[pb]!++;
-    this.indexAdd(id);
-    return id;
   }
 
   /** Adds a child named `name` (a string) under `parent`; see addChild. */
   addChildNamed(parent: number, name: string, fields: NodeFields, data: Uint8Array | null): number {
+    let len = asciiName(name, 0);
     let bytes = nameScratch;
-    let len = name.length;
-    if (len > bytes.length) bytes = nameScratch = Buffer.allocUnsafe(len * 2);
-    for (let i = 0; i < name.length; i++) {
-      const c = name.charCodeAt(i);
-      if (c >= 0x80) {
-        bytes = Buffer.from(name, 'utf8');
-        len = bytes.length;
-        break;
-      }
-      bytes[i] = c;
+    if (len < 0) {
+      bytes = Buffer.from(name, 'utf8');
+      len = bytes.length;
     }
     return this.addChild(parent, bytes, 0, len, this.childHash(parent, bytes, 0, len), fields, data);
   }
 
   /** Sets the root's fields and value (restoring a snapshot). */
   restoreRoot(fields: NodeFields, data: Uint8Array | null, dataStart: number, dataLen: number): void {
-    this.czxid[ROOT] = fields.czxid;
-    this.mzxid[ROOT] = fields.mzxid;
-    this.ctime[ROOT] = fields.ctime;
-    this.mtime[ROOT] = fields.mtime;
-    this.version[ROOT] = fields.version;
-    this.aversion[ROOT] = fields.aversion;
-    this.aclRef[ROOT] = fields.aclRef;
-    if (fields.ephemeralOwner !== 0n) {
-      this.flags[ROOT] = HAS_OWNER;
-      this.owners.set(ROOT, fields.ephemeralOwner);
-    }
-    if (fields.cversion !== 0 || fields.pzxid !== fields.czxid) this.setCversionPzxid(ROOT, fields.cversion, fields.pzxid);
+    this.writeFields(ROOT, fields);
     this.releaseValue(ROOT);
     this.storeValue(ROOT, data, dataStart, dataLen);
   }
