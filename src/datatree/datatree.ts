@@ -373,6 +373,24 @@ export class DataTree {
     }
   }
 
+  /** Undoes indexByOwner for a deleted node. */
+  private unindexByOwner(path: string, owner: bigint): void {
+    if (owner === 0n) return;
+    switch (ephemeralKind(owner, this.extendedTypesEnabled)) {
+      case 'container':
+        this.containers.delete(path);
+        break;
+      case 'ttl':
+        this.ttls.delete(path);
+        break;
+      case 'normal':
+        this.ephemerals.get(owner)?.delete(path);
+        break;
+      case 'void':
+        break;
+    }
+  }
+
   private deleteNode(path: string, zxid: number, events: WatchEvent[]): void {
     const id = this.store.resolve(path);
     const parent = this.store.resolvedParent;
@@ -389,21 +407,7 @@ export class DataTree {
     this.approximateDataSize -= path.length + length;
     const acl = this.acls.get(aclRef); // kept for the watch events below
     this.releaseAcl(aclRef);
-    if (owner !== 0n) {
-      switch (ephemeralKind(owner, this.extendedTypesEnabled)) {
-        case 'container':
-          this.containers.delete(path);
-          break;
-        case 'ttl':
-          this.ttls.delete(path);
-          break;
-        case 'normal':
-          this.ephemerals.get(owner)?.delete(path);
-          break;
-        case 'void':
-          break;
-      }
-    }
+    this.unindexByOwner(path, owner);
     if (parentPath.startsWith(ZOOKEEPER_PATH) && childNameOf(path) === QUOTA_LIMITS_NODE) {
       this.quotaPaths.delete(parentPath.substring(QUOTA_PATH.length));
     }
