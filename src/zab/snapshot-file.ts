@@ -429,6 +429,11 @@ function safeRef(v: bigint, what: string): number {
 
 const SLASH = 0x2f;
 
+/** A path's bytes as text, for error messages. */
+function pathText(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
+}
+
 /**
  * Reads the nodes section into `tree` straight from the file's bytes: no path string or value
  * Buffer per node. ZooKeeper writes parents before children (a pre-order walk), so a node's parent
@@ -475,12 +480,11 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
       if (r.remaining < dataLen) throw new JuteError(`truncated input: need ${dataLen} bytes at offset ${r.offset}`);
       r.offset += dataLen;
     }
-    const shownPath = (): string => Buffer.from(pathBuf.subarray(start, end)).toString('utf8');
     const fileRef = safeRef(r.long(), 'node');
     let ref: number | undefined;
     if (fileRef === -1) ref = openRef ??= tree.acls.restore(undefined, OPEN_ACL_UNSAFE);
     else ref = refs.get(fileRef);
-    if (ref === undefined) throw new SnapshotFormatError(`node ${shownPath()} refers to ACL ${fileRef}, which the snapshot does not have`);
+    if (ref === undefined) throw new SnapshotFormatError(`node ${pathText(pathBuf, start, end)} refers to ACL ${fileRef}, which the snapshot does not have`);
     fields.aclRef = ref;
     fields.czxid = r.longNumber();
     fields.mzxid = r.longNumber();
@@ -499,7 +503,7 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
         nodes++;
         continue;
       }
-      if (pathBuf[start] !== SLASH) throw new SnapshotFormatError(`invalid path ${JSON.stringify(shownPath())}`);
+      if (pathBuf[start] !== SLASH) throw new SnapshotFormatError(`invalid path ${JSON.stringify(pathText(pathBuf, start, end))}`);
       let slash = end - 1;
       while (pathBuf[slash] !== SLASH) slash--;
       const parentLen = slash - start;
@@ -514,7 +518,7 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
       }
       if (parent === NO_NODE) {
         parent = store.lookupBytes(pathBuf, start, slash);
-        if (parent === NO_NODE) throw new SnapshotFormatError(`invalid tree: snapshot has node ${shownPath()} before (or without) its parent`);
+        if (parent === NO_NODE) throw new SnapshotFormatError(`invalid tree: snapshot has node ${pathText(pathBuf, start, end)} before (or without) its parent`);
         depth = -1; // the chain no longer describes this path
       }
       const hash = store.childHash(parent, pathBuf, slash + 1, end);
