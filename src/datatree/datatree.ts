@@ -161,11 +161,9 @@ export class DataTree {
 
   // ---- reads, which may leave watches behind (DataTree.getData / statNode / getChildren) ----
 
-  /** getData: the node, leaving a data watch when asked. undefined when it does not exist (no watch then). */
-  getData(path: string, watcher?: Watcher): ZNode | undefined {
-    const node = this.getNode(path);
-    if (node && watcher) this.dataWatches.add(path, watcher);
-    return node;
+  /** The data watch getData leaves: only once the read found the node and passed its ACL check. */
+  watchData(path: string, watcher: Watcher): void {
+    this.dataWatches.add(path, watcher);
   }
 
   /** exists: unlike getData, the watch stays even when the node is missing (it fires on creation). */
@@ -174,10 +172,9 @@ export class DataTree {
     return this.getNode(path);
   }
 
-  getChildren(path: string, watcher?: Watcher): ZNode | undefined {
-    const node = this.getNode(path);
-    if (node && watcher) this.childWatches.add(path, watcher);
-    return node;
+  /** The child watch getChildren leaves: only once the read found the node and passed its ACL check. */
+  watchChildren(path: string, watcher: Watcher): void {
+    this.childWatches.add(path, watcher);
   }
 
   /** Number of descendants, as getAllChildrenNumber counts them (the root's count includes /zookeeper's). */

@@ -393,7 +393,7 @@ export class ZkServer {
         case OpCode.getData: {
           const req = records.GetDataRequest.read(r);
           const node = this.readableNode(client, req.path);
-          this.tree.getData(req.path, req.watch ? client : undefined);
+          if (req.watch) this.tree.watchData(req.path, client);
           const stat = node.stat();
           // The reply is encoded at once (values in the arena are far below sendDataReply's zero-copy size).
           return client.sendDataReply(xid, zxid, node.dataView(), (w) => records.Stat.write(w, stat));
@@ -413,7 +413,7 @@ export class ZkServer {
         case OpCode.getChildren2: {
           const req = records.GetChildrenRequest.read(r);
           const node = this.readableNode(client, req.path);
-          this.tree.getChildren(req.path, req.watch ? client : undefined);
+          if (req.watch) this.tree.watchChildren(req.path, client);
           return client.sendReply(xid, zxid, 0, (w) => {
             const names = node.children;
             w.int(names.length);
