@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   AddWatchMode,
@@ -26,6 +25,7 @@ import type { ClientHandle } from './client.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
 import { prepCheck, prepCreate, prepDelete, prepMulti, prepSetAcl, prepSetData, type PrepContext } from './prep.js';
 import { SessionExpiry } from './sessions.js';
+import { firstSessionId, sessionPassword } from './session-ids.js';
 
 /** A session as the server tracks it; the tree's session table is the durable part. */
 export interface Session {
@@ -43,8 +43,6 @@ export interface ConnectOutcome {
   timeout: number;
   passwd: Buffer;
 }
-
-const SESSION_SECRET = 'zkts-session-password';
 
 /** Requests that become txns. Their replies wait for the log; a client's later reads wait for them. */
 const WRITE_TYPES = new Set<number>([
@@ -108,12 +106,10 @@ export class ZkServer {
     this.pending = new ChangeView(this.tree);
     this.expiry = new SessionExpiry(config.tickTime, now());
     for (const [id, timeout] of this.tree.sessions) {
-      this.sessions.set(id, { id, timeout, passwd: this.passwordFor(id), client: undefined, closing: false });
+      this.sessions.set(id, { id, timeout, passwd: sessionPassword(id), client: undefined, closing: false });
       this.expiry.touch(id, timeout, now());
     }
-    // ZooKeeper's initial session id: server id in the top byte, then the start time shifted in.
-    const sid = BigInt(config.myid ?? 0);
-    this.nextSessionId = BigInt.asIntN(64, ((BigInt(now()) << 24n) & 0x00ffffffffffffffn) | (sid << 56n));
+    this.nextSessionId = firstSessionId(config.myid ?? 0, now());
   }
 
   /** The last zxid applied to the tree: what replies carry and what clients may have seen. */
@@ -122,10 +118,6 @@ export class ZkServer {
   }
 
   // ---- sessions ----
-
-  private passwordFor(sessionId: bigint): Buffer {
-    return createHash('sha256').update(`${SESSION_SECRET}:${sessionId}`).digest().subarray(0, 16);
-  }
 
   negotiateTimeout(requested: number): number {
     const { min, max } = sessionTimeoutBounds(this.config);
@@ -154,7 +146,7 @@ export class ZkServer {
     }
     const id = this.nextSessionId;
     this.nextSessionId = BigInt.asIntN(64, this.nextSessionId + 1n);
-    const session: Session = { id, timeout, passwd: this.passwordFor(id), client, closing: false };
+    const session: Session = { id, timeout, passwd: sessionPassword(id), client, closing: false };
     this.sessions.set(id, session);
     this.expiry.touch(id, timeout, this.now());
     const { zxid } = this.prepare(id, [], () => ({ type: OpCode.createSession, txn: { timeOut: timeout } }));

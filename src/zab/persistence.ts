@@ -56,7 +56,12 @@ export class Persistence implements TxnLog {
     const logDir = join(options.dataLogDir, VERSION_DIR);
     const recovered = await recover(snapDir, logDir, { extendedTypesEnabled: options.extendedTypesEnabled });
     for (const w of recovered.warnings) options.log.warn({}, w);
-    return { persistence: new Persistence(recovered.tree, options), recovered };
+    const persistence = new Persistence(recovered.tree, options);
+    // Apache ZooKeeper writes snapshot.0 when it starts on an empty dataDir (FileTxnSnapLog.restore)
+    // and refuses a dataDir with logs but no snapshot; so that a zkts dataDir always moves to it,
+    // zkts does the same, and also snapshots a dataDir that has only logs before serving from it.
+    if (recovered.snapshotFile === undefined) await persistence.takeSnapshot(true);
+    return { persistence, recovered };
   }
 
   get logStats() {
