@@ -168,7 +168,16 @@ export interface SnapshotWriteOptions {
   digest?: 'compute' | 'empty' | 'none';
   /** Bytes per yielded chunk (approximately: a chunk ends after the node that crosses it). Default 256 KiB. */
   chunkSize?: number;
+  /**
+   * 'file' (the default): a snapshot file. 'wire': what a leader streams after SNAP
+   * (LearnerHandler: ZKDatabase.serializeSnapshot, then the string "BenWasHere"): the same sessions,
+   * ACL cache and nodes, with no file header, seals or digest.
+   */
+  format?: 'file' | 'wire';
 }
+
+/** The signature that ends a snapshot streamed after SNAP. */
+export const WIRE_SNAPSHOT_SIGNATURE = 'BenWasHere';
 
 export interface SnapshotSummary {
   /** tree.lastProcessedZxid when the walk began: the zxid to name the file after. */
@@ -196,7 +205,8 @@ export function* serializeSnapshot(tree: DataTree, options: SnapshotWriteOptions
   tree.beginSnapshot();
   try {
     const chunkSize = options.chunkSize ?? 1 << 18;
-    const digestMode = options.digest ?? 'compute';
+    const wire = options.format === 'wire';
+    const digestMode = wire ? 'none' : (options.digest ?? 'compute');
     const sessions = options.sessions ?? tree.sessions;
     const zxid = tree.lastProcessedZxid;
 
@@ -220,9 +230,11 @@ export function* serializeSnapshot(tree: DataTree, options: SnapshotWriteOptions
       return sum;
     };
 
-    w.int(SNAP_MAGIC);
-    w.int(FILE_FORMAT_VERSION);
-    w.long(SNAPSHOT_DBID);
+    if (!wire) {
+      w.int(SNAP_MAGIC);
+      w.int(FILE_FORMAT_VERSION);
+      w.long(SNAPSHOT_DBID);
+    }
 
     w.int(sessions.size);
     for (const [id, timeout] of sessions) {
@@ -277,6 +289,11 @@ export function* serializeSnapshot(tree: DataTree, options: SnapshotWriteOptions
       if (w.offset >= chunkSize) yield cut();
     }
     w.ustring('/');
+    if (wire) {
+      w.ustring(WIRE_SNAPSHOT_SIGNATURE);
+      yield cut();
+      return { zxid, nodes, bytes, checksum: 0 };
+    }
     const checksum = seal();
 
     let zxidDigest: ZxidDigest | undefined;
@@ -392,6 +409,8 @@ export interface SnapshotReadOptions {
   tree?: DataTree;
   /** Compute the loaded tree's digest and compare it with the snapshot's, when it has one for `zxid`. */
   verifyDigest?: boolean;
+  /** 'wire': a snapshot streamed after SNAP (see SnapshotWriteOptions.format). */
+  format?: 'file' | 'wire';
 }
 
 export interface LoadedSnapshot {
@@ -542,7 +561,8 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
 
 function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
   const r = new JuteReader(buf);
-  const header = records.FileHeader.read(r);
+  const wire = options.format === 'wire';
+  const header = wire ? { magic: SNAP_MAGIC, version: FILE_FORMAT_VERSION, dbid: SNAPSHOT_DBID } : records.FileHeader.read(r);
   if (header.magic !== SNAP_MAGIC) {
     throw new SnapshotFormatError(`not a ZooKeeper snapshot: magic 0x${(header.magic >>> 0).toString(16)}`);
   }
@@ -567,6 +587,12 @@ function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
     refs.set(fileRef, tree.acls.restore(fileRef, acl));
   }
   const nodes = readNodes(r, tree, refs);
+  if (wire) {
+    const signature = r.ustring();
+    if (signature !== WIRE_SNAPSHOT_SIGNATURE) throw new SnapshotFormatError(`snapshot stream ends with ${JSON.stringify(signature)}, not the signature ${WIRE_SNAPSHOT_SIGNATURE}`);
+    if (r.remaining > 0) throw new SnapshotFormatError(`${r.remaining} unexpected bytes after the snapshot stream`);
+    return finishLoad(tree, sessions, header, nodes, options);
+  }
   let sum = adler32(buf, 0, r.offset);
   let summed = r.offset;
   checkSeal(r, sum, 'snapshot');
@@ -590,6 +616,15 @@ function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
   }
   if (r.remaining > 0) throw new SnapshotFormatError(`${r.remaining} unexpected bytes after the snapshot's seal`);
 
+  const loaded = finishLoad(tree, sessions, header, nodes, options);
+  if (digest) loaded.digest = digest;
+  if (options.verifyDigest && digest && digest.zxid === options.zxid && digest.digestVersion === DIGEST_VERSION) {
+    loaded.digestMatches = computeTreeDigest(tree) === digest.digest;
+  }
+  return loaded;
+}
+
+function finishLoad(tree: DataTree, sessions: Map<bigint, number>, header: FileHeader, nodes: number, options: SnapshotReadOptions): LoadedSnapshot {
   try {
     tree.finishRestore();
   } catch (e) {
@@ -597,13 +632,7 @@ function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
   }
   for (const [id, timeout] of sessions) tree.sessions.set(id, timeout);
   tree.lastProcessedZxid = options.zxid;
-
-  const loaded: LoadedSnapshot = { header, tree, sessions, zxid: options.zxid, nodes };
-  if (digest) loaded.digest = digest;
-  if (options.verifyDigest && digest && digest.zxid === options.zxid && digest.digestVersion === DIGEST_VERSION) {
-    loaded.digestMatches = computeTreeDigest(tree) === digest.digest;
-  }
-  return loaded;
+  return { header, tree, sessions, zxid: options.zxid, nodes };
 }
 
 function checkSeal(r: JuteReader, computed: number, what: string): void {
