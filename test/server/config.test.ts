@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +169,19 @@ describe('settings zkts does not act on', () => {
       const value = values[key] ?? (/Port$|Limit$|Timeout$|tickTime|Cnxns|Interval|size|ms$|Ms$/.test(key) ? '10' : /Address$|Dir$|Context$|Principal$|className|oraclePath/.test(key) ? 'x' : 'true');
       const warnings = parseZooCfg(`${key}=${value}\n`, 'z.cfg').warnings;
       expect(warnings.filter((w) => w.includes('unknown key')), key).toEqual([]);
+    }
+  });
+
+  it('a zoo.cfg with a secureClientPort and no clientPort is refused: ZooKeeper would serve TLS only, zkts would serve plaintext', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-tls-only-'));
+    try {
+      const cfg = join(dir, 'zoo.cfg');
+      writeFileSync(cfg, `dataDir=${dir}\nsecureClientPort=2281\n`);
+      expect(() => resolveServerConfig({ config: cfg })).toThrowError(new RegExp(`^${cfg}:2: secureClientPort without clientPort`));
+      writeFileSync(cfg, `dataDir=${dir}\nsecureClientPort=2281\nclientPort=2181\n`);
+      expect(resolveServerConfig({ config: cfg }).warnings).toEqual([`${cfg}:2: secureClientPort: TLS is not supported: zkts serves plaintext on clientPort only`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
