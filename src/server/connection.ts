@@ -100,7 +100,9 @@ export class Connection implements ClientHandle {
     if (this.state === 'closed') return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    this.guarded(() => this.drainFrames());
+    // Every frame this chunk completes arrived now: one clock reading for all of them.
+    const arrivedAt = elapsedMs();
+    this.guarded(() => this.drainFrames(arrivedAt));
   }
 
   /** Runs request handling; malformed input closes this connection only, with a log line. */
@@ -150,7 +152,7 @@ export class Connection implements ClientHandle {
     return b.readInt32BE(0);
   }
 
-  private drainFrames(): void {
+  private drainFrames(arrivedAt: number): void {
     while (this.state !== 'closed' && this.pendingBytes >= 4) {
       const len = this.peekInt();
       if (this.state === 'handshake' && FOUR_LETTER_CODES.has(len)) {
@@ -169,7 +171,7 @@ export class Connection implements ClientHandle {
       const frame = this.take(len);
       this.packetsReceived++;
       this.host.server.stats.packetsReceived++;
-      this.handleFrame(frame, elapsedMs());
+      this.handleFrame(frame, arrivedAt);
     }
   }
 
@@ -311,11 +313,12 @@ export class Connection implements ClientHandle {
     this.host.server.stats.packetsSent++;
   }
 
-  /** A request's reply was queued, `latency` ms after its frame arrived (ServerCnxn.updateStatsForResponse). */
-  answered(xid: number, latency: number): void {
+  /** A request's reply was queued (ServerCnxn.updateStatsForResponse); times in elapsedMs. */
+  answered(xid: number, arrivedAt: number, answeredAt: number): void {
     // Special xids (ping, auth) do not replace the client's last real request.
     if (xid >= 0) this.lastCxid = xid;
-    this.lastResponseTime = elapsedMs();
+    const latency = answeredAt - arrivedAt;
+    this.lastResponseTime = answeredAt;
     this.lastLatency = latency;
     if (latency < this.minLatency) this.minLatency = latency;
     if (latency > this.maxLatency) this.maxLatency = latency;

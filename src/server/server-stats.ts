@@ -128,12 +128,10 @@ export class ServerStats {
   readonly fsyncTime = new Summary('fsynctime');
   readonly batchSize = new Summary('sync_processor_batch_size');
 
-  /** Records a request answered now that arrived at `arrivedAt` (elapsedMs). Returns its latency. */
-  requestAnswered(arrivedAt: number, logged: boolean): number {
-    const latency = elapsedMs() - arrivedAt;
+  /** Records an answered request's latency (ms); `logged`: it went through the txn log. */
+  requestAnswered(latency: number, logged: boolean): void {
     this.requestLatency.add(latency);
     (logged ? this.updateLatency : this.readLatency).add(latency);
-    return latency;
   }
 
   /** srst: ZooKeeper's ServerStats.reset, which also resets every ServerMetrics summary. */

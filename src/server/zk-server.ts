@@ -21,7 +21,7 @@ import { DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type Watch
 import { MemoryTxnLog, type TxnLog } from '../zab/index.js';
 import { checkAcl, maskDigests } from './auth.js';
 import { ChangeView } from './change-view.js';
-import { ServerStats } from './server-stats.js';
+import { ServerStats, elapsedMs } from './server-stats.js';
 import { ephemeralsInZooKeeperOrder, inZooKeeperAuthOrder } from './java-order.js';
 import type { ClientHandle } from './client.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
@@ -270,7 +270,9 @@ export class ZkServer {
 
   /** A request's reply is queued: its latency goes to srvr/mntr and to the connection's cons line. */
   private answered(client: ClientHandle, xid: number, arrivedAt: number, logged: boolean): void {
-    client.answered(xid, this.stats.requestAnswered(arrivedAt, logged));
+    const answeredAt = elapsedMs();
+    this.stats.requestAnswered(answeredAt - arrivedAt, logged);
+    client.answered(xid, arrivedAt, answeredAt);
   }
 
   private orderOf(client: ClientHandle): ClientOrder {

@@ -78,7 +78,7 @@ describe('ServerStats', () => {
     const stats = new ServerStats();
     stats.packetsReceived = 5;
     stats.packetsSent = 4;
-    stats.requestAnswered(0, true);
+    stats.requestAnswered(3, true);
     stats.requestAnswered(0, false);
     stats.fsyncTime.add(3);
     stats.batchSize.add(2);
