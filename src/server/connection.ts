@@ -157,7 +157,9 @@ export class Connection implements ClientHandle {
       const len = this.peekInt();
       if (this.state === 'handshake' && FOUR_LETTER_CODES.has(len)) {
         this.take(4);
-        this.host.server.stats.packetsReceived++; // ZooKeeper counts a four-letter word as a packet
+        // ZooKeeper counts a four-letter word as a packet received (its cons line shows recved=1).
+        this.packetsReceived++;
+        this.host.server.stats.packetsReceived++;
         this.answerFourLetter(FOUR_LETTER_CODES.get(len)!);
         return;
       }
@@ -220,6 +222,7 @@ export class Connection implements ClientHandle {
         readOnly: this.clientSentReadOnly === undefined ? undefined : false,
       });
       w.finishFrame(start);
+      this.countSent();
       this.scheduleFlush();
       if (!o.ok) {
         this.host.log.info({ client: this.describe(), session: hex(req.sessionId) }, 'invalid session on reconnect: expired or wrong password');

@@ -102,7 +102,7 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
       return lines.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
     }
     case 'cons':
-      return conns.map((c) => connectionLine(c)).join('') + '\n';
+      return conns.map((c) => connectionLine(c, false)).join('') + '\n';
     case 'crst':
       ctx.resetConnectionStats();
       return 'Connection stats reset.\n';
@@ -164,11 +164,12 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
   }
 }
 
-function connectionLine(c: Connection): string {
+/** A connection as ServerCnxn.dumpConnectionInfo prints it; `brief` (stat) stops after the packet counts. */
+function connectionLine(c: Connection, brief: boolean): string {
   const lcxid = c.lastCxid >= 0 ? `,lcxid=0x${c.lastCxid.toString(16)}` : '';
   const minlat = c.minLatency === Infinity ? 0 : c.minLatency;
   return ` /${c.remoteAddress}:${c.remotePort}[${c.isOpen ? 1 : 0}](queued=0,recved=${c.packetsReceived},sent=${c.packetsSent}${
-    c.sessionId !== 0n
+    !brief && c.sessionId !== 0n
       ? `,sid=${hex(c.sessionId)},lop=NA,est=${c.connectedAt},to=${c.sessionTimeout}${lcxid},lzxid=${hex(BigInt(c.lastZxid))},lresp=${c.lastResponseTime},llat=${c.lastLatency},minlat=${minlat},avglat=${c.avgLatency},maxlat=${c.maxLatency}`
       : ''
   })\n`;
@@ -179,7 +180,7 @@ function serverSummary(ctx: FourLetterContext, conns: Connection[], withClients:
   const lines = [`Zookeeper version: ${ZOOKEEPER_VERSION_LINE}`];
   if (withClients) {
     lines.push('Clients:');
-    for (const c of conns) lines.push(connectionLine(c).trimEnd());
+    for (const c of conns) lines.push(connectionLine(c, true).trimEnd());
     lines.push('');
   }
   lines.push(

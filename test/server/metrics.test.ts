@@ -154,12 +154,27 @@ describe('measured figures in srvr, mntr and cons', () => {
       const line = cons.split('\n').find((l) => l.includes(`sid=0x${client.sessionId.toString(16)}`));
       const f = /,to=(\d+),lcxid=0x([0-9a-f]+),lzxid=0x[0-9a-f]+,lresp=\d+,llat=(\d+),minlat=(\d+),avglat=(\d+),maxlat=(\d+)\)$/.exec(line ?? '');
       expect(f, cons).not.toBeNull();
+      // ConnectRequest, create, the writes and the reads, each answered (the ConnectResponse too).
+      expect(line).toContain(`(queued=0,recved=${2 + writes + reads},sent=${2 + writes + reads},sid=`);
       const [to, lcxid, , minlat, avglat, maxlat] = f!.slice(1).map((x, i) => (i === 1 ? parseInt(x, 16) : Number(x)));
       expect(to).toBe(client.timeout);
       expect(lcxid).toBeGreaterThanOrEqual(1 + writes + reads);
       expect(maxlat).toBeGreaterThanOrEqual(5);
       expect(minlat!).toBeLessThanOrEqual(avglat!);
       expect(avglat!).toBeLessThanOrEqual(maxlat!);
+    });
+  });
+
+  it('lays out stat\'s clients briefly and counts a four-letter word as a packet of its connection, as ZooKeeper', async () => {
+    await withClient(zk.port, async (client) => {
+      await client.exists('/');
+      const text = await ask(zk.port, 'stat');
+      const clients = text.split('\n\n')[0]!.split('\n').slice(2);
+      expect(clients).toHaveLength(2);
+      for (const line of clients) expect(line).toMatch(/^ \/127\.0\.0\.1:\d+\[[01]\]\(queued=\d+,recved=\d+,sent=\d+\)$/);
+      // The session's connection (ConnectRequest and exists, both answered) and stat's own.
+      expect(clients.filter((l) => l.includes('[1](queued=0,recved=2,sent=2)'))).toHaveLength(1);
+      expect(clients.filter((l) => l.includes('[0](queued=0,recved=1,sent=0)'))).toHaveLength(1);
     });
   });
 
