@@ -49,6 +49,11 @@ export class ZkTcpServer implements ConnectionHost {
       preAllocSize: c.preAllocSize,
       log: this.log,
       onFailure: (err) => this.fail(err),
+      // Txns reach the log only once the server below exists.
+      logMetrics: {
+        fsynced: (ms) => this.server.stats.fsyncTime.add(ms),
+        flushed: (txns) => this.server.stats.batchSize.add(txns),
+      },
     });
     this.persistence = persistence;
     this.log.info(
@@ -121,12 +126,9 @@ export class ZkTcpServer implements ConnectionHost {
       server: this.server,
       config: this.config,
       connections: this.connections,
-      resetServerStats: () => Object.assign(this.server.stats, { minLatency: 0, maxLatency: 0, totalLatency: 0, count: 0 }),
+      resetServerStats: () => this.server.stats.reset(),
       resetConnectionStats: () => {
-        for (const c of this.connections) {
-          c.packetsReceived = 0;
-          c.packetsSent = 0;
-        }
+        for (const c of this.connections) c.resetStats();
       },
     });
   }
