@@ -20,6 +20,7 @@ import { DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type Watch
 import { MemoryTxnLog, type TxnLog } from '../zab/index.js';
 import { checkAcl, maskDigests } from './auth.js';
 import { ChangeView } from './change-view.js';
+import { ServerStats, elapsedMs } from './server-stats.js';
 import { ephemeralsInZooKeeperOrder, inZooKeeperAuthOrder } from './java-order.js';
 import type { ClientHandle } from './client.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
@@ -91,7 +92,7 @@ export class ZkServer {
   private readonly order = new WeakMap<ClientHandle, ClientOrder>();
   private nextSessionId: bigint;
   readonly startedAt = Date.now();
-  readonly stats = { packetsReceived: 0, packetsSent: 0, minLatency: 0, maxLatency: 0, totalLatency: 0, count: 0 };
+  readonly stats = new ServerStats();
 
   constructor(
     readonly config: ServerConfig,
@@ -129,6 +130,8 @@ export class ZkServer {
     client: ClientHandle,
     req: { sessionId: bigint; passwd: Buffer | null; timeOut: number },
     done: (o: ConnectOutcome) => void,
+    /** When the ConnectRequest arrived (elapsedMs): a new session's latency counts as ZooKeeper's does. */
+    arrivedAt: number,
   ): void {
     const timeout = this.negotiateTimeout(req.timeOut);
     if (req.sessionId !== 0n) {
@@ -152,6 +155,7 @@ export class ZkServer {
     const { zxid } = this.prepare(id, [], () => ({ type: OpCode.createSession, txn: { timeOut: timeout } }));
     this.submit(id, 0, zxid, { type: OpCode.createSession, txn: { timeOut: timeout } }, () => {
       done({ ok: true, sessionId: id, timeout, passwd: session.passwd });
+      this.answered(client, 0, arrivedAt, true);
     });
   }
 
@@ -234,7 +238,14 @@ export class ZkServer {
     }
   }
 
-  private write(client: ClientHandle, xid: number, prep: (ctx: PrepContext) => TxnBody, reply: (r: TxnResult, w: JuteWriter) => void): void {
+  /** Hands a write to prep and the log; it is answered when it commits (so not now: returns false). */
+  private write(
+    client: ClientHandle,
+    xid: number,
+    arrivedAt: number,
+    prep: (ctx: PrepContext) => TxnBody,
+    reply: (r: TxnResult, w: JuteWriter) => void,
+  ): false {
     const { zxid, body } = this.prepare(client.sessionId, client.ids, prep);
     const order = this.orderOf(client);
     const barrier: WriteBarrier = { after: [] };
@@ -242,9 +253,18 @@ export class ZkServer {
     this.submit(client.sessionId, xid, zxid, body, (r, zxid) => {
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
+      this.answered(client, xid, arrivedAt, true);
       if (order.lastWrite === barrier) order.lastWrite = undefined;
       this.runAfter(client, barrier);
     });
+    return false;
+  }
+
+  /** A request's reply is queued: its latency goes to srvr/mntr and to the connection's cons line. */
+  private answered(client: ClientHandle, xid: number, arrivedAt: number, logged: boolean): void {
+    const answeredAt = elapsedMs();
+    this.stats.requestAnswered(answeredAt - arrivedAt, logged);
+    client.answered(xid, arrivedAt, answeredAt);
   }
 
   private orderOf(client: ClientHandle): ClientOrder {
@@ -268,63 +288,76 @@ export class ZkServer {
 
   // ---- requests ----
 
-  /** Handles one request of an established session, in the client's order. Throws JuteError on a malformed body. */
-  handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+  /**
+   * Handles one request of an established session, in the client's order. Throws JuteError on a
+   * malformed body. `arrivedAt` (elapsedMs) is when its frame was read: latencies count from there.
+   */
+  handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
     this.touchSession(client.sessionId);
     const lastWrite = WRITE_TYPES.has(type) ? undefined : this.order.get(client)?.lastWrite;
-    if (lastWrite) lastWrite.after.push(() => this.dispatch(client, xid, type, r));
-    else this.dispatch(client, xid, type, r);
+    if (lastWrite) lastWrite.after.push(() => this.dispatch(client, xid, type, r, arrivedAt));
+    else this.dispatch(client, xid, type, r, arrivedAt);
   }
 
-  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
+    if (this.answer(client, xid, type, r, arrivedAt)) this.answered(client, xid, arrivedAt, false);
+  }
+
+  /** Answers a request; true if its reply is queued now, false if it comes later (a write) or never. */
+  private answer(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): boolean {
     const session = this.sessions.get(client.sessionId);
     if (!session || session.closing) {
-      if (type !== OpCode.ping) client.sendReply(xid, this.zxid, ErrorCode.SESSIONEXPIRED);
-      return;
+      if (type === OpCode.ping) return false;
+      client.sendReply(xid, this.zxid, ErrorCode.SESSIONEXPIRED);
+      return true;
     }
     switch (type) {
       case OpCode.ping:
         client.sendReply(Xid.ping, this.zxid, 0);
-        return;
+        return true;
       case OpCode.closeSession:
-        this.closeSession(session, (zxid) => client.sendReply(xid, zxid, 0));
-        return;
+        this.closeSession(session, (zxid) => {
+          client.sendReply(xid, zxid, 0);
+          this.answered(client, xid, arrivedAt, true);
+        });
+        return false;
       case OpCode.create:
       case OpCode.create2:
       case OpCode.createContainer: {
         const req = records.CreateRequest.read(r);
         const args = { path: req.path, data: req.data, acl: req.acl, flags: req.flags, ttl: -1 };
-        return this.write(client, xid, (ctx) => prepCreate(ctx, type, args), (res, w) => writeCreateResponse(type, res, w));
+        return this.write(client, xid, arrivedAt, (ctx) => prepCreate(ctx, type, args), (res, w) => writeCreateResponse(type, res, w));
       }
       case OpCode.createTTL: {
         const req = records.CreateTTLRequest.read(r);
-        return this.write(client, xid, (ctx) => prepCreate(ctx, type, req), (res, w) => writeCreateResponse(type, res, w));
+        return this.write(client, xid, arrivedAt, (ctx) => prepCreate(ctx, type, req), (res, w) => writeCreateResponse(type, res, w));
       }
       case OpCode.delete: {
         const req = records.DeleteRequest.read(r);
-        return this.write(client, xid, (ctx) => prepDelete(ctx, type, req), () => {});
+        return this.write(client, xid, arrivedAt, (ctx) => prepDelete(ctx, type, req), () => {});
       }
       case OpCode.setData: {
         const req = records.SetDataRequest.read(r);
-        return this.write(client, xid, (ctx) => prepSetData(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
+        return this.write(client, xid, arrivedAt, (ctx) => prepSetData(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
       }
       case OpCode.setACL: {
         const req = records.SetACLRequest.read(r);
-        return this.write(client, xid, (ctx) => prepSetAcl(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
+        return this.write(client, xid, arrivedAt, (ctx) => prepSetAcl(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
       }
       case OpCode.check: {
         const req = records.CheckVersionRequest.read(r);
-        return this.write(client, xid, (ctx) => prepCheck(ctx, req), () => {});
+        return this.write(client, xid, arrivedAt, (ctx) => prepCheck(ctx, req), () => {});
       }
       case OpCode.multi: {
         const ops = readMultiRequest(r);
-        return this.write(client, xid, (ctx) => prepMulti(ctx, ops), (res, w) => writeMultiResponse(w, (res.multi ?? []).map(toMultiResult)));
+        return this.write(client, xid, arrivedAt, (ctx) => prepMulti(ctx, ops), (res, w) => writeMultiResponse(w, (res.multi ?? []).map(toMultiResult)));
       }
       case OpCode.reconfig:
         records.ReconfigRequest.read(r);
         return this.write(
           client,
           xid,
+          arrivedAt,
           () => {
             // Standalone ZooKeeper answers this way: disabled, or unimplemented outside an ensemble.
             throw new KeeperError(this.config.reconfigEnabled ? ErrorCode.UNIMPLEMENTED : ErrorCode.RECONFIGDISABLED);
@@ -334,7 +367,7 @@ export class ZkServer {
       case OpCode.sync: {
         const { path } = records.SyncRequest.read(r);
         client.sendReply(xid, this.zxid, 0, (w) => w.ustring(path));
-        return;
+        return true;
       }
       case OpCode.multiRead: {
         const ops = readMultiRequest(r);
@@ -356,10 +389,11 @@ export class ZkServer {
           }
         });
         client.sendReply(xid, this.zxid, 0, (w) => writeMultiResponse(w, results));
-        return;
+        return true;
       }
       default:
         this.read(client, xid, type, r);
+        return true;
     }
   }
 

@@ -1,7 +1,7 @@
 import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataTree, Txn } from '../datatree/index.js';
-import { FileTxnLog } from './file-txn-log.js';
+import { FileTxnLog, type TxnLogMetrics } from './file-txn-log.js';
 import { recover, type Recovered } from './recovery.js';
 import { snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
 import type { TxnLog } from './txn-log.js';
@@ -20,6 +20,8 @@ export interface PersistenceOptions {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** The log failed (write or fsync): nothing more will be acknowledged. */
   onFailure(err: Error): void;
+  /** Where the log reports its fsync times and batch sizes. */
+  logMetrics?: TxnLogMetrics;
 }
 
 /** ZooKeeper keeps its files in dataDir/version-2 (and dataLogDir/version-2). */
@@ -47,6 +49,7 @@ export class Persistence implements TxnLog {
       preAllocSize: options.preAllocSize,
       onFailure: options.onFailure,
       onCallbackError: (err) => options.log.error({ err: err.stack ?? err.message }, 'error after a txn was logged'),
+      metrics: options.logMetrics,
     });
     this.nextSnapshotAt = this.randomizedThreshold();
   }
@@ -62,10 +65,6 @@ export class Persistence implements TxnLog {
     // zkts does the same, and also snapshots a dataDir that has only logs before serving from it.
     if (recovered.snapshotFile === undefined) await persistence.takeSnapshot(true);
     return { persistence, recovered };
-  }
-
-  get logStats() {
-    return this.txnLog.stats;
   }
 
   private randomizedThreshold(): number {
