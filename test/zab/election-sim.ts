@@ -96,8 +96,9 @@ export function simulate(opts: SimOptions): SimResult {
   // Initial states: epochs and zxids close together so that every tie-break gets exercised.
   const peers = new Map<number, Peer>();
   for (const id of ids) {
+    // A peer may have accepted an epoch without logging a txn in it yet: zxid's epoch <= currentEpoch.
     const currentEpoch = int(0, 2);
-    const zxid = currentEpoch * 2 ** 32 + int(0, 2);
+    const zxid = int(0, currentEpoch) * 2 ** 32 + int(0, 2);
     peers.set(id, {
       id,
       core: new FastLeaderElection({ myId: id, voters: ids, config, decideEarly: rand() < 0.5 }),
