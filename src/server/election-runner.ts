@@ -20,6 +20,9 @@ export interface ElectionRunnerOptions {
   /** Called with every notification received (for diagnostics and tests). */
   onNotification?: (fromSid: number, n: ReturnType<typeof decodeNotification>) => void;
   decideEarly?: boolean;
+  /** zookeeper.fastleader.minNotificationInterval / maxNotificationInterval (200 ms / 60 s). */
+  minNotificationIntervalMs?: number;
+  maxNotificationIntervalMs?: number;
 }
 
 export class ElectionRunner {
@@ -33,7 +36,14 @@ export class ElectionRunner {
     const me = opts.config.members.find((m) => m.sid === opts.myId);
     if (!me?.addresses[0]) throw new Error(`server ${opts.myId} is not in the configuration`);
     const voters = opts.config.members.filter((m) => m.role === 'participant').map((m) => m.sid);
-    this.core = new FastLeaderElection({ myId: opts.myId, voters, config: formatQuorumConfig(opts.config), decideEarly: opts.decideEarly });
+    this.core = new FastLeaderElection({
+      myId: opts.myId,
+      voters,
+      config: formatQuorumConfig(opts.config),
+      decideEarly: opts.decideEarly,
+      minNotificationIntervalMs: opts.minNotificationIntervalMs,
+      maxNotificationIntervalMs: opts.maxNotificationIntervalMs,
+    });
     this.cnx = new QuorumCnxManager({
       myId: opts.myId,
       listen: { host: opts.listenHost ?? me.addresses[0].host, port: me.addresses[0].electionPort },

@@ -114,6 +114,34 @@ describe('election over TCP (zkts peers only)', () => {
     await expect(electing).resolves.toMatchObject({ state: PeerState.LEADING, leader: 2 });
   });
 
+  it('sends its last message again when a peer reconnects', async () => {
+    const cfg = await ensemble(3);
+    // No notification timer within the test: what arrives again is the resent last message.
+    const r1 = new ElectionRunner({ myId: 1, config: cfg, minNotificationIntervalMs: 600_000, maxNotificationIntervalMs: 600_000 });
+    cleanup.push(() => r1.stop());
+    await r1.listen();
+    void r1.elect(0x100000002, 1);
+    // Play sid 3 (higher: we dial, and our connection is the one kept).
+    const connectAsThree = async () => {
+      const s = createConnection({ host: '127.0.0.1', port: cfg.members[0]!.addresses[0]!.electionPort });
+      cleanup.push(() => void s.destroy());
+      await new Promise((r) => s.once('connect', r));
+      s.write(encodeInitialMessage(3, { host: '127.0.0.1', port: cfg.members[2]!.addresses[0]!.electionPort }));
+      const take = reader(s);
+      const vote = await take((b) => {
+        const f = decodeElectionFrame(b);
+        return f && { value: decodeNotification(f.payload), used: f.next };
+      });
+      return { s, vote };
+    };
+    const first = await connectAsThree();
+    expect(first.vote).toMatchObject({ state: PeerState.LOOKING, leader: 1, zxid: 0x100000002, electionEpoch: 1, peerEpoch: 1 });
+    first.s.destroy();
+    // Nothing new to say: the last message comes again.
+    const second = await connectAsThree();
+    expect(second.vote).toMatchObject({ state: PeerState.LOOKING, leader: 1, electionEpoch: 1 });
+  });
+
   it('closes a connection with a bad initial message or a bad frame, and keeps serving', async () => {
     const cfg = await ensemble(2);
     const r1 = runner(1, cfg);
