@@ -177,8 +177,11 @@ export class QuorumCnxManager {
       if (addresses[0]) link.address = addresses[0];
       if (sid < this.opts.myId) {
         sock.destroy();
-        link.socket?.destroy();
-        // It is up and calling: dial back now, not when a backoff runs out.
+        // A connection we still hold to it is stale (it restarted, or we crossed): drop it and dial
+        // back now, not when a backoff runs out.
+        const stale = link.socket;
+        link.socket = null;
+        stale?.destroy();
         if (link.redialTimer) clearTimeout(link.redialTimer);
         link.redialTimer = null;
         this.connect(sid);
