@@ -1,6 +1,6 @@
 /**
  * A seeded in-process simulation of FastLeaderElection cores on a faulty network (delays, drops,
- * duplicates, a partition that heals), with a stub of what ZAB does right after an election (so that a
+ * duplicates, a partition that heals; FIFO per link, as over one TCP connection), with a stub of what ZAB does right after an election (so that a
  * split decision is undone as ZooKeeper undoes it): a follower connects to its leader or, after
  * initLimit, looks again; a leader that gathers no quorum of followers within initLimit looks again;
  * once a quorum follows, the leader establishes a new epoch and the peers' election vote takes it as
@@ -127,9 +127,17 @@ export function simulate(opts: SimOptions): SimResult {
 
   // QuorumCnxManager keeps the last message per peer and sends it again when a connection comes up.
   const lastSent = new Map<string, Notification>();
+  // One TCP connection per pair: messages on a link arrive in the order sent.
+  const linkClock = new Map<string, number>();
+  const deliver = (from: number, to: number, n: Notification) => {
+    const key = `${from}>${to}`;
+    const t = Math.max(now + int(1, maxDelay), linkClock.get(key) ?? 0);
+    linkClock.set(key, t);
+    push(t, { kind: 'deliver', from, to, n });
+  };
   const resendLast = (from: number, to: number) => {
     const n = lastSent.get(`${from}>${to}`);
-    if (n) push(now + int(1, maxDelay), { kind: 'deliver', from, to, n });
+    if (n) deliver(from, to, n);
   };
   const started = new Set<number>();
 
@@ -137,7 +145,7 @@ export function simulate(opts: SimOptions): SimResult {
     lastSent.set(`${from}>${to}`, n);
     if (rand() < dropP) return;
     const copies = rand() < dupP ? 2 : 1;
-    for (let c = 0; c < copies; c++) push(now + int(1, maxDelay), { kind: 'deliver', from, to, n });
+    for (let c = 0; c < copies; c++) deliver(from, to, n);
   };
 
   let aheadAborts = 0;
