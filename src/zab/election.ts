@@ -9,7 +9,8 @@
  * our vote in this round, no better vote can come (each peer's vote is at least as good as its own
  * initial vote), so we decide at once; a ZooKeeper peer in the ensemble decides the same 200 ms later.
  */
-import { NO_VOTE, PeerState, type Notification } from '../jute/election.js';
+import { JuteError } from '../jute/errors.js';
+import { NO_VOTE, PeerState, parseQuorumConfig, type Notification } from '../jute/election.js';
 import { MajorityQuorum } from './quorum.js';
 
 export interface ElectionOptions {
@@ -44,6 +45,11 @@ export interface OutgoingNotification {
 export interface Step {
   messages: OutgoingNotification[];
   decision?: Decision;
+  /**
+   * A LOOKING peer received a configuration with a higher version than ours: ZooKeeper would apply it
+   * (processReconfig) and restart the election. We do not reconfigure yet; the runtime reports it.
+   */
+  newerConfig?: { from: number; config: string };
 }
 
 /** A vote as ZooKeeper's Vote keeps it; `version` and `state` matter for how votes compare (sameVote). */
@@ -69,6 +75,16 @@ function sameVote(a: StoredVote, b: StoredVote): boolean {
   return a.leader === b.leader && a.peerEpoch === b.peerEpoch;
 }
 
+/** The `version=` of a config string, or null when it does not parse (ZooKeeper then logs and goes on). */
+function configVersion(text: string): number | null {
+  try {
+    return parseQuorumConfig(text).version;
+  } catch (err) {
+    if (err instanceof JuteError) return null;
+    throw err;
+  }
+}
+
 /** totalOrderPredicate: is (newLeader, newZxid, newEpoch) a better vote than the current one? */
 export function betterVote(next: { leader: number; zxid: number; peerEpoch: number }, cur: { leader: number; zxid: number; peerEpoch: number }): boolean {
   return (
@@ -87,6 +103,7 @@ export class FastLeaderElection {
   readonly myId: number;
   readonly quorum: MajorityQuorum;
   private readonly config: string;
+  private readonly configVersion: number;
   private readonly finalizeWaitMs: number;
   private readonly minIntervalMs: number;
   private readonly maxIntervalMs: number;
@@ -114,6 +131,7 @@ export class FastLeaderElection {
     this.quorum = new MajorityQuorum(opts.voters);
     if (!this.quorum.isVoter(this.myId)) throw new Error(`server ${this.myId} is not a voting member; observers do not run this election`);
     this.config = opts.config;
+    this.configVersion = configVersion(opts.config) ?? 0;
     this.finalizeWaitMs = opts.finalizeWaitMs ?? 200;
     this.minIntervalMs = opts.minNotificationIntervalMs ?? 200;
     this.maxIntervalMs = opts.maxNotificationIntervalMs ?? 60_000;
@@ -200,6 +218,9 @@ export class FastLeaderElection {
       const cur = this.current!;
       step.messages.push(this.notification(fromSid, cur, this.logicalClock, this.peerState));
       return;
+    }
+    if (this.peerState === PeerState.LOOKING && n.config !== null && (configVersion(n.config) ?? 0) > this.configVersion) {
+      step.newerConfig = { from: fromSid, config: n.config };
     }
     if (this.peerState === PeerState.LOOKING) {
       if (n.state === PeerState.LOOKING && n.electionEpoch < this.logicalClock) {

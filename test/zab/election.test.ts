@@ -230,6 +230,15 @@ describe('FastLeaderElection', () => {
     expect(p.nextDeadline()).toBe(now + 10 + 60000);
   });
 
+  it('reports a configuration newer than ours while LOOKING, and only then', () => {
+    const p = peer(1);
+    p.start(0, 0, 0);
+    const newer = CONFIG.replace('version=0', 'version=100000002');
+    expect(p.received(1, 2, { ...note(PeerState.LOOKING, 2, 0, 1, 0), config: newer }).newerConfig).toEqual({ from: 2, config: newer });
+    expect(p.received(2, 3, note(PeerState.LOOKING, 3, 0, 1, 0)).newerConfig).toBeUndefined();
+    expect(p.received(3, 3, { ...note(PeerState.LOOKING, 3, 0, 1, 0), config: 'garbage' }).newerConfig).toBeUndefined();
+  });
+
   it('a new start after a failed leadership is a new round with fresh votes', () => {
     const p = peer(3);
     p.start(0, 0, 0);
