@@ -87,11 +87,6 @@ export class QuorumCnxManager {
     else this.connect(sid);
   }
 
-  /** Whether a connection to `sid` is up. */
-  connected(sid: number): boolean {
-    return this.links.get(sid)?.socket != null;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     for (const link of this.links.values()) if (link.redialTimer) clearTimeout(link.redialTimer);
