@@ -1,6 +1,7 @@
 import { PacketType, ZAB_PROTOCOL_VERSION, decodeInt, decodeLearnerInfo, encodeInt, epochOf, zxidOf, type QuorumPacket } from '../jute/quorum.js';
 import type { History, HistoryEntry } from './history.js';
-import { emptyReady, QuorumVerifier, type Ready, type ZabTiming } from './ready.js';
+import { MajorityQuorum } from './quorum.js';
+import { emptyReady, type Ready, type ZabTiming } from './ready.js';
 import { planSync } from './sync-plan.js';
 
 /**
@@ -47,7 +48,7 @@ type Phase = 'discovery' | 'epoch-ack' | 'newleader' | 'broadcast' | 'stopped';
 
 export class ZabLeader {
   readonly myid: number;
-  private readonly quorum: QuorumVerifier;
+  private readonly quorum: MajorityQuorum;
   private readonly timing: ZabTiming;
   private readonly history: History;
   private readonly config: Buffer | null;
@@ -76,7 +77,7 @@ export class ZabLeader {
 
   constructor(p: LeaderParams) {
     this.myid = p.myid;
-    this.quorum = new QuorumVerifier(p.voters);
+    this.quorum = new MajorityQuorum(p.voters);
     this.timing = p.timing;
     this.history = p.history;
     this.config = p.config;
@@ -157,7 +158,7 @@ export class ZabLeader {
       }
       inTouch.add(l.sid);
     }
-    if (!this.quorum.isQuorum(inTouch)) this.stop(`only ${[...inTouch].join(',')} in touch: not a quorum of ${[...this.quorum.voters].join(',')}`);
+    if (!this.quorum.isQuorum(inTouch)) this.stop(`only ${[...inTouch].join(',')} in touch: not a quorum of ${[...this.quorum.members].join(',')}`);
   }
 
   /** The zxid the next proposal must carry. */
@@ -191,7 +192,7 @@ export class ZabLeader {
 
   private onFollowerInfo(sid: number, p: QuorumPacket, now: number): void {
     const info = decodeLearnerInfo(p.data ?? Buffer.alloc(0));
-    if (Number(info.serverId) !== sid || !this.quorum.voters.has(sid)) {
+    if (Number(info.serverId) !== sid || !this.quorum.isVoter(sid)) {
       this.out.events.push({ kind: 'dropLearner', sid, reason: `FOLLOWERINFO from ${info.serverId}, not a voting member` });
       return;
     }

@@ -39,17 +39,6 @@ export function emptyReady(): Ready {
   return { epochs: [], truncate: undefined, commits: [], messages: [], appends: [], events: [] };
 }
 
-/** Majorities of the voting members (ZooKeeper's QuorumMaj; every weight is 1). */
-export class QuorumVerifier {
-  constructor(readonly voters: ReadonlySet<number>) {}
-
-  isQuorum(ids: Iterable<number>): boolean {
-    let n = 0;
-    for (const id of ids) if (this.voters.has(id)) n++;
-    return n > this.voters.size / 2;
-  }
-}
-
 /** Ticks of the ensemble's timing (zoo.cfg tickTime, initLimit, syncLimit). */
 export interface ZabTiming {
   tickTime: number;

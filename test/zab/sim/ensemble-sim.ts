@@ -243,7 +243,7 @@ export class EnsembleSim {
     });
     if (this.opts.bug === 'commit-without-quorum') {
       // Sabotage: a leader that takes any set holding itself for a quorum.
-      Object.assign(role, { quorum: { voters: this.voters, isQuorum: (ids: Iterable<number>) => [...ids].includes(p.sid) } });
+      Object.assign(role, { quorum: { members: this.voters, isVoter: (sid: number) => this.voters.has(sid), isQuorum: (ids: Iterable<number>) => [...ids].includes(p.sid) } });
     }
     p.role = role;
     this.process(p);
