@@ -46,6 +46,16 @@ export interface ServerConfig {
   preAllocSize: number;
   autopurgeSnapRetainCount: number;
   autopurgePurgeInterval: number;
+  /**
+   * ZooKeeper's globalOutstandingLimit: above this many requests in the pipeline, connections with
+   * a request of their own outstanding stop being read until theirs are answered.
+   */
+  globalOutstandingLimit: number;
+  /**
+   * Bytes a connection may leave unread (queued replies and watch events) before it is closed
+   * (zkts.maxUnreadOutputBytes); undefined means 4 MiB plus jute.maxbuffer, room for the largest reply.
+   */
+  maxUnreadOutputBytes: number | undefined;
   /** Keys we read but do not act on, and keys we do not know: reported as warnings at start. */
   warnings: string[];
 }
@@ -81,6 +91,8 @@ export function defaultConfig(): ServerConfig {
     preAllocSize: 64 * 1024 * 1024,
     autopurgeSnapRetainCount: 3,
     autopurgePurgeInterval: 0,
+    globalOutstandingLimit: 1000,
+    maxUnreadOutputBytes: undefined,
     warnings: [],
   };
 }
@@ -141,6 +153,12 @@ const SETTERS: Record<string, Setter> = {
   preAllocSize: (c, v, w, k) => (c.preAllocSize = positive(v, w, k) * 1024),
   'autopurge.snapRetainCount': (c, v, w, k) => (c.autopurgeSnapRetainCount = intIn(3)(v, w, k)),
   'autopurge.purgeInterval': (c, v, w, k) => (c.autopurgePurgeInterval = intIn(0)(v, w, k)),
+  globalOutstandingLimit: (c, v, w, k) => (c.globalOutstandingLimit = intIn(0)(v, w, k)),
+  'zkts.maxUnreadOutputBytes': (c, v, w, k) => (c.maxUnreadOutputBytes = positive(v, w, k)),
+  // ZooKeeper's RequestThrottler (off at 0, its default) is not implemented: say so rather than pretend.
+  request_throttle_max_requests: (c, v, w, k) => {
+    if (intIn(0)(v, w, k) > 0) c.warnings.push(`${w}: ${k} (ZooKeeper's RequestThrottler) is not supported by zkts and is ignored; globalOutstandingLimit throttles reading instead`);
+  },
 };
 
 /** Keys that are valid ZooKeeper settings but change nothing in zkts yet. Accepted quietly. */
@@ -153,7 +171,6 @@ const ACCEPTED = new Set([
   'peerType',
   'standaloneEnabled',
   'dynamicConfigFile',
-  'globalOutstandingLimit',
   'syncEnabled',
   'electionAlg',
   'quorumListenOnAllIPs',

@@ -31,6 +31,9 @@ type State = 'handshake' | 'connecting' | 'open' | 'closed';
 /** getData values from this size on are written to the socket as they are, not copied into the output. */
 const LARGE_DATA = 64 * 1024;
 
+/** Unread output allowed beyond jute.maxbuffer when zkts.maxUnreadOutputBytes is not set. */
+const DEFAULT_UNREAD_OUTPUT_MARGIN = 4 * 1024 * 1024;
+
 /**
  * One client TCP connection: 4-byte length framing, the handshake, then requests handed to the
  * server in arrival order. Replies queued during one event-loop turn go out in a single write.
@@ -45,6 +48,16 @@ export class Connection implements ClientHandle {
   lastZxid = 0;
   packetsReceived = 0;
   packetsSent = 0;
+  /** Requests handed to the server and not answered yet (ZooKeeper's ServerCnxn.outstandingCount). */
+  private outstanding = 0;
+  /** Paused by globalOutstandingLimit until this connection's own requests are answered. */
+  private throttled = false;
+  /** Paused because the socket's write buffer is full: the client is not reading its replies. */
+  private writeBlocked = false;
+  private drainScheduled = false;
+  /** Bytes of the large values in `segments`, which `out` does not count. */
+  private segmentBytes = 0;
+  private readonly maxUnreadOutput: number;
   private state: State = 'handshake';
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -58,18 +71,22 @@ export class Connection implements ClientHandle {
   private segmentStart = 0;
   private flushScheduled = false;
   private clientSentReadOnly: boolean | undefined;
-  private early: Buffer[] = [];
 
   constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly maxFrame: number) {
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
+    const config = host.server.config;
+    this.maxUnreadOutput = config.maxUnreadOutputBytes ?? config.juteMaxBuffer + DEFAULT_UNREAD_OUTPUT_MARGIN;
     // Every connection is authenticated by its address, as ZooKeeper's IPAuthenticationProvider does.
     this.ids = [{ scheme: 'ip', id: this.remoteAddress }];
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (err) => this.host.log.debug({ err: err.message, client: this.describe() }, 'socket error'));
     socket.on('close', () => this.onClosed());
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateReading();
+    });
   }
 
   describe(): string {
@@ -138,8 +155,35 @@ export class Connection implements ClientHandle {
     return b.readInt32BE(0);
   }
 
+  /**
+   * Frames are taken from the socket only while none of these holds: the session is being created
+   * (ZooKeeper reads nothing more until then), the global outstanding limit throttles this
+   * connection, or the client does not read its replies. What is not taken stays in the socket.
+   */
+  private get reading(): boolean {
+    return this.state !== 'connecting' && !this.throttled && !this.writeBlocked;
+  }
+
+  private updateReading(): void {
+    if (this.state === 'closed') return;
+    if (!this.reading) {
+      this.socket.pause();
+      return;
+    }
+    this.socket.resume();
+    // Frames received before the pause wait in `pending`, and no new data may come to drain them.
+    // Not now: this runs inside a reply, and a request must not start inside another's commit.
+    if (this.pendingBytes >= 4 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => {
+        this.drainScheduled = false;
+        this.guarded(() => this.drainFrames());
+      });
+    }
+  }
+
   private drainFrames(): void {
-    while (this.state !== 'closed' && this.pendingBytes >= 4) {
+    while (this.state !== 'closed' && this.reading && this.pendingBytes >= 4) {
       const len = this.peekInt();
       if (this.state === 'handshake' && FOUR_LETTER_CODES.has(len)) {
         this.take(4);
@@ -162,19 +206,38 @@ export class Connection implements ClientHandle {
   private handleFrame(frame: Buffer): void {
     const r = new JuteReader(frame);
     if (this.state === 'handshake') return this.handleConnect(r);
-    if (this.state === 'connecting') {
-      // The session is being created: keep what the client already sent, in order, until it exists.
-      this.early.push(frame);
-      return;
-    }
     const h = records.RequestHeader.read(r);
+    // Every request gets exactly one reply (sendReply / sendDataReply), whatever its xid. ZooKeeper
+    // counts only xid > 0, which lets a client that numbers its requests 0 escape the limit.
+    this.outstanding++;
     switch (h.type) {
       case OpCode.auth:
-        return this.host.onAuth(this, h.xid, records.AuthPacket.read(r));
+        this.host.onAuth(this, h.xid, records.AuthPacket.read(r));
+        break;
       case OpCode.sasl:
-        return this.host.onSasl(this, h.xid, records.GetSASLRequest.read(r).token);
+        this.host.onSasl(this, h.xid, records.GetSASLRequest.read(r).token);
+        break;
       default:
         this.host.server.handleRequest(this, h.xid, h.type, r);
+    }
+    if (this.outstanding > 0 && this.overGlobalLimit()) {
+      this.throttled = true;
+      this.updateReading();
+    }
+  }
+
+  /** ZooKeeperServer.shouldThrottle: more requests in the pipeline than globalOutstandingLimit. */
+  private overGlobalLimit(): boolean {
+    const server = this.host.server;
+    return server.outstandingRequests > server.config.globalOutstandingLimit;
+  }
+
+  /** A request was answered: a throttled connection reads again once its own are done or the server is below the limit. */
+  private answered(): void {
+    this.outstanding--;
+    if (this.throttled && (this.outstanding <= 0 || !this.overGlobalLimit())) {
+      this.throttled = false;
+      this.updateReading();
     }
   }
 
@@ -191,6 +254,7 @@ export class Connection implements ClientHandle {
       return;
     }
     this.state = 'connecting';
+    this.updateReading();
     server.connect(this, req, (o) => {
       if (this.state === 'closed') return;
       const w = this.out;
@@ -214,11 +278,7 @@ export class Connection implements ClientHandle {
       // ZooKeeper drops a connection that stays silent for the whole session timeout.
       this.socket.setTimeout(o.timeout, () => this.close('no traffic within the session timeout'));
       this.host.log.info({ client: this.describe(), session: hex(o.sessionId), timeout: o.timeout }, 'session established');
-      const early = this.early;
-      this.early = [];
-      this.guarded(() => {
-        for (const frame of early) if (this.state === 'open') this.handleFrame(frame);
-      });
+      this.updateReading();
     });
   }
 
@@ -234,6 +294,7 @@ export class Connection implements ClientHandle {
   }
 
   sendReply(xid: number, zxid: number, err: number, body?: (w: JuteWriter) => void): void {
+    this.answered();
     if (this.state === 'closed') return;
     if (zxid > this.lastZxid) this.lastZxid = zxid;
     const w = this.out;
@@ -244,7 +305,7 @@ export class Connection implements ClientHandle {
     if (body) body(w);
     w.finishFrame(start);
     this.packetsSent++;
-    this.scheduleFlush();
+    this.queued();
   }
 
   sendDataReply(xid: number, zxid: number, data: Buffer | null, tail: (w: JuteWriter) => void): void {
@@ -255,6 +316,7 @@ export class Connection implements ClientHandle {
       });
       return;
     }
+    this.answered();
     if (this.state === 'closed') return;
     if (zxid > this.lastZxid) this.lastZxid = zxid;
     const t = new JuteWriter(128);
@@ -268,10 +330,11 @@ export class Connection implements ClientHandle {
     w.int(0);
     w.int(data.length);
     this.segments.push(w.buf.subarray(this.segmentStart, w.offset), data);
+    this.segmentBytes += data.length;
     this.segmentStart = w.offset;
     w.raw(tailBytes);
     this.packetsSent++;
-    this.scheduleFlush();
+    this.queued();
   }
 
   sendEvent(type: number, state: number, path: string): void {
@@ -286,7 +349,31 @@ export class Connection implements ClientHandle {
     w.ustring(path);
     w.finishFrame(start);
     this.packetsSent++;
-    this.scheduleFlush();
+    this.queued();
+  }
+
+  /**
+   * Output was queued: flush it this turn, unless the client has left more unread than
+   * maxUnreadOutput (it stopped reading while replies or watch events kept coming). Then the
+   * connection is dropped, not the server's memory: the session lives on, as after any disconnect.
+   */
+  private queued(): void {
+    const unread = this.socket.writableLength + this.out.offset + this.segmentBytes;
+    if (unread <= this.maxUnreadOutput) {
+      this.scheduleFlush();
+      return;
+    }
+    this.host.log.warn(
+      { client: this.describe(), session: hex(this.sessionId), unread, limit: this.maxUnreadOutput },
+      'client does not read its replies: unread output passed zkts.maxUnreadOutputBytes, closing connection',
+    );
+    this.state = 'closed';
+    this.out = new JuteWriter();
+    this.spare = undefined;
+    this.segments = [];
+    this.segmentBytes = 0;
+    this.segmentStart = 0;
+    this.socket.destroy();
   }
 
   /** Replies of one event-loop turn go out together: one write per connection per turn. */
@@ -303,6 +390,7 @@ export class Connection implements ClientHandle {
     const bytes = batch.bytes().subarray(this.segmentStart);
     const segments = this.segments;
     this.segments = [];
+    this.segmentBytes = 0;
     this.segmentStart = 0;
     this.out = this.spare ?? new JuteWriter(Math.min(Math.max(1024, bytes.length), 1 << 20));
     this.spare = undefined;
@@ -319,7 +407,10 @@ export class Connection implements ClientHandle {
     // Backpressure: stop reading from a client that does not read its replies.
     const ok = this.socket.write(bytes, reuse);
     if (segments.length > 0) this.socket.uncork();
-    if (!ok) this.socket.pause();
+    if (!ok) {
+      this.writeBlocked = true;
+      this.updateReading();
+    }
   }
 
   close(reason: string): void {
