@@ -35,6 +35,12 @@ const LARGE_DATA = 64 * 1024;
 const DEFAULT_UNREAD_OUTPUT_MARGIN = 4 * 1024 * 1024;
 
 /**
+ * No more requests are taken from a client while this much of its output is unsent: replies to its
+ * own requests then never approach maxUnreadOutput, which only a storm of watch events can pass.
+ */
+const REPLY_BACKLOG = 1024 * 1024;
+
+/**
  * One client TCP connection: 4-byte length framing, the handshake, then requests handed to the
  * server in arrival order. Replies queued during one event-loop turn go out in a single write.
  * Malformed input closes this connection only, with a log line.
@@ -52,7 +58,7 @@ export class Connection implements ClientHandle {
   private outstanding = 0;
   /** Paused by globalOutstandingLimit until this connection's own requests are answered. */
   private throttled = false;
-  /** Paused because the socket's write buffer is full: the client is not reading its replies. */
+  /** Paused because too much output is unsent: the client is not reading its replies fast enough. */
   private writeBlocked = false;
   private drainScheduled = false;
   /** Bytes of the large values in `segments`, which `out` does not count. */
@@ -200,7 +206,16 @@ export class Connection implements ClientHandle {
       const frame = this.take(len);
       this.packetsReceived++;
       this.handleFrame(frame);
+      if (this.unreadOutput() > REPLY_BACKLOG) {
+        this.writeBlocked = true;
+        this.updateReading();
+      }
     }
+  }
+
+  /** Output queued for this client and not yet taken by the kernel. */
+  private unreadOutput(): number {
+    return this.socket.writableLength + this.out.offset + this.segmentBytes;
   }
 
   private handleFrame(frame: Buffer): void {
@@ -358,7 +373,7 @@ export class Connection implements ClientHandle {
    * connection is dropped, not the server's memory: the session lives on, as after any disconnect.
    */
   private queued(): void {
-    const unread = this.socket.writableLength + this.out.offset + this.segmentBytes;
+    const unread = this.unreadOutput();
     if (unread <= this.maxUnreadOutput) {
       this.scheduleFlush();
       return;
@@ -407,8 +422,9 @@ export class Connection implements ClientHandle {
     // Backpressure: stop reading from a client that does not read its replies.
     const ok = this.socket.write(bytes, reuse);
     if (segments.length > 0) this.socket.uncork();
-    if (!ok) {
-      this.writeBlocked = true;
+    // Blocked until 'drain' when the socket's buffer is full; free again once it took this turn's output.
+    if (ok === this.writeBlocked) {
+      this.writeBlocked = !ok;
       this.updateReading();
     }
   }

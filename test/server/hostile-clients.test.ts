@@ -252,7 +252,7 @@ describe('hostile clients', { timeout: 120_000 }, () => {
     expect(await fourLetter(server.port, 'dump')).toContain('0x' + BigInt.asUintN(64, hostile.sessionId).toString(16));
   });
 
-  it('closes a connection that floods reads without reading the replies', async () => {
+  it('stops taking requests from a client that floods reads without reading the replies', async () => {
     server = await startChild();
     const good = await wellBehaved(server.port);
     // Under the 64 KiB from which values are sent without a copy: every reply is a 60 KB copy.
@@ -274,11 +274,15 @@ describe('hostile clients', { timeout: 120_000 }, () => {
       await settled(hostile);
     });
     report('floods 20,000 getData of 60 KB, never reads', before, peak);
-    expect(server.output()).toContain('unread output passed zkts.maxUnreadOutputBytes');
-    hostile.socket.resume();
-    await hostile.closed;
     expect(peak - before).toBeLessThan(MAX_GROWTH);
-    expect((await good.getData('/big')).data!.length).toBe(60_000);
+    // The server took what the socket buffers hold (a few MB of replies), not the whole flood.
+    const line = (await fourLetter(server.port, 'cons')).split('\n').find((l) => l.includes(`:${hostile.socket.localPort}[`));
+    const taken = Number(/recved=(\d+)/.exec(line ?? '')?.[1]);
+    expect(taken).toBeGreaterThan(0);
+    expect(taken).toBeLessThan(1000);
+    // A client that does read is served in full, even when it asks for more at once than the output cap.
+    const replies = await Promise.all(Array.from({ length: 200 }, () => good.getData('/big')));
+    expect(replies.every((r) => r.data!.length === 60_000)).toBe(true);
   });
 
   it('stops reading a client that floods writes at globalOutstandingLimit while the disk is slow', async () => {
