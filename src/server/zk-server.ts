@@ -93,6 +93,11 @@ export class ZkServer {
   private nextSessionId: bigint;
   readonly startedAt = Date.now();
   readonly stats = new ServerStats();
+  /**
+   * Client requests received and not answered yet: handshakes and writes waiting for the log,
+   * reads queued behind a write (ZooKeeper's requestsInProcess, what it reports as outstanding).
+   */
+  outstandingRequests = 0;
 
   constructor(
     readonly config: ServerConfig,
@@ -153,7 +158,9 @@ export class ZkServer {
     this.sessions.set(id, session);
     this.expiry.touch(id, timeout, this.now());
     const { zxid } = this.prepare(id, [], () => ({ type: OpCode.createSession, txn: { timeOut: timeout } }));
+    this.outstandingRequests++;
     this.submit(id, 0, zxid, { type: OpCode.createSession, txn: { timeOut: timeout } }, () => {
+      this.outstandingRequests--;
       done({ ok: true, sessionId: id, timeout, passwd: session.passwd });
       this.answered(client, 0, arrivedAt, true);
     });
@@ -250,7 +257,9 @@ export class ZkServer {
     const order = this.orderOf(client);
     const barrier: WriteBarrier = { after: [] };
     order.lastWrite = barrier;
+    this.outstandingRequests++;
     this.submit(client.sessionId, xid, zxid, body, (r, zxid) => {
+      this.outstandingRequests--;
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
       this.answered(client, xid, arrivedAt, true);
@@ -275,12 +284,15 @@ export class ZkServer {
 
   /** Runs the reads that waited for a write, now committed; a malformed one closes the connection. */
   private runAfter(client: ClientHandle, barrier: WriteBarrier): void {
-    for (const run of barrier.after) {
+    const runs = barrier.after;
+    for (let i = 0; i < runs.length; i++) {
       try {
-        run();
+        runs[i]!();
       } catch (e) {
         this.log.warn({ session: hex(client.sessionId), err: (e as Error).message }, 'bad request, closing connection');
         client.close('malformed request');
+        // The reads left behind will never run: they are no longer outstanding.
+        this.outstandingRequests -= runs.length - i - 1;
         return;
       }
     }
@@ -294,9 +306,19 @@ export class ZkServer {
    */
   handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
     this.touchSession(client.sessionId);
+    // Counted until dispatch is done with it; a write (or closeSession) is counted again while in the log.
+    this.outstandingRequests++;
     const lastWrite = WRITE_TYPES.has(type) ? undefined : this.order.get(client)?.lastWrite;
-    if (lastWrite) lastWrite.after.push(() => this.dispatch(client, xid, type, r, arrivedAt));
-    else this.dispatch(client, xid, type, r, arrivedAt);
+    if (lastWrite) lastWrite.after.push(() => this.dispatchCounted(client, xid, type, r, arrivedAt));
+    else this.dispatchCounted(client, xid, type, r, arrivedAt);
+  }
+
+  private dispatchCounted(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
+    try {
+      this.dispatch(client, xid, type, r, arrivedAt);
+    } finally {
+      this.outstandingRequests--;
+    }
   }
 
   private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
@@ -316,7 +338,9 @@ export class ZkServer {
         client.sendReply(Xid.ping, this.zxid, 0);
         return true;
       case OpCode.closeSession:
+        this.outstandingRequests++;
         this.closeSession(session, (zxid) => {
+          this.outstandingRequests--;
           client.sendReply(xid, zxid, 0);
           this.answered(client, xid, arrivedAt, true);
         });
