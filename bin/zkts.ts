@@ -3,12 +3,14 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import {
   ConfigError,
+  EnsembleServer,
   LOG_LEVELS,
   ZkTcpServer,
   createLogger,
   defaultConfig,
   describeConfig,
   integerOption,
+  isEnsemble,
   loadZooCfg,
   resolveLogLevel,
   resolveServerConfig,
@@ -47,7 +49,7 @@ program
       const config = resolveServerConfig(opts);
       for (const w of config.warnings) log.warn(w);
       mkdirSync(config.dataDir, { recursive: true });
-      const server = new ZkTcpServer(config, log);
+      const server = isEnsemble(config) ? new EnsembleServer(config, log) : new ZkTcpServer(config, log);
       server.onFatal = () => process.exit(1);
       await server.start();
       const shutdown = (signal: string) => {

@@ -27,26 +27,28 @@ export function resolveServerConfig(o: ConfigOptions): ServerConfig {
   let config = o.config !== undefined ? loadZooCfg(o.config) : defaultConfig();
   config = applySystemProperties(config, o.define ?? []);
   if (o.port !== undefined) config = { ...config, clientPort: o.port };
-  refuseEnsemble(config);
   refuseTlsOnly(config, o.port !== undefined);
   config.myid = readMyid(config.dataDir);
+  checkEnsemble(config);
   return config;
 }
 
 /**
- * Until replication exists, an ensemble's config run standalone would make each server its own
- * database, disagreeing with the others without a word (split brain). The ensemble work replaces
- * this refusal with the real thing.
+ * An ensemble: server lines for more than one server, or one with standaloneEnabled=false (an
+ * ensemble of one). As ZooKeeper, a single server line with standaloneEnabled (the default) runs
+ * standalone.
  */
-export function refuseEnsemble(c: ServerConfig): void {
-  const first = [...c.servers].sort((a, b) => a.id - b.id)[0];
-  const key = first !== undefined ? `server.${first.id}` : c.sources.dynamicConfigFile !== undefined ? 'dynamicConfigFile' : undefined;
-  if (key === undefined) return;
-  throw new ConfigError(
-    `${c.sources[key] ?? key}: ${key}: ensembles are not supported yet: zkts runs standalone only, and running ` +
-      `each server of an ensemble alone would split it into independent databases. Remove the server.N ` +
-      `(and dynamicConfigFile) lines to run one standalone server.`,
-  );
+export function isEnsemble(c: ServerConfig): boolean {
+  return c.servers.length > 1 || (c.servers.length === 1 && !c.standaloneEnabled);
+}
+
+/** An ensemble member must know which server it is: dataDir/myid, naming one of the server lines. */
+function checkEnsemble(c: ServerConfig): void {
+  if (!isEnsemble(c)) return;
+  if (c.myid === undefined) throw new ConfigError(`${c.dataDir}/myid file is missing: each server of an ensemble needs its id there`);
+  if (!c.servers.some((s) => s.id === c.myid)) {
+    throw new ConfigError(`My id ${c.myid} not in the peer list (${c.dataDir}/myid; server lines: ${c.servers.map((s) => s.id).join(', ')})`);
+  }
 }
 
 /** ZooKeeper given only a secureClientPort serves TLS alone; zkts, without TLS, would serve plaintext instead. */

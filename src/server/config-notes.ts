@@ -17,7 +17,6 @@ const NO_ADMIN = 'the AdminServer (HTTP) is not implemented: no admin endpoint i
 /** Settings of the quorum (election, learners, observers): no effect on a standalone server. */
 const QUORUM_ONLY = new Set([
   'peerType',
-  'standaloneEnabled',
   'syncEnabled',
   'electionAlg',
   'quorumListenOnAllIPs',
@@ -46,7 +45,6 @@ export function keyNote(key: string, value: string): Note {
   if (QUORUM_ONLY.has(key) || /^(group|weight|multiAddress)\./.test(key)) return null;
   // Implemented by the request throttling work; until then accepted as before.
   if (key === 'globalOutstandingLimit') return null;
-  if (key === 'dynamicConfigFile') return null; // refused with the server.N lines (config-check.ts)
   if (key.startsWith('authProvider.')) {
     return BUILT_IN_PROVIDERS.has(value.trim())
       ? null

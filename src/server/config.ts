@@ -46,6 +46,10 @@ export interface ServerConfig {
   readOnlyModeEnabled: boolean;
   servers: ServerSpec[];
   myid: number | undefined;
+  /** With a single server line: run standalone (ZooKeeper's default) or as an ensemble of one. */
+  standaloneEnabled: boolean;
+  /** The file the server lines came from, when dynamicConfigFile names one (read, not yet written). */
+  dynamicConfigFile: string | undefined;
   snapCount: number;
   forceSync: boolean;
   /** Bytes a log file grows by at a time (preAllocSize is in KiB in zoo.cfg, as in ZooKeeper). */
@@ -98,6 +102,8 @@ export function defaultConfig(): ServerConfig {
     readOnlyModeEnabled: false,
     servers: [],
     myid: undefined,
+    standaloneEnabled: true,
+    dynamicConfigFile: undefined,
     snapCount: 100_000,
     forceSync: true,
     preAllocSize: 64 * 1024 * 1024,
@@ -170,6 +176,8 @@ const SETTERS: Record<string, Setter> = {
   },
   superUser: (c, v, _w, k) => (c.superUsers = { ...c.superUsers, [k]: v }),
   reconfigEnabled: (c, v, w, k) => (c.reconfigEnabled = boolValue(v, w, k)),
+  standaloneEnabled: (c, v, w, k) => (c.standaloneEnabled = boolValue(v, w, k)),
+  dynamicConfigFile: (c, v) => readDynamicConfig(c, v),
   snapCount: (c, v, w, k) => (c.snapCount = positive(v, w, k)),
   forceSync: (c, v, w, k) => (c.forceSync = boolValue(v, w, k)),
   preAllocSize: (c, v, w, k) => (c.preAllocSize = positive(v, w, k) * 1024),
@@ -219,6 +227,34 @@ function parseServerLine(id: number, value: string, where: string): ServerSpec {
     if (cp.length === 2) spec.clientAddress = cp[0];
   }
   return spec;
+}
+
+/**
+ * The server lines of a dynamic config file (zoo.cfg.dynamic.<version>, as ZooKeeper 3.5+ writes
+ * them): `server.N=...` lines and a `version=` line.
+ */
+function readDynamicConfig(c: ServerConfig, file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`dynamicConfigFile ${file}: ${(e as Error).message}`);
+  }
+  c.dynamicConfigFile = file;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const where = `${file}:${i + 1}`;
+    const m = /^server\.(\d+)\s*=\s*(.*)$/.exec(line);
+    if (m) {
+      const id = Number(m[1]);
+      c.servers = [...c.servers.filter((s) => s.id !== id), parseServerLine(id, m[2]!.trim(), where)];
+      c.sources[`server.${id}`] = where;
+    } else if (!/^version\s*=/.test(line)) {
+      throw new ConfigError(`${where}: a dynamic config file holds server.N and version lines only, got '${line}'`);
+    }
+  }
 }
 
 /** Parses zoo.cfg text (Java properties: key=value, # and ! comments). */

@@ -77,7 +77,7 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
       const s = server.stats;
       const lines: [string, string | number][] = [
         ['zk_version', ZOOKEEPER_VERSION_LINE],
-        ['zk_server_state', 'standalone'],
+        ['zk_server_state', server.mode],
         ['zk_avg_latency', javaDouble(s.requestLatency.average)],
         ['zk_max_latency', s.requestLatency.maximum],
         ['zk_min_latency', s.requestLatency.minimum],
@@ -190,7 +190,7 @@ function serverSummary(ctx: FourLetterContext, conns: Connection[], withClients:
     `Connections: ${conns.length}`,
     `Outstanding: ${ctx.server.outstandingRequests}`,
     `Zxid: ${hex(BigInt(ctx.server.zxid))}`,
-    'Mode: standalone',
+    `Mode: ${ctx.server.mode}`,
     `Node count: ${znodeCount(ctx.server)}`,
   );
   return lines.join('\n') + '\n';

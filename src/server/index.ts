@@ -4,3 +4,4 @@ export * from './config-check.js';
 export * from './logger.js';
 export * from './tcp-server.js';
 export * from './zk-server.js';
+export * from './quorum-peer.js';

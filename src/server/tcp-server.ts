@@ -24,6 +24,9 @@ export class ZkTcpServer implements ConnectionHost {
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
 
+  /** In an ensemble, clients are served only while this server leads or follows (see serve()). */
+  private serving = true;
+
   /** Called when the log fails (a write or fsync error): the server has stopped serving. */
   onFatal: (err: Error) => void = () => {};
 
@@ -73,6 +76,13 @@ export class ZkTcpServer implements ConnectionHost {
       this.purgeTimer = setInterval(() => void this.purge(), c.autopurgePurgeInterval * 3600_000);
       this.purgeTimer.unref();
     }
+    const listening = await this.listen();
+    this.startTimers();
+    return listening;
+  }
+
+  /** Opens the client port. A quorum peer opens it at start and serves through it only while it has a role. */
+  async listen(): Promise<{ address: string; port: number }> {
     await new Promise<void>((resolve, reject) => {
       this.listener.once('error', reject);
       this.listener.listen(this.config.clientPort, this.config.clientPortAddress, () => {
@@ -84,11 +94,34 @@ export class ZkTcpServer implements ConnectionHost {
     const port = typeof addr === 'object' && addr ? addr.port : this.config.clientPort;
     // Without clientPortAddress, the wildcard Node chose (:: or 0.0.0.0).
     const address = typeof addr === 'object' && addr ? addr.address : (this.config.clientPortAddress ?? '');
+    this.log.info({ address, port }, 'zkts listening');
+    return { address, port };
+  }
+
+  private startTimers(): void {
     this.scheduleTick();
     this.containerTimer = setInterval(() => this.server.checkContainers(), this.config.containerCheckIntervalMs);
     this.containerTimer.unref();
-    this.log.info({ address, port }, 'zkts listening');
-    return { address, port };
+  }
+
+  private stopTimers(): void {
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    if (this.containerTimer) clearInterval(this.containerTimer);
+    this.tickTimer = this.containerTimer = undefined;
+  }
+
+  /** A quorum peer now leads or follows: clients are served by `server`. */
+  serve(server: ZkServer): void {
+    this.server = server;
+    this.serving = true;
+    this.startTimers();
+  }
+
+  /** The peer lost its role: clients are disconnected (they move to another server) and refused until it has one again. */
+  unserve(reason: string): void {
+    this.serving = false;
+    this.stopTimers();
+    for (const c of this.connections) c.close(reason);
   }
 
   private scheduleTick(): void {
@@ -99,6 +132,11 @@ export class ZkTcpServer implements ConnectionHost {
   }
 
   private accept(socket: Socket): void {
+    if (!this.serving) {
+      // As a ZooKeeper peer that is looking for a leader: no server to hand the connection to.
+      socket.destroy();
+      return;
+    }
     const ip = socket.remoteAddress ?? '';
     const count = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientCnxns > 0 && count >= this.config.maxClientCnxns) {

@@ -15,8 +15,8 @@ export interface ReplicaStore {
   apply(entry: HistoryEntry): void;
   /** Appends to the log; resolves once these entries (and all before them) are fsynced. */
   append(entries: HistoryEntry[]): Promise<void>;
-  /** The state as it is now, in the layout a SNAP streams. */
-  snapshot(): Iterable<Buffer>;
+  /** The state as it is now (once no other snapshot is being written), in the layout a SNAP streams. */
+  snapshot(): Promise<Iterable<Buffer>>;
   /** Replaces the state with a streamed snapshot at `zxid` and makes it durable. */
   installSnapshot(bytes: Buffer, zxid: number): Promise<void>;
 }
@@ -77,7 +77,7 @@ export class ReadyRunner {
         this.sender.send(m.to, encode(m.packet));
       } else {
         this.sender.send(m.to, encode({ type: PacketType.SNAP, zxid: m.zxid, data: null, authinfo: null }));
-        for (const chunk of this.store.snapshot()) this.sender.send(m.to, chunk);
+        for (const chunk of await this.store.snapshot()) this.sender.send(m.to, chunk);
       }
     }
     if (r.appends.length > 0) {

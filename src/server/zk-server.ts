@@ -11,7 +11,8 @@ import {
   Xid,
   readMultiRequest,
   records,
-  type JuteReader,
+  JuteError,
+  JuteReader,
   type JuteWriter,
   type MultiResult,
   writeMultiResponse,
@@ -35,6 +36,29 @@ export interface Session {
   passwd: Buffer;
   client: ClientHandle | undefined;
   closing: boolean;
+}
+
+/**
+ * How this server takes part in an ensemble (set by the quorum peer while it leads or follows;
+ * undefined for a standalone server). A follower does not prepare txns: it forwards writes, session
+ * creation and close to the leader and answers them when their txn commits here.
+ */
+export interface Replication {
+  readonly role: 'leader' | 'follower';
+  /** Follower: a request for the leader to prepare (REQUEST on the quorum port). */
+  forward(req: ForwardedRequest): void;
+  /** A client's sync: `done` once this server has applied all the leader had proposed when asked. */
+  sync(done: () => void): void;
+  /** Follower: a client touched its session; the leader hears of it in the next PING reply. */
+  touched(sessionId: bigint, timeout: number): void;
+}
+
+export interface ForwardedRequest {
+  sessionId: bigint;
+  cxid: number;
+  type: number;
+  body: Buffer;
+  ids: records.Id[];
 }
 
 /** Outcome of a connect handshake, for the connection to encode. */
@@ -92,6 +116,12 @@ export class ZkServer {
   private readonly order = new WeakMap<ClientHandle, ClientOrder>();
   private nextSessionId: bigint;
   readonly startedAt = Date.now();
+  /** Set while this server leads or follows in an ensemble. */
+  replication: Replication | undefined;
+  /** Follower: the request being dispatched, as it came, for write() to forward. */
+  private forwarding: { type: number; body: Buffer } | undefined;
+  /** Follower: forwarded requests waiting for their txn to commit, by session and cxid. */
+  private readonly awaiting = new Map<string, (r: TxnResult, zxid: number) => void>();
   readonly stats = new ServerStats();
   /**
    * Client requests received and not answered yet: handshakes and writes waiting for the log,
@@ -116,6 +146,11 @@ export class ZkServer {
       this.expiry.touch(id, timeout, now());
     }
     this.nextSessionId = firstSessionId(config.myid ?? 0, now());
+  }
+
+  /** What srvr and mntr call this server: standalone, or its role in the ensemble. */
+  get mode(): 'standalone' | 'leader' | 'follower' {
+    return this.replication?.role ?? 'standalone';
   }
 
   /** The last zxid applied to the tree: what replies carry and what clients may have seen. */
@@ -156,14 +191,26 @@ export class ZkServer {
     this.nextSessionId = BigInt.asIntN(64, this.nextSessionId + 1n);
     const session: Session = { id, timeout, passwd: sessionPassword(id), client, closing: false };
     this.sessions.set(id, session);
-    this.expiry.touch(id, timeout, this.now());
-    const { zxid } = this.prepare(id, [], () => ({ type: OpCode.createSession, txn: { timeOut: timeout } }));
     this.outstandingRequests++;
-    this.submit(id, 0, zxid, { type: OpCode.createSession, txn: { timeOut: timeout } }, () => {
+    const created = () => {
       this.outstandingRequests--;
       done({ ok: true, sessionId: id, timeout, passwd: session.passwd });
       this.answered(client, 0, arrivedAt, true);
-    });
+    };
+    if (this.replication?.role === 'follower') {
+      // The leader creates it (createSession txn); the handshake is answered when that commits here.
+      this.awaiting.set(awaitKey(id, 0), created);
+      this.replication.forward({ sessionId: id, cxid: 0, type: OpCode.createSession, body: intBytes(timeout), ids: client.ids });
+      return;
+    }
+    this.createSession(id, timeout, created);
+  }
+
+  /** Prepares and logs a createSession txn; the session expires unless touched within `timeout`. */
+  private createSession(id: bigint, timeout: number, done: () => void): void {
+    this.expiry.touch(id, timeout, this.now());
+    const { zxid } = this.prepare(id, [], () => ({ type: OpCode.createSession, txn: { timeOut: timeout } }));
+    this.submit(id, 0, zxid, { type: OpCode.createSession, txn: { timeOut: timeout } }, done);
   }
 
   /** A session's ephemerals in ZooKeeper's (hash) order, so that deletions fire watches in its order. */
@@ -173,7 +220,10 @@ export class ZkServer {
 
   touchSession(sessionId: bigint): void {
     const s = this.sessions.get(sessionId);
-    if (s && !s.closing) this.expiry.touch(sessionId, s.timeout, this.now());
+    if (!s || s.closing) return;
+    // Only the leader (or a standalone server) expires sessions; a follower reports its touches.
+    if (this.replication?.role === 'follower') this.replication.touched(sessionId, s.timeout);
+    else this.expiry.touch(sessionId, s.timeout, this.now());
   }
 
   /** A connection went away without closing its session: the session lives on until it expires. */
@@ -185,6 +235,7 @@ export class ZkServer {
 
   /** Called every tick by the runtime: expires sessions whose deadline passed. */
   tick(): void {
+    if (this.replication?.role === 'follower') return;
     for (const id of this.expiry.expire(this.now())) {
       const s = this.sessions.get(id);
       if (!s || s.closing) continue;
@@ -197,13 +248,21 @@ export class ZkServer {
     return this.expiry.msUntilNextCheck(this.now());
   }
 
-  private closeSession(session: Session, reply: ((zxid: number) => void) | undefined): void {
+  private closeSession(session: Session, reply: ((zxid: number) => void) | undefined, cxid = 0): void {
     session.closing = true;
     this.expiry.remove(session.id);
+    const client = session.client;
+    if (this.replication?.role === 'follower') {
+      this.awaiting.set(awaitKey(session.id, cxid), (_r, zxid) => {
+        if (reply) reply(zxid);
+        client?.close('client closed the session');
+      });
+      this.replication.forward({ sessionId: session.id, cxid, type: OpCode.closeSession, body: Buffer.alloc(0), ids: client?.ids ?? [] });
+      return;
+    }
     // Ephemerals still in the log are deleted too when the txn is applied (DataTree.killSession).
     const { zxid, body } = this.prepare(session.id, [], () => ({ type: OpCode.closeSession, txn: { paths2Delete: this.ephemeralsInOrder(session.id) } }));
-    const client = session.client;
-    this.submit(session.id, 0, zxid, body, (_r, zxid) => {
+    this.submit(session.id, cxid, zxid, body, (_r, zxid) => {
       this.sessions.delete(session.id);
       if (reply) reply(zxid);
       client?.close(reply ? 'client closed the session' : 'session expired');
@@ -233,6 +292,65 @@ export class ZkServer {
     done(result, txn.zxid);
   }
 
+  /**
+   * Follower: a txn the leader committed. Applied as any commit; a forwarded request of a client of
+   * ours waiting for it is answered, and the session table follows createSession and closeSession.
+   */
+  applyCommitted(txn: Txn): void {
+    const key = awaitKey(txn.sessionId, txn.cxid);
+    const waiting = this.awaiting.get(key);
+    if (waiting) this.awaiting.delete(key);
+    this.commit(txn, (r, zxid) => {
+      this.followSessionTxn(txn);
+      waiting?.(r, zxid);
+    });
+  }
+
+  /** Keeps the session table of a follower as the leader's: sessions made or ended elsewhere too. */
+  private followSessionTxn(txn: Txn): void {
+    if (txn.body.type === OpCode.createSession && !this.sessions.has(txn.sessionId)) {
+      this.sessions.set(txn.sessionId, { id: txn.sessionId, timeout: txn.body.txn.timeOut, passwd: sessionPassword(txn.sessionId), client: undefined, closing: false });
+    } else if (txn.body.type === OpCode.closeSession) {
+      const s = this.sessions.get(txn.sessionId);
+      this.sessions.delete(txn.sessionId);
+      if (s?.client && !s.closing) s.client.close('session expired');
+    }
+  }
+
+  /**
+   * Leader: a request a follower forwarded for one of its clients. Prepared and logged as ours, with
+   * the client's ids; nobody is answered here (the follower answers when the txn commits there).
+   * Whatever goes wrong becomes an error txn, so that the follower's client still gets its answer.
+   */
+  handleForwarded(req: ForwardedRequest): void {
+    const session = this.sessions.get(req.sessionId);
+    if (req.type === OpCode.createSession) {
+      const timeout = req.body.length >= 4 ? req.body.readInt32BE(0) : this.config.tickTime * 2;
+      if (!session) this.sessions.set(req.sessionId, { id: req.sessionId, timeout, passwd: sessionPassword(req.sessionId), client: undefined, closing: false });
+      this.createSession(req.sessionId, timeout, () => {});
+      return;
+    }
+    if (!session || session.closing) return this.errorTxn(req, ErrorCode.SESSIONEXPIRED);
+    if (req.type === OpCode.closeSession) return this.closeSession(session, () => {}, req.cxid);
+    if (!WRITE_TYPES.has(req.type)) return this.errorTxn(req, ErrorCode.UNIMPLEMENTED);
+    try {
+      this.handleRequest(new RemoteClient(req.sessionId, req.ids), req.cxid, req.type, new JuteReader(req.body), elapsedMs());
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      this.errorTxn(req, ErrorCode.MARSHALLINGERROR);
+    }
+  }
+
+  private errorTxn(req: ForwardedRequest, err: number): void {
+    const { zxid } = this.prepare(req.sessionId, req.ids, () => ({ type: OpCode.error, txn: { err } }));
+    this.submit(req.sessionId, req.cxid, zxid, { type: OpCode.error, txn: { err } }, () => {});
+  }
+
+  /** Leader: proposals of a new epoch are numbered from epoch << 32. */
+  startEpoch(epoch: number): void {
+    this.lastPreparedZxid = Math.max(this.lastPreparedZxid, epoch * 2 ** 32);
+  }
+
   /** Runs prep for a new zxid; a KeeperError becomes an error txn, which still takes its zxid (as in ZooKeeper). */
   private prepare(sessionId: bigint, ids: readonly records.Id[], prep: (ctx: PrepContext) => TxnBody): { zxid: number; body: TxnBody } {
     const zxid = ++this.lastPreparedZxid;
@@ -253,19 +371,26 @@ export class ZkServer {
     prep: (ctx: PrepContext) => TxnBody,
     reply: (r: TxnResult, w: JuteWriter) => void,
   ): false {
-    const { zxid, body } = this.prepare(client.sessionId, client.ids, prep);
     const order = this.orderOf(client);
     const barrier: WriteBarrier = { after: [] };
     order.lastWrite = barrier;
     this.outstandingRequests++;
-    this.submit(client.sessionId, xid, zxid, body, (r, zxid) => {
+    const committed = (r: TxnResult, zxid: number) => {
       this.outstandingRequests--;
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
       this.answered(client, xid, arrivedAt, true);
       if (order.lastWrite === barrier) order.lastWrite = undefined;
       this.runAfter(client, barrier);
-    });
+    };
+    const replication = this.replication;
+    if (replication?.role === 'follower' && this.forwarding) {
+      this.awaiting.set(awaitKey(client.sessionId, xid), committed);
+      replication.forward({ sessionId: client.sessionId, cxid: xid, type: this.forwarding.type, body: this.forwarding.body, ids: client.ids });
+      return false;
+    }
+    const { zxid, body } = this.prepare(client.sessionId, client.ids, prep);
+    this.submit(client.sessionId, xid, zxid, body, committed);
     return false;
   }
 
@@ -322,7 +447,14 @@ export class ZkServer {
   }
 
   private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
-    if (this.answer(client, xid, type, r, arrivedAt)) this.answered(client, xid, arrivedAt, false);
+    // A follower forwards a write's request as it came; it is still decoded here, so that a
+    // malformed one closes the connection as on any server.
+    this.forwarding = this.replication?.role === 'follower' && WRITE_TYPES.has(type) ? { type, body: Buffer.from(r.buf.subarray(r.offset, r.end)) } : undefined;
+    try {
+      if (this.answer(client, xid, type, r, arrivedAt)) this.answered(client, xid, arrivedAt, false);
+    } finally {
+      this.forwarding = undefined;
+    }
   }
 
   /** Answers a request; true if its reply is queued now, false if it comes later (a write) or never. */
@@ -339,11 +471,15 @@ export class ZkServer {
         return true;
       case OpCode.closeSession:
         this.outstandingRequests++;
-        this.closeSession(session, (zxid) => {
-          this.outstandingRequests--;
-          client.sendReply(xid, zxid, 0);
-          this.answered(client, xid, arrivedAt, true);
-        });
+        this.closeSession(
+          session,
+          (zxid) => {
+            this.outstandingRequests--;
+            client.sendReply(xid, zxid, 0);
+            this.answered(client, xid, arrivedAt, true);
+          },
+          xid,
+        );
         return false;
       case OpCode.create:
       case OpCode.create2:
@@ -390,8 +526,18 @@ export class ZkServer {
         );
       case OpCode.sync: {
         const { path } = records.SyncRequest.read(r);
-        client.sendReply(xid, this.zxid, 0, (w) => w.ustring(path));
-        return true;
+        if (!this.replication) {
+          client.sendReply(xid, this.zxid, 0, (w) => w.ustring(path));
+          return true;
+        }
+        // In an ensemble: answered once this server has what the leader had proposed when asked.
+        this.outstandingRequests++;
+        this.replication.sync(() => {
+          this.outstandingRequests--;
+          client.sendReply(xid, this.zxid, 0, (w) => w.ustring(path));
+          this.answered(client, xid, arrivedAt, true);
+        });
+        return false;
       }
       case OpCode.multiRead: {
         const ops = readMultiRequest(r);
@@ -649,6 +795,34 @@ function userName(id: records.Id): string {
     default:
       return '';
   }
+}
+
+function awaitKey(sessionId: bigint, cxid: number): string {
+  return `${sessionId}:${cxid}`;
+}
+
+function intBytes(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(v);
+  return b;
+}
+
+/**
+ * The leader's stand-in for a follower's client: requests run through the same prep as local ones,
+ * with the client's ids; replies go nowhere (the follower answers its client at commit).
+ */
+class RemoteClient implements ClientHandle {
+  readonly remoteAddress = '';
+  readonly remotePort = 0;
+  constructor(
+    readonly sessionId: bigint,
+    readonly ids: records.Id[],
+  ) {}
+  sendReply(): void {}
+  sendDataReply(): void {}
+  sendEvent(): void {}
+  answered(): void {}
+  close(): void {}
 }
 
 export function hex(id: bigint): string {

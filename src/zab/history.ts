@@ -1,3 +1,5 @@
+import type { Txn } from '../datatree/index.js';
+
 /**
  * The tail of a peer's txn log kept in memory: what a leader streams to a learner that is only a
  * little behind (ZooKeeper's committedLog, zookeeper.commitLogCount = 500 txns), instead of a
@@ -7,6 +9,8 @@
 export interface HistoryEntry {
   zxid: number;
   payload: Buffer;
+  /** The decoded txn, when the server has it at hand (saves decoding the payload again). */
+  txn?: Txn;
 }
 
 export const DEFAULT_HISTORY_SIZE = 500;

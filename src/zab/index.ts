@@ -14,3 +14,5 @@ export * from './sync-plan.js';
 export * from './ready.js';
 export * from './leader.js';
 export * from './follower.js';
+export * from './log-tail.js';
+export * from './log-truncate.js';

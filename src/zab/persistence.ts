@@ -119,11 +119,19 @@ export class Persistence implements TxnLog {
     return purgeDataDir(this.options.dataDir, this.options.dataLogDir, retain);
   }
 
-  /** Clean shutdown: everything appended is made durable, then a last snapshot. */
-  async close(): Promise<void> {
+  /**
+   * Clean shutdown: everything appended is made durable, then a last snapshot (unless the files are
+   * about to be replaced: a learner told to TRUNC or sent a SNAP).
+   */
+  async close(options: { snapshot?: boolean } = {}): Promise<void> {
     await this.snapshotting;
     await this.txnLog.close();
-    if (!this.txnLog.hasFailed) await this.takeSnapshot(true);
+    if (!this.txnLog.hasFailed && options.snapshot !== false) await this.takeSnapshot(true);
+  }
+
+  /** Resolves once no periodic snapshot is being written (the tree has one snapshot view at a time). */
+  async snapshotIdle(): Promise<void> {
+    while (this.snapshotting) await this.snapshotting;
   }
 }
 

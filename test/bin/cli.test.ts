@@ -75,12 +75,12 @@ describe.skipIf(!existsSync(ZKTS_BIN))('zkts CLI', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('start refuses an ensemble config (exit 2, naming the server line) instead of running it standalone', async () => {
+  it('start refuses an ensemble config without a myid (exit 2), as ZooKeeper does', async () => {
     const port = await freePort();
     const cfg = writeCfg('ensemble.cfg', ['tickTime=2000', `dataDir=${join(dir, 'ens')}`, `clientPort=${port}`, 'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.2:2888:3888']);
     const r = zkts(['start', '--config', cfg]);
     expect(r.status).toBe(2);
-    expect(r.output).toContain(`${cfg}:4: server.1: ensembles are not supported yet`);
+    expect(r.output).toContain(`${join(dir, 'ens')}/myid file is missing`);
     expect(zkts(['check-config', '--config', cfg]).status).toBe(2);
   });
 

@@ -4,7 +4,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { refuseEnsemble, resolveServerConfig } from '../../src/server/config-check.js';
+import { isEnsemble, resolveServerConfig } from '../../src/server/config-check.js';
 import { applySystemProperties, ConfigError, defaultConfig, parseZooCfg, sessionTimeoutBounds } from '../../src/server/config.js';
 import { ZkTcpServer } from '../../src/server/tcp-server.js';
 
@@ -73,23 +73,37 @@ describe('zoo.cfg', () => {
   });
 });
 
-describe('ensemble configs (refused until replication exists)', () => {
+describe('ensemble configs', () => {
   const ensemble = ['tickTime=2000', 'dataDir=/tmp/x', 'clientPort=2181', 'server.2=b:2888:3888', 'server.1=a:2888:3888'].join('\n');
 
-  it('are refused naming the first server line', () => {
+  it('are ensembles with two or more server lines, or one with standaloneEnabled=false', () => {
     const c = parseZooCfg(ensemble, '/etc/zoo.cfg');
-    expect(c.servers.map((s) => s.id)).toEqual([2, 1]); // the parser keeps them for the ensemble work
-    expect(() => refuseEnsemble(c)).toThrowError(ConfigError);
-    expect(() => refuseEnsemble(c)).toThrowError(/^\/etc\/zoo\.cfg:5: server\.1: ensembles are not supported yet/);
+    expect(c.servers.map((s) => s.id)).toEqual([2, 1]);
+    expect(isEnsemble(c)).toBe(true);
+    expect(isEnsemble(parseZooCfg('server.1=a:2888:3888\n', 'z.cfg'))).toBe(false); // ZooKeeper runs that standalone
+    expect(isEnsemble(parseZooCfg('server.1=a:2888:3888\nstandaloneEnabled=false\n', 'z.cfg'))).toBe(true);
+    expect(isEnsemble(parseZooCfg('tickTime=2000\nclientPort=2181\n', 'z.cfg'))).toBe(false);
   });
 
-  it('are refused when the servers are in a dynamicConfigFile', () => {
-    const c = parseZooCfg('tickTime=2000\ndynamicConfigFile=/etc/zoo.cfg.dynamic\n', 'z.cfg');
-    expect(() => refuseEnsemble(c)).toThrowError(/^z\.cfg:2: dynamicConfigFile: ensembles are not supported yet/);
+  it('read their server lines from a dynamicConfigFile', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-dyn-'));
+    const dyn = join(dir, 'zoo.cfg.dynamic.100000000');
+    writeFileSync(dyn, 'server.1=127.0.0.1:2888:3888:participant;127.0.0.1:2181\nserver.2=127.0.0.1:2889:3889:participant\nversion=100000000\n');
+    const c = parseZooCfg(`tickTime=2000\ndynamicConfigFile=${dyn}\n`, 'z.cfg');
+    expect(c.servers.map((s) => [s.id, s.quorumPort, s.clientPort])).toEqual([[1, 2888, 2181], [2, 2889, undefined]]);
+    writeFileSync(dyn, 'clientPort=2181\n');
+    expect(() => parseZooCfg(`dynamicConfigFile=${dyn}\n`, 'z.cfg')).toThrowError(/server\.N and version lines only/);
   });
 
-  it('a standalone config passes', () => {
-    expect(() => refuseEnsemble(parseZooCfg('tickTime=2000\nclientPort=2181\n', 'z.cfg'))).not.toThrow();
+  it('need a myid naming one of the server lines, as ZooKeeper', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-myid-'));
+    const cfg = join(dir, 'zoo.cfg');
+    writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}\nclientPort=2181\nserver.1=a:2888:3888\nserver.2=b:2888:3888\n`);
+    expect(() => resolveServerConfig({ config: cfg })).toThrowError(`${dir}/myid file is missing`);
+    writeFileSync(join(dir, 'myid'), '7\n');
+    expect(() => resolveServerConfig({ config: cfg })).toThrowError(/My id 7 not in the peer list/);
+    writeFileSync(join(dir, 'myid'), '2\n');
+    expect(resolveServerConfig({ config: cfg }).myid).toBe(2);
   });
 });
 

@@ -33,7 +33,7 @@ export class MemoryReplica implements ReplicaStore {
     await new Promise((r) => setImmediate(r));
   }
 
-  snapshot(): Iterable<Buffer> {
+  async snapshot(): Promise<Iterable<Buffer>> {
     return serializeSnapshot(this.tree, { format: 'wire', chunkSize: 4096 });
   }
 

@@ -1,0 +1,469 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { DataTree, Txn } from '../datatree/index.js';
+import { PeerState, type QuorumConfig } from '../jute/election.js';
+import {
+  PacketType,
+  decodeForwardedRequest,
+  decodeRevalidateRequest,
+  decodeSessionTouches,
+  encodeForwardedRequest,
+  encodeRevalidateReply,
+  encodeSessionTouches,
+  OpCode,
+  type QuorumPacket,
+} from '../jute/index.js';
+import {
+  decodeTxnEntry,
+  encodeTxnEntry,
+  loadEpochs,
+  parseSnapshot,
+  Persistence,
+  readHistory,
+  removeLogs,
+  serializeSnapshot,
+  snapshotFileName,
+  truncateLogsAfter,
+  writeEpochFile,
+  writeSnapshotFile,
+  ZabFollower,
+  ZabLeader,
+  type Epochs,
+  type History,
+  type HistoryEntry,
+  type RoleEvent,
+  type TxnLog,
+} from '../zab/index.js';
+import type { ServerConfig } from './config.js';
+import { ElectionRunner } from './election-runner.js';
+import { LeaderPort, LearnerPort } from './quorum-port.js';
+import { ZkTcpServer } from './tcp-server.js';
+import { encode, LearnerInbox, ReadyRunner, type ReplicaStore } from './zab-runtime.js';
+import { ZkServer, type ForwardedRequest, type Replication } from './zk-server.js';
+
+type Role = ZabLeader | ZabFollower;
+
+/**
+ * One server of an ensemble (ZooKeeper's QuorumPeer): recover the data, then loop — elect a leader
+ * (FastLeaderElection on the election port), lead or follow it with ZAB on the quorum port, serve
+ * clients while that role lasts, and look for a leader again when it ends. The ZAB roles are
+ * sans-IO (src/zab/leader.ts, follower.ts); this is the runtime that gives them a disk, sockets
+ * and the client-facing ZkServer.
+ */
+export class QuorumPeer implements ReplicaStore {
+  private persistence!: Persistence;
+  private tree!: DataTree;
+  private history!: History;
+  private epochs!: Epochs;
+  private election!: ElectionRunner;
+  private role: Role | undefined;
+  private runner: ReadyRunner | undefined;
+  private sender: LeaderPort | LearnerPort | undefined;
+  private zk: ZkServer | undefined;
+  private ended: ((reason: string) => void) | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  /** Leader: the commit callbacks of proposals made by our ZkServer, by zxid. */
+  private readonly commitCallbacks = new Map<number, () => void>();
+  /** Follower: sessions our clients touched since the last PING. */
+  private touches = new Map<bigint, number>();
+  /** Follower: our clients' syncs, answered in order by the leader's SYNCs. */
+  private readonly syncWaiters: (() => void)[] = [];
+  /** Follower: syncs the leader answered, waiting for us to apply up to `zxid`. */
+  private readonly syncsReady: { zxid: number; done: () => void }[] = [];
+  /** Leader: our own clients' syncs, answered by the role in order. */
+  private readonly localSyncs: (() => void)[] = [];
+  private appendChain: Promise<void> = Promise.resolve();
+  state: 'looking' | 'leading' | 'following' = 'looking';
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly myid: number,
+    private readonly clients: ZkTcpServer,
+    private readonly log: Logger,
+  ) {}
+
+  private get snapDir(): string {
+    return join(this.config.dataDir, 'version-2');
+  }
+
+  private get logDir(): string {
+    return join(this.config.dataLogDir, 'version-2');
+  }
+
+  async start(): Promise<void> {
+    await this.openData(true);
+    this.epochs = await loadEpochs(this.snapDir, this.tree.lastProcessedZxid);
+    this.election = new ElectionRunner({ myId: this.myid, config: quorumConfigOf(this.config), logger: this.log });
+    await this.election.listen();
+    await this.clients.listen();
+    this.clients.unserve('looking for a leader');
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.endRole('server shutting down');
+    await this.loop;
+    await this.election.stop();
+    await this.persistence.close();
+  }
+
+  /** Recovers the tree from the data dir. At start the in-memory history is read too; during a role the role keeps it. */
+  private async openData(readHistoryToo = false): Promise<void> {
+    const { persistence, recovered } = await Persistence.open({
+      dataDir: this.config.dataDir,
+      dataLogDir: this.config.dataLogDir,
+      forceSync: this.config.forceSync,
+      snapCount: this.config.snapCount,
+      extendedTypesEnabled: this.config.extendedTypesEnabled,
+      snapRetainCount: this.config.autopurgeSnapRetainCount,
+      preAllocSize: this.config.preAllocSize,
+      log: this.log,
+      onFailure: (err) => this.endRole(`transaction log failed: ${err.message}`),
+      logMetrics: { fsynced: (ms) => this.zk?.stats.fsyncTime.add(ms), flushed: (n) => this.zk?.stats.batchSize.add(n) },
+    });
+    this.persistence = persistence;
+    this.tree = recovered.tree;
+    if (readHistoryToo) this.history = await readHistory(this.logDir, recovered.snapshotZxid);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const lastZxid = this.history.lastZxid;
+      const decision = await this.election.elect(lastZxid, this.epochs.currentEpoch);
+      if (this.stopped) return;
+      const reason = await (decision.state === PeerState.LEADING ? this.lead() : this.follow(decision.leader)).catch((e: Error) => e.message);
+      this.log.info({ reason, state: this.state }, 'role ended; looking for a leader');
+      await this.leaveRole(reason);
+    }
+  }
+
+  // ---- roles ----
+
+  private lead(): Promise<string> {
+    this.state = 'leading';
+    const role = new ZabLeader({
+      myid: this.myid,
+      voters: votersOf(this.config),
+      ...this.epochs,
+      history: this.history,
+      timing: this.config,
+      now: Date.now(),
+      config: null,
+    });
+    const port = new LeaderPort(
+      this.config.juteMaxBuffer,
+      (sid, p) => this.input(() => role.receive(sid, p, Date.now())),
+      (sid) => this.input(() => role.learnerGone(sid)),
+      this.log,
+    );
+    return this.runRole(role, port, async () => {
+      const me = this.config.servers.find((s) => s.id === this.myid)!;
+      await port.listen(me.quorumPort, me.host);
+      return () => void port.shutdown();
+    });
+  }
+
+  private follow(leaderSid: number): Promise<string> {
+    this.state = 'following';
+    const leader = this.config.servers.find((s) => s.id === leaderSid);
+    if (!leader) return Promise.resolve(`leader ${leaderSid} is not in the configuration`);
+    const role = new ZabFollower({ myid: this.myid, leader: leaderSid, ...this.epochs, history: this.history, timing: this.config, now: Date.now() });
+    const port = new LearnerPort(
+      (onError) =>
+        new LearnerInbox(
+          this.config.juteMaxBuffer,
+          (p) => this.input(() => role.receive(p, Date.now())),
+          async (bytes, zxid) => {
+            await this.runner?.idle();
+            await this.installSnapshot(bytes, zxid);
+            this.input(() => role.snapshotInstalled(zxid));
+          },
+          onError,
+        ),
+      (reason) => this.input(() => role.stop(reason)),
+    );
+    return this.runRole(role, port, async () => {
+      await port.connect(leader.host, leader.quorumPort, Date.now() + this.config.initLimit * this.config.tickTime);
+      this.input(() => role.connected(Date.now()));
+      return () => port.close(0, 'leaving the role');
+    });
+  }
+
+  /** Runs a role until it stops; resolves with why. */
+  private async runRole(role: Role, sender: LeaderPort | LearnerPort, open: () => Promise<() => void>): Promise<string> {
+    this.role = role;
+    this.sender = sender;
+    const ended = new Promise<string>((resolve) => (this.ended = resolve));
+    this.runner = new ReadyRunner(role, this, sender, { onEvent: (e) => this.onEvent(role, e), pingReply: (zxid) => this.pingReply(zxid) }, this.log);
+    const close = await open();
+    this.runner.pump();
+    const ticker = setInterval(() => this.input(() => role.tick(Date.now())), Math.max(10, this.config.tickTime / 4));
+    try {
+      return await ended;
+    } finally {
+      clearInterval(ticker);
+      close();
+    }
+  }
+
+  /** Feeds an input to the role, then carries out what it asks. */
+  private input(step: () => void): void {
+    if (!this.role) return;
+    step();
+    this.runner?.pump();
+  }
+
+  private onEvent(role: Role, e: RoleEvent): void {
+    switch (e.kind) {
+      case 'serving':
+        return this.startServing(role, e.epoch);
+      case 'stopped':
+        return this.endRole(e.reason);
+      case 'deliver':
+        return role instanceof ZabLeader ? this.leaderDeliver(role, e.from, e.packet) : this.followerDeliver(e.packet);
+      case 'synced':
+        this.localSyncs.shift()?.();
+        return;
+      case 'dropLearner':
+        this.log.warn({ learner: e.sid, reason: e.reason }, 'learner dropped');
+        return;
+    }
+  }
+
+  private endRole(reason: string): void {
+    const end = this.ended;
+    this.ended = undefined;
+    end?.(reason);
+  }
+
+  /** The role is over: clients go, the log is flushed and all of it applied (ZooKeeper's fast-forward). */
+  private async leaveRole(reason: string): Promise<void> {
+    this.clients.unserve(`this server is no longer ${this.state === 'leading' ? 'the leader' : 'following'}: ${reason}`);
+    await this.runner?.idle();
+    await this.appendChain.catch(() => {});
+    this.role = undefined;
+    this.runner = undefined;
+    this.sender = undefined;
+    if (this.zk) this.zk.replication = undefined;
+    this.zk = undefined;
+    this.commitCallbacks.clear();
+    this.syncWaiters.length = 0;
+    this.syncsReady.length = 0;
+    this.localSyncs.length = 0;
+    this.touches.clear();
+    for (const e of this.history.after(this.tree.lastProcessedZxid)) this.tree.apply(e.txn ?? decodeTxnEntry(e.payload).txn);
+    this.state = 'looking';
+  }
+
+  private startServing(role: Role, epoch: number): void {
+    const leading = role instanceof ZabLeader;
+    const zk = new ZkServer(this.config, this.log, leading ? this.leaderTxnLog(role) : new RefusingTxnLog(), this.tree);
+    if (leading) zk.startEpoch(epoch);
+    zk.replication = this.replicationFor(role);
+    this.zk = zk;
+    this.election.core.updatePeerEpoch(epoch);
+    this.log.info({ epoch, role: leading ? 'leader' : 'follower', zxid: '0x' + this.tree.lastProcessedZxid.toString(16) }, 'serving clients');
+    this.clients.serve(zk);
+  }
+
+  /** The leader's ZkServer hands its txns to ZAB: logged here and on a quorum, then committed. */
+  private leaderTxnLog(role: ZabLeader): TxnLog {
+    return {
+      append: (txn: Txn, durable: () => void) => {
+        this.commitCallbacks.set(txn.zxid, durable);
+        role.propose({ zxid: txn.zxid, payload: encodeTxnEntry(txn), txn }, Date.now());
+        this.runner?.pump();
+      },
+      close: async () => {},
+    };
+  }
+
+  private replicationFor(role: Role): Replication {
+    if (role instanceof ZabLeader) {
+      return {
+        role: 'leader',
+        forward: () => {
+          throw new Error('the leader forwards nothing');
+        },
+        sync: (done) => {
+          this.localSyncs.push(done);
+          this.input(() => role.sync(this.myid));
+        },
+        touched: () => {},
+      };
+    }
+    return {
+      role: 'follower',
+      forward: (req) => this.sendToLeader(role, forwardPacket(req)),
+      sync: (done) => {
+        this.syncWaiters.push(done);
+        this.sendToLeader(role, forwardPacket({ sessionId: 0n, cxid: 0, type: OpCode.sync, body: Buffer.alloc(0), ids: [{ scheme: 'ip', id: '127.0.0.1' }] }));
+      },
+      touched: (id, timeout) => this.touches.set(id, timeout),
+    };
+  }
+
+  private sendToLeader(role: ZabFollower, p: QuorumPacket): void {
+    this.runnerSend(role.leader, p);
+  }
+
+  /** Session-level packets go straight to the socket; ZAB's own go through the runner. */
+  private runnerSend(to: number, p: QuorumPacket): void {
+    this.sender?.send(to, encode(p));
+  }
+
+  // ---- session-level packets ----
+
+  private leaderDeliver(role: ZabLeader, from: number, p: QuorumPacket): void {
+    if (!this.zk) return;
+    switch (p.type) {
+      case PacketType.REQUEST: {
+        const f = decodeForwardedRequest(p.data ?? Buffer.alloc(0));
+        if (f.type === OpCode.sync) return this.input(() => role.sync(from));
+        this.zk.handleForwarded({ sessionId: f.sessionId, cxid: f.cxid, type: f.type, body: f.request, ids: p.authinfo ?? [] });
+        return;
+      }
+      case PacketType.PING:
+        for (const [id] of decodeSessionTouches(p.data)) this.zk.touchSession(id);
+        return;
+      case PacketType.REVALIDATE: {
+        const { sessionId } = decodeRevalidateRequest(p.data ?? Buffer.alloc(0));
+        const valid = this.zk.sessions.has(sessionId);
+        if (valid) this.zk.touchSession(sessionId);
+        this.runnerSend(from, { type: PacketType.REVALIDATE, zxid: -1, data: encodeRevalidateReply(sessionId, valid), authinfo: null });
+        return;
+      }
+    }
+  }
+
+  private followerDeliver(p: QuorumPacket): void {
+    if (p.type === PacketType.SYNC) {
+      const done = this.syncWaiters.shift();
+      const role = this.role;
+      if (done && role instanceof ZabFollower) {
+        this.syncsReady.push({ zxid: role.lastCommitted, done });
+        this.answerSyncs();
+      }
+    }
+  }
+
+  private answerSyncs(): void {
+    while (this.syncsReady.length > 0 && this.syncsReady[0]!.zxid <= this.tree.lastProcessedZxid) this.syncsReady.shift()!.done();
+  }
+
+  private pingReply(zxid: number): QuorumPacket {
+    const data = encodeSessionTouches(this.touches);
+    this.touches = new Map();
+    return { type: PacketType.PING, zxid, data, authinfo: null };
+  }
+
+  // ---- ReplicaStore: what the roles' Ready needs of the disk and the state ----
+
+  async writeEpoch(name: 'acceptedEpoch' | 'currentEpoch', value: number): Promise<void> {
+    await writeEpochFile(this.snapDir, name, value);
+    this.epochs[name] = value;
+  }
+
+  async truncate(zxid: number): Promise<void> {
+    await this.persistence.close({ snapshot: false });
+    await truncateLogsAfter(this.snapDir, this.logDir, zxid);
+    await this.openData();
+  }
+
+  apply(entry: HistoryEntry): void {
+    const txn = entry.txn ?? decodeTxnEntry(entry.payload).txn;
+    const callback = this.commitCallbacks.get(entry.zxid);
+    if (callback) {
+      this.commitCallbacks.delete(entry.zxid);
+      callback();
+    } else if (this.zk) {
+      this.zk.applyCommitted(txn);
+    } else {
+      this.tree.apply(txn);
+    }
+    this.answerSyncs();
+  }
+
+  append(entries: HistoryEntry[]): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      let left = entries.length;
+      for (const e of entries) {
+        this.persistence.append(e.txn ?? decodeTxnEntry(e.payload).txn, () => {
+          if (--left === 0) resolve();
+        });
+      }
+    });
+    this.appendChain = done;
+    return done;
+  }
+
+  async snapshot(): Promise<Iterable<Buffer>> {
+    await this.persistence.snapshotIdle();
+    return [...serializeSnapshot(this.tree, { format: 'wire' })];
+  }
+
+  async installSnapshot(bytes: Buffer, zxid: number): Promise<void> {
+    await this.persistence.close({ snapshot: false });
+    const { tree } = parseSnapshot(bytes, { zxid, format: 'wire', extendedTypesEnabled: this.config.extendedTypesEnabled });
+    await writeSnapshotFile((z) => join(this.snapDir, snapshotFileName(z)), tree, { fsync: true });
+    await removeLogs(this.logDir);
+    await this.openData();
+  }
+}
+
+/** A follower's ZkServer never logs a txn itself: writes go to the leader. */
+class RefusingTxnLog implements TxnLog {
+  append(txn: Txn): void {
+    throw new Error(`a follower cannot log txn 0x${txn.zxid.toString(16)} itself`);
+  }
+  async close(): Promise<void> {}
+}
+
+function forwardPacket(req: ForwardedRequest): QuorumPacket {
+  // ZooKeeper's leader needs the client's ids with every forwarded request (it checks ACLs with them).
+  const ids = req.ids.length > 0 ? req.ids : [{ scheme: 'ip', id: '127.0.0.1' }];
+  return { type: PacketType.REQUEST, zxid: -1, data: encodeForwardedRequest({ sessionId: req.sessionId, cxid: req.cxid, type: req.type, request: req.body }), authinfo: ids };
+}
+
+export function votersOf(config: ServerConfig): Set<number> {
+  return new Set(config.servers.filter((s) => s.role === 'participant').map((s) => s.id));
+}
+
+export function quorumConfigOf(config: ServerConfig): QuorumConfig {
+  return {
+    version: 0,
+    members: config.servers.map((s) => ({
+      sid: s.id,
+      addresses: [{ host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort }],
+      role: s.role,
+      ...(s.clientPort !== undefined ? { client: { host: s.clientAddress ?? '0.0.0.0', port: s.clientPort } } : {}),
+    })),
+  };
+}
+
+
+/** `zkts start` with an ensemble's zoo.cfg: the client port and the quorum peer behind it. */
+export class EnsembleServer {
+  private readonly clients: ZkTcpServer;
+  readonly peer: QuorumPeer;
+
+  constructor(config: ServerConfig, log: Logger) {
+    this.clients = new ZkTcpServer(config, log);
+    this.peer = new QuorumPeer(config, config.myid!, this.clients, log);
+  }
+
+  set onFatal(f: (err: Error) => void) {
+    this.clients.onFatal = f;
+  }
+
+  async start(): Promise<void> {
+    await this.peer.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.peer.stop();
+    await this.clients.stop();
+  }
+}
