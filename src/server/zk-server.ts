@@ -4,6 +4,7 @@ import {
   AddWatchMode,
   ErrorCode,
   EventType,
+  JuteError,
   KeeperError,
   KeeperState,
   OpCode,
@@ -94,6 +95,10 @@ export class ZkServer {
   private nextSessionId: bigint;
   readonly startedAt = Date.now();
   readonly stats = { packetsReceived: 0, packetsSent: 0, minLatency: 0, maxLatency: 0, totalLatency: 0, count: 0 };
+  /** Set once a committed txn could not be applied or answered: the tree may be half-changed. */
+  private failure: Error | undefined;
+  /** Called once on such a failure; the runtime stops serving and exits non-zero (see ZkTcpServer). */
+  onFatal: (err: Error) => void = () => {};
 
   constructor(
     readonly config: ServerConfig,
@@ -138,6 +143,7 @@ export class ZkServer {
     req: { sessionId: bigint; passwd: Buffer | null; timeOut: number },
     done: (o: ConnectOutcome) => void,
   ): void {
+    if (this.failure) return client.close('server stopped after an internal error');
     const timeout = this.negotiateTimeout(req.timeOut);
     if (req.sessionId !== 0n) {
       const session = this.sessions.get(req.sessionId);
@@ -215,19 +221,36 @@ export class ZkServer {
    * fired, then `done` (the reply). prep must have run with `pending.zxid` set to `zxid`.
    */
   private submit(sessionId: bigint, cxid: number, zxid: number, body: TxnBody, done: (r: TxnResult, zxid: number) => void): void {
+    if (this.failure) return; // nothing more goes to the log once a commit failed
     const txn: Txn = { sessionId, cxid, zxid, time: this.now(), body };
     this.txnLog.append(txn, () => this.commit(txn, done));
   }
 
   private commit(txn: Txn, done: (r: TxnResult, zxid: number) => void): void {
-    const events: WatchEvent[] = [];
-    const result = this.tree.apply(txn, events);
-    this.pending.prune(txn.zxid);
-    for (const e of events) {
-      const client = e.watcher as ClientHandle;
-      if (mayRead(e.acl, client.ids)) client.sendEvent(e.type, KeeperState.SyncConnected, e.path);
+    if (this.failure) return;
+    try {
+      const events: WatchEvent[] = [];
+      const result = this.tree.apply(txn, events);
+      this.pending.prune(txn.zxid);
+      for (const e of events) {
+        const client = e.watcher as ClientHandle;
+        if (mayRead(e.acl, client.ids)) client.sendEvent(e.type, KeeperState.SyncConnected, e.path);
+      }
+      done(result, txn.zxid);
+    } catch (e) {
+      this.fail(e as Error, txn);
     }
-    done(result, txn.zxid);
+  }
+
+  /**
+   * A committed txn failed to apply, or its reply (or a read queued behind it) failed: the tree may
+   * hold half of it and the client would wait forever. ZooKeeper's commit thread dies and the server
+   * exits; this server stops answering anything and tells the runtime to do the same.
+   */
+  private fail(err: Error, txn: Txn): void {
+    this.failure = err;
+    this.log.error({ err, zxid: hex(BigInt(txn.zxid)), type: txn.body.type, session: hex(txn.sessionId) }, 'internal error committing a txn; stopping');
+    this.onFatal(err);
   }
 
   /** Runs prep for a new zxid; a KeeperError becomes an error txn, which still takes its zxid (as in ZooKeeper). */
@@ -261,12 +284,16 @@ export class ZkServer {
     return order;
   }
 
-  /** Runs the reads that waited for a write, now committed; a malformed one closes the connection. */
+  /**
+   * Runs the reads that waited for a write, now committed; a malformed one closes the connection.
+   * Any other error is a bug in answering them and, being inside the commit, fatal (see commit()).
+   */
   private runAfter(client: ClientHandle, barrier: WriteBarrier): void {
     for (const run of barrier.after) {
       try {
         run();
       } catch (e) {
+        if (!(e instanceof JuteError)) throw e;
         this.log.warn({ session: hex(client.sessionId), err: (e as Error).message }, 'bad request, closing connection');
         client.close('malformed request');
         return;
@@ -278,6 +305,7 @@ export class ZkServer {
 
   /** Handles one request of an established session, in the client's order. Throws JuteError on a malformed body. */
   handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+    if (this.failure) return client.close('server stopped after an internal error');
     this.touchSession(client.sessionId);
     const lastWrite = WRITE_TYPES.has(type) ? undefined : this.order.get(client)?.lastWrite;
     if (lastWrite) lastWrite.after.push(() => this.dispatch(client, xid, type, r));
