@@ -25,7 +25,7 @@ import { ChangeView } from './change-view.js';
 import { ephemeralsInZooKeeperOrder, inZooKeeperAuthOrder } from './java-order.js';
 import type { ClientHandle } from './client.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
-import { prepCheck, prepCreate, prepDelete, prepMulti, prepSetAcl, prepSetData, type PrepContext } from './prep.js';
+import { prepCheck, prepCloseSession, prepCreate, prepDelete, prepMulti, prepSetAcl, prepSetData, type PrepContext } from './prep.js';
 import { SessionExpiry } from './sessions.js';
 
 /** A session as the server tracks it; the tree's session table is the durable part. */
@@ -203,8 +203,9 @@ export class ZkServer {
   private closeSession(session: Session, reply: ((zxid: number) => void) | undefined): void {
     session.closing = true;
     this.expiry.remove(session.id);
-    // Ephemerals still in the log are deleted too when the txn is applied (DataTree.killSession).
-    const { zxid, body } = this.prepare(session.id, [], () => ({ type: OpCode.closeSession, txn: { paths2Delete: this.ephemeralsInOrder(session.id) } }));
+    const committed = [...this.tree.ephemeralsOf(session.id)];
+    const tableSize = this.tree.ephemeralTableSizeOf(session.id);
+    const { zxid, body } = this.prepare(session.id, [], (ctx) => prepCloseSession(ctx, committed, tableSize));
     const client = session.client;
     this.submit(session.id, 0, zxid, body, (_r, zxid) => {
       this.sessions.delete(session.id);
@@ -308,11 +309,17 @@ export class ZkServer {
     if (this.failure) return client.close('server stopped after an internal error');
     this.touchSession(client.sessionId);
     const lastWrite = WRITE_TYPES.has(type) ? undefined : this.order.get(client)?.lastWrite;
-    if (lastWrite) lastWrite.after.push(() => this.dispatch(client, xid, type, r));
-    else this.dispatch(client, xid, type, r);
+    if (lastWrite) {
+      // Checked with the ids the connection had when the request arrived, as ZooKeeper's Request
+      // keeps them: an addauth that arrives meanwhile is answered at once and must not apply to it.
+      const ids = client.ids.slice();
+      lastWrite.after.push(() => this.dispatch(client, xid, type, r, ids));
+    } else {
+      this.dispatch(client, xid, type, r, client.ids);
+    }
   }
 
-  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader, ids: readonly records.Id[]): void {
     const session = this.sessions.get(client.sessionId);
     if (!session || session.closing) {
       if (type !== OpCode.ping) client.sendReply(xid, this.zxid, ErrorCode.SESSIONEXPIRED);
@@ -378,11 +385,11 @@ export class ZkServer {
           try {
             if (op.type === OpCode.getData) {
               // ZooKeeper rebuilds the ops without their watch flag: multiRead never leaves watches.
-              const node = this.readableNode(client, op.req.path);
+              const node = this.readableNode(ids, op.req.path);
               return { type: OpCode.getData, data: node.data, stat: node.stat() };
             }
             if (op.type === OpCode.getChildren) {
-              const node = this.readableNode(client, op.req.path);
+              const node = this.readableNode(ids, op.req.path);
               return { type: OpCode.getChildren, children: [...node.children] };
             }
             throw new KeeperError(ErrorCode.BADARGUMENTS);
@@ -395,19 +402,19 @@ export class ZkServer {
         return;
       }
       default:
-        this.read(client, xid, type, r);
+        this.read(client, xid, type, r, ids);
     }
   }
 
   /** The node at `path` if the client may read it; NONODE or NOAUTH otherwise. */
-  private readableNode(client: ClientHandle, path: string, perm: number = Perms.READ) {
+  private readableNode(ids: readonly records.Id[], path: string, perm: number = Perms.READ) {
     const node = this.tree.getNode(path);
     if (!node) throw new KeeperError(ErrorCode.NONODE);
-    checkAcl(this.tree.aclOf(node), perm, client.ids);
+    checkAcl(this.tree.aclOf(node), perm, ids);
     return node;
   }
 
-  private read(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+  private read(client: ClientHandle, xid: number, type: number, r: JuteReader, ids: readonly records.Id[]): void {
     const zxid = this.zxid;
     try {
       switch (type) {
@@ -420,7 +427,7 @@ export class ZkServer {
         }
         case OpCode.getData: {
           const req = records.GetDataRequest.read(r);
-          const node = this.readableNode(client, req.path);
+          const node = this.readableNode(ids, req.path);
           if (req.watch) this.tree.watchData(req.path, client);
           const stat = node.stat();
           // The reply is encoded at once (values in the arena are far below sendDataReply's zero-copy size).
@@ -428,10 +435,10 @@ export class ZkServer {
         }
         case OpCode.getACL: {
           const { path } = records.GetACLRequest.read(r);
-          const node = this.readableNode(client, path, Perms.READ | Perms.ADMIN);
+          const node = this.readableNode(ids, path, Perms.READ | Perms.ADMIN);
           let acl = this.tree.aclOf(node);
           try {
-            checkAcl(acl, Perms.ADMIN, client.ids);
+            checkAcl(acl, Perms.ADMIN, ids);
           } catch {
             acl = maskDigests(acl);
           }
@@ -440,7 +447,7 @@ export class ZkServer {
         case OpCode.getChildren:
         case OpCode.getChildren2: {
           const req = records.GetChildrenRequest.read(r);
-          const node = this.readableNode(client, req.path);
+          const node = this.readableNode(ids, req.path);
           if (req.watch) this.tree.watchChildren(req.path, client);
           return client.sendReply(xid, zxid, 0, (w) => {
             const names = node.children;
@@ -451,7 +458,7 @@ export class ZkServer {
         }
         case OpCode.getAllChildrenNumber: {
           const { path } = records.GetAllChildrenNumberRequest.read(r);
-          this.readableNode(client, path);
+          this.readableNode(ids, path);
           const n = this.tree.countDescendants(path);
           return client.sendReply(xid, zxid, 0, (w) => w.int(n));
         }
@@ -487,7 +494,7 @@ export class ZkServer {
         }
         case OpCode.whoAmI:
           return client.sendReply(xid, zxid, 0, (w) =>
-            records.WhoAmIResponse.write(w, { clientInfo: inZooKeeperAuthOrder(client.ids).map((id) => ({ authScheme: id.scheme, user: userName(id) })) }),
+            records.WhoAmIResponse.write(w, { clientInfo: inZooKeeperAuthOrder(ids).map((id) => ({ authScheme: id.scheme, user: userName(id) })) }),
           );
         default:
           this.log.warn({ type, session: hex(client.sessionId) }, 'unknown request type');
