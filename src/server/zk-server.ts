@@ -261,8 +261,11 @@ export class ZkServer {
     try {
       return { zxid, body: prep({ view: this.pending, sessionId, ids, extendedTypesEnabled: this.config.extendedTypesEnabled }) };
     } catch (e) {
-      if (!(e instanceof KeeperError)) throw e;
-      return { zxid, body: { type: OpCode.error, txn: { err: e.code } } };
+      if (e instanceof KeeperError) return { zxid, body: { type: OpCode.error, txn: { err: e.code } } };
+      // A bug in prep. ZooKeeper logs it and answers MARSHALLINGERROR through an error txn: the
+      // zxid is spent, and a zxid missing from the log would stop recovery at the next start.
+      this.log.error({ err: e, session: hex(sessionId) }, 'internal error preparing a request; answering MARSHALLINGERROR');
+      return { zxid, body: { type: OpCode.error, txn: { err: ErrorCode.MARSHALLINGERROR } } };
     }
   }
 

@@ -2,7 +2,8 @@
  * The request pipeline with a slow log: a client's requests are answered in the order sent, its
  * reads see its earlier writes and none of its later ones (the per-client barrier), closeSession's
  * prep records the deletion of the session's ephemerals as ZooKeeper's PrepRequestProcessor does,
- * and a read queued behind a write is checked with the auth ids of its arrival.
+ * a read queued behind a write is checked with the auth ids of its arrival, and a bug in prep
+ * still spends its zxid on an error txn.
  */
 import { describe, expect, it } from 'vitest';
 import { CreateFlag, ErrorCode, OpCode, records } from '../../src/jute/index.js';
@@ -159,5 +160,29 @@ describe('auth ids of a queued request', () => {
     const who = a.reply(whoAmI)!;
     expect(records.WhoAmIResponse.read(who.body).clientInfo.map((c) => c.authScheme)).toEqual(['ip']);
     expect(a.dataOf(after)).toBe('s');
+  });
+});
+
+describe('an internal error in prep', () => {
+  it('answers MARSHALLINGERROR through an error txn, so that no zxid is missing from the log', () => {
+    const { server, log } = testServer();
+    const a = connectClient(server, log);
+    const tree = server.tree;
+    const getNode = tree.getNode.bind(tree);
+    tree.getNode = (path) => {
+      if (path === '/boom') throw new Error('injected prep failure');
+      return getNode(path);
+    };
+    const before = a.create('/a');
+    const failed = a.create('/boom/x');
+    const after = a.create('/b');
+    expect(log.held.map((h) => h.txn.zxid)).toEqual([2, 3, 4]);
+    expect(log.held[1]!.txn.body).toEqual({ type: OpCode.error, txn: { err: ErrorCode.MARSHALLINGERROR } });
+    log.release();
+    expect(a.replies.map((r) => [r.xid, r.err])).toEqual([
+      [before, 0],
+      [failed, ErrorCode.MARSHALLINGERROR],
+      [after, 0],
+    ]);
   });
 });
