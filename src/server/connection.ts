@@ -13,6 +13,7 @@ import {
 } from '../jute/index.js';
 import type { ClientHandle } from './client.js';
 import { FOUR_LETTER_CODES } from './four-letter.js';
+import { elapsedMs } from './server-stats.js';
 import { hex, type ZkServer } from './zk-server.js';
 
 /** What the listener needs from a connection besides the ClientHandle side. */
@@ -45,6 +46,16 @@ export class Connection implements ClientHandle {
   lastZxid = 0;
   packetsReceived = 0;
   packetsSent = 0;
+  /** The negotiated session timeout, once the session is established (cons's "to"). */
+  sessionTimeout = 0;
+  /** Per-connection request figures for cons (ZooKeeper's ServerCnxn): latencies in ms. */
+  lastCxid = -1;
+  lastResponseTime = 0;
+  lastLatency = 0;
+  minLatency = Infinity;
+  maxLatency = 0;
+  private latencyCount = 0;
+  private latencyTotal = 0;
   private state: State = 'handshake';
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -58,7 +69,8 @@ export class Connection implements ClientHandle {
   private segmentStart = 0;
   private flushScheduled = false;
   private clientSentReadOnly: boolean | undefined;
-  private early: Buffer[] = [];
+  /** Frames sent while the session is being created, with when they arrived. */
+  private early: { frame: Buffer; arrivedAt: number }[] = [];
 
   constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly maxFrame: number) {
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
@@ -88,7 +100,9 @@ export class Connection implements ClientHandle {
     if (this.state === 'closed') return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    this.guarded(() => this.drainFrames());
+    // Every frame this chunk completes arrived now: one clock reading for all of them.
+    const arrivedAt = elapsedMs();
+    this.guarded(() => this.drainFrames(arrivedAt));
   }
 
   /** Runs request handling; malformed input closes this connection only, with a log line. */
@@ -138,11 +152,14 @@ export class Connection implements ClientHandle {
     return b.readInt32BE(0);
   }
 
-  private drainFrames(): void {
+  private drainFrames(arrivedAt: number): void {
     while (this.state !== 'closed' && this.pendingBytes >= 4) {
       const len = this.peekInt();
       if (this.state === 'handshake' && FOUR_LETTER_CODES.has(len)) {
         this.take(4);
+        // ZooKeeper counts a four-letter word as a packet received (its cons line shows recved=1).
+        this.packetsReceived++;
+        this.host.server.stats.packetsReceived++;
         this.answerFourLetter(FOUR_LETTER_CODES.get(len)!);
         return;
       }
@@ -155,16 +172,18 @@ export class Connection implements ClientHandle {
       this.take(4);
       const frame = this.take(len);
       this.packetsReceived++;
-      this.handleFrame(frame);
+      this.host.server.stats.packetsReceived++;
+      this.handleFrame(frame, arrivedAt);
     }
   }
 
-  private handleFrame(frame: Buffer): void {
+  /** One frame, read at `arrivedAt` (elapsedMs), the start of its request's latency. */
+  private handleFrame(frame: Buffer, arrivedAt: number): void {
     const r = new JuteReader(frame);
-    if (this.state === 'handshake') return this.handleConnect(r);
+    if (this.state === 'handshake') return this.handleConnect(r, arrivedAt);
     if (this.state === 'connecting') {
       // The session is being created: keep what the client already sent, in order, until it exists.
-      this.early.push(frame);
+      this.early.push({ frame, arrivedAt });
       return;
     }
     const h = records.RequestHeader.read(r);
@@ -174,11 +193,11 @@ export class Connection implements ClientHandle {
       case OpCode.sasl:
         return this.host.onSasl(this, h.xid, records.GetSASLRequest.read(r).token);
       default:
-        this.host.server.handleRequest(this, h.xid, h.type, r);
+        this.host.server.handleRequest(this, h.xid, h.type, r, arrivedAt);
     }
   }
 
-  private handleConnect(r: JuteReader): void {
+  private handleConnect(r: JuteReader, arrivedAt: number): void {
     const req = readConnectRequest(r);
     this.clientSentReadOnly = req.readOnly;
     const server = this.host.server;
@@ -203,6 +222,7 @@ export class Connection implements ClientHandle {
         readOnly: this.clientSentReadOnly === undefined ? undefined : false,
       });
       w.finishFrame(start);
+      this.countSent();
       this.scheduleFlush();
       if (!o.ok) {
         this.host.log.info({ client: this.describe(), session: hex(req.sessionId) }, 'invalid session on reconnect: expired or wrong password');
@@ -210,6 +230,7 @@ export class Connection implements ClientHandle {
         return;
       }
       this.sessionId = o.sessionId;
+      this.sessionTimeout = o.timeout;
       this.state = 'open';
       // ZooKeeper drops a connection that stays silent for the whole session timeout.
       this.socket.setTimeout(o.timeout, () => this.close('no traffic within the session timeout'));
@@ -217,9 +238,9 @@ export class Connection implements ClientHandle {
       const early = this.early;
       this.early = [];
       this.guarded(() => {
-        for (const frame of early) if (this.state === 'open') this.handleFrame(frame);
+        for (const { frame, arrivedAt } of early) if (this.state === 'open') this.handleFrame(frame, arrivedAt);
       });
-    });
+    }, arrivedAt);
   }
 
   private answerFourLetter(word: string): void {
@@ -231,6 +252,7 @@ export class Connection implements ClientHandle {
     }
     this.state = 'closed';
     this.socket.end(text);
+    this.host.server.stats.packetsSent++;
   }
 
   sendReply(xid: number, zxid: number, err: number, body?: (w: JuteWriter) => void): void {
@@ -243,7 +265,7 @@ export class Connection implements ClientHandle {
     w.int(err);
     if (body) body(w);
     w.finishFrame(start);
-    this.packetsSent++;
+    this.countSent();
     this.scheduleFlush();
   }
 
@@ -270,7 +292,7 @@ export class Connection implements ClientHandle {
     this.segments.push(w.buf.subarray(this.segmentStart, w.offset), data);
     this.segmentStart = w.offset;
     w.raw(tailBytes);
-    this.packetsSent++;
+    this.countSent();
     this.scheduleFlush();
   }
 
@@ -285,8 +307,45 @@ export class Connection implements ClientHandle {
     w.int(state);
     w.ustring(path);
     w.finishFrame(start);
-    this.packetsSent++;
+    this.countSent();
     this.scheduleFlush();
+  }
+
+  private countSent(): void {
+    this.packetsSent++;
+    this.host.server.stats.packetsSent++;
+  }
+
+  /** A request's reply was queued (ServerCnxn.updateStatsForResponse); times in elapsedMs. */
+  answered(xid: number, arrivedAt: number, answeredAt: number): void {
+    // Special xids (ping, auth) do not replace the client's last real request.
+    if (xid >= 0) this.lastCxid = xid;
+    const latency = answeredAt - arrivedAt;
+    this.lastResponseTime = answeredAt;
+    this.lastLatency = latency;
+    if (latency < this.minLatency) this.minLatency = latency;
+    if (latency > this.maxLatency) this.maxLatency = latency;
+    this.latencyCount++;
+    this.latencyTotal += latency;
+  }
+
+  /** The mean latency in whole ms, as cons prints it (a long division in ZooKeeper). */
+  get avgLatency(): number {
+    return this.latencyCount === 0 ? 0 : Math.floor(this.latencyTotal / this.latencyCount);
+  }
+
+  /** crst: ZooKeeper's ServerCnxn.resetStats. */
+  resetStats(): void {
+    this.packetsReceived = 0;
+    this.packetsSent = 0;
+    this.lastCxid = -1;
+    this.lastZxid = -1;
+    this.lastResponseTime = 0;
+    this.lastLatency = 0;
+    this.minLatency = Infinity;
+    this.maxLatency = 0;
+    this.latencyCount = 0;
+    this.latencyTotal = 0;
   }
 
   /** Replies of one event-loop turn go out together: one write per connection per turn. */

@@ -8,6 +8,7 @@ import type { Txn } from '../../src/datatree/index.js';
 import { CreateFlag, JuteReader, JuteWriter, OpCode, records } from '../../src/jute/index.js';
 import type { ClientHandle } from '../../src/server/client.js';
 import { defaultConfig, ZkServer } from '../../src/server/index.js';
+import { elapsedMs } from '../../src/server/server-stats.js';
 import type { TxnLog } from '../../src/zab/index.js';
 
 export const OPEN_ACL: records.ACL[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
@@ -69,6 +70,8 @@ export class TestClient implements ClientHandle {
     this.events.push({ type, path });
   }
 
+  answered(): void {}
+
   close(reason: string): void {
     this.closedBecause = reason;
   }
@@ -78,7 +81,7 @@ export class TestClient implements ClientHandle {
     const xid = this.nextXid++;
     const w = new JuteWriter();
     body(w);
-    this.server.handleRequest(this, xid, type, new JuteReader(Buffer.from(w.bytes())));
+    this.server.handleRequest(this, xid, type, new JuteReader(Buffer.from(w.bytes())), elapsedMs());
     return xid;
   }
 
@@ -127,7 +130,7 @@ export function connectClient(server: ZkServer, log: HeldLog): TestClient {
   const client = new TestClient(server);
   const immediate = log.immediate;
   log.immediate = true;
-  server.connect(client, { sessionId: 0n, passwd: null, timeOut: 30_000 }, (o) => (client.sessionId = o.sessionId));
+  server.connect(client, { sessionId: 0n, passwd: null, timeOut: 30_000 }, (o) => (client.sessionId = o.sessionId), elapsedMs());
   log.immediate = immediate;
   if (client.sessionId === 0n) throw new Error('no session');
   return client;
