@@ -5,6 +5,7 @@
  */
 import {
   ConfigError,
+  DEFAULT_UNREAD_OUTPUT_MARGIN,
   applySystemProperties,
   defaultConfig,
   loadZooCfg,
@@ -70,6 +71,8 @@ export function describeConfig(c: ServerConfig): string[] {
     ['clientPort', c.clientPort],
     ['clientPortAddress', c.clientPortAddress ?? '(every interface)'],
     ['maxClientCnxns', c.maxClientCnxns],
+    ['globalOutstandingLimit', c.globalOutstandingLimit],
+    ['zkts.maxUnreadOutputBytes', c.maxUnreadOutputBytes ?? `${c.juteMaxBuffer + DEFAULT_UNREAD_OUTPUT_MARGIN} (default: jute.maxbuffer + 4 MiB)`],
     ['minSessionTimeout', min],
     ['maxSessionTimeout', max],
     ['4lw.commands.whitelist', words],

@@ -52,6 +52,16 @@ export interface ServerConfig {
   preAllocSize: number;
   autopurgeSnapRetainCount: number;
   autopurgePurgeInterval: number;
+  /**
+   * ZooKeeper's globalOutstandingLimit: above this many requests in the pipeline, connections with
+   * a request of their own outstanding stop being read until theirs are answered.
+   */
+  globalOutstandingLimit: number;
+  /**
+   * Bytes a connection may leave unread (queued replies and watch events) before it is closed
+   * (zkts.maxUnreadOutputBytes); undefined means 4 MiB plus jute.maxbuffer, room for the largest reply.
+   */
+  maxUnreadOutputBytes: number | undefined;
   /** Keys we read but do not act on, and keys we do not know: reported as warnings at start. */
   warnings: string[];
   /** Where each key read was set ("zoo.cfg:12", "-Dzookeeper.skipACL"), by key. */
@@ -59,6 +69,8 @@ export interface ServerConfig {
 }
 
 export const DEFAULT_CLIENT_PORT = 2181;
+/** Unread output a connection may leave beyond jute.maxbuffer when zkts.maxUnreadOutputBytes is not set. */
+export const DEFAULT_UNREAD_OUTPUT_MARGIN = 4 * 1024 * 1024;
 export const DEFAULT_JUTE_MAXBUFFER = 0xfffff;
 
 export function defaultConfig(): ServerConfig {
@@ -91,6 +103,8 @@ export function defaultConfig(): ServerConfig {
     preAllocSize: 64 * 1024 * 1024,
     autopurgeSnapRetainCount: 3,
     autopurgePurgeInterval: 0,
+    globalOutstandingLimit: 1000,
+    maxUnreadOutputBytes: undefined,
     warnings: [],
     sources: {},
   };
@@ -161,6 +175,12 @@ const SETTERS: Record<string, Setter> = {
   preAllocSize: (c, v, w, k) => (c.preAllocSize = positive(v, w, k) * 1024),
   'autopurge.snapRetainCount': (c, v, w, k) => (c.autopurgeSnapRetainCount = intIn(3)(v, w, k)),
   'autopurge.purgeInterval': (c, v, w, k) => (c.autopurgePurgeInterval = intIn(0)(v, w, k)),
+  globalOutstandingLimit: (c, v, w, k) => (c.globalOutstandingLimit = intIn(0)(v, w, k)),
+  'zkts.maxUnreadOutputBytes': (c, v, w, k) => (c.maxUnreadOutputBytes = positive(v, w, k)),
+  // ZooKeeper's RequestThrottler (off at 0, its default) is not implemented: say so rather than pretend.
+  request_throttle_max_requests: (c, v, w, k) => {
+    if (intIn(0)(v, w, k) > 0) c.warnings.push(`${w}: ${k} (ZooKeeper's RequestThrottler) is not supported by zkts and is ignored; globalOutstandingLimit throttles reading instead`);
+  },
 };
 
 /** The setter of a key: superUser.<anything> is a super user as superUser is (ZooKeeper's isSaslSuperUser). */

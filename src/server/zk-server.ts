@@ -98,6 +98,11 @@ export class ZkServer {
   private failure: Error | undefined;
   /** Called once on such a failure; the runtime stops serving and exits non-zero (see ZkTcpServer). */
   onFatal: (err: Error) => void = () => {};
+  /**
+   * Client requests received and not answered yet: handshakes and writes waiting for the log,
+   * reads queued behind a write (ZooKeeper's requestsInProcess, what it reports as outstanding).
+   */
+  outstandingRequests = 0;
 
   constructor(
     readonly config: ServerConfig,
@@ -159,7 +164,9 @@ export class ZkServer {
     this.sessions.set(id, session);
     this.expiry.touch(id, timeout, this.now());
     const { zxid } = this.prepare(id, [], () => ({ type: OpCode.createSession, txn: { timeOut: timeout } }));
+    this.outstandingRequests++;
     this.submit(id, 0, zxid, { type: OpCode.createSession, txn: { timeOut: timeout } }, () => {
+      this.outstandingRequests--;
       done({ ok: true, sessionId: id, timeout, passwd: session.passwd });
       this.answered(client, 0, arrivedAt, true);
     });
@@ -277,7 +284,9 @@ export class ZkServer {
     const order = this.orderOf(client);
     const barrier: WriteBarrier = { after: [] };
     order.lastWrite = barrier;
+    this.outstandingRequests++;
     this.submit(client.sessionId, xid, zxid, body, (r, zxid) => {
+      this.outstandingRequests--;
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
       this.answered(client, xid, arrivedAt, true);
@@ -305,13 +314,16 @@ export class ZkServer {
    * Any other error is a bug in answering them and, being inside the commit, fatal (see commit()).
    */
   private runAfter(client: ClientHandle, barrier: WriteBarrier): void {
-    for (const run of barrier.after) {
+    const runs = barrier.after;
+    for (let i = 0; i < runs.length; i++) {
       try {
-        run();
+        runs[i]!();
       } catch (e) {
         if (!(e instanceof JuteError)) throw e;
         this.log.warn({ session: hex(client.sessionId), err: (e as Error).message }, 'bad request, closing connection');
         client.close('malformed request');
+        // The reads left behind will never run: they are no longer outstanding.
+        this.outstandingRequests -= runs.length - i - 1;
         return;
       }
     }
@@ -326,14 +338,24 @@ export class ZkServer {
   handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
     if (this.failure) return client.close('server stopped after an internal error');
     this.touchSession(client.sessionId);
+    // Counted until dispatch is done with it; a write (or closeSession) is counted again while in the log.
+    this.outstandingRequests++;
     const lastWrite = WRITE_TYPES.has(type) ? undefined : this.order.get(client)?.lastWrite;
     if (lastWrite) {
       // Checked with the ids the connection had when the request arrived, as ZooKeeper's Request
       // keeps them: an addauth that arrives meanwhile is answered at once and must not apply to it.
       const ids = client.ids.slice();
-      lastWrite.after.push(() => this.dispatch(client, xid, type, r, arrivedAt, ids));
+      lastWrite.after.push(() => this.dispatchCounted(client, xid, type, r, arrivedAt, ids));
     } else {
-      this.dispatch(client, xid, type, r, arrivedAt, client.ids);
+      this.dispatchCounted(client, xid, type, r, arrivedAt, client.ids);
+    }
+  }
+
+  private dispatchCounted(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number, ids: readonly records.Id[]): void {
+    try {
+      this.dispatch(client, xid, type, r, arrivedAt, ids);
+    } finally {
+      this.outstandingRequests--;
     }
   }
 
@@ -354,7 +376,9 @@ export class ZkServer {
         client.sendReply(Xid.ping, this.zxid, 0);
         return true;
       case OpCode.closeSession:
+        this.outstandingRequests++;
         this.closeSession(session, (zxid) => {
+          this.outstandingRequests--;
           client.sendReply(xid, zxid, 0);
           this.answered(client, xid, arrivedAt, true);
         });
