@@ -23,11 +23,12 @@ export class ZkTcpServer implements ConnectionHost {
   private readonly sasl: SaslAuthenticator;
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
+  private failing = false;
 
   /** In an ensemble, clients are served only while this server leads or follows (see serve()). */
   private serving = true;
 
-  /** Called when the log fails (a write or fsync error): the server has stopped serving. */
+  /** Called when the log fails (a write or fsync error) or a commit or timer throws: the server has stopped serving. */
   onFatal: (err: Error) => void = () => {};
 
   constructor(readonly config: ServerConfig, readonly log: Logger) {
@@ -51,7 +52,7 @@ export class ZkTcpServer implements ConnectionHost {
       snapRetainCount: c.autopurgeSnapRetainCount,
       preAllocSize: c.preAllocSize,
       log: this.log,
-      onFailure: (err) => this.fail(err),
+      onFailure: (err) => this.fail(err, 'transaction log failed; shutting down'),
       // Txns reach the log only once the server below exists.
       logMetrics: {
         fsynced: (ms) => this.server.stats.fsyncTime.add(ms),
@@ -72,6 +73,7 @@ export class ZkTcpServer implements ConnectionHost {
       'data recovered',
     );
     this.server = new ZkServer(c, this.log, persistence, recovered.tree);
+    this.server.onFatal = (err) => this.fail(err, 'internal error in the commit path; shutting down');
     if (c.autopurgePurgeInterval > 0) {
       this.purgeTimer = setInterval(() => void this.purge(), c.autopurgePurgeInterval * 3600_000);
       this.purgeTimer.unref();
@@ -100,7 +102,7 @@ export class ZkTcpServer implements ConnectionHost {
 
   private startTimers(): void {
     this.scheduleTick();
-    this.containerTimer = setInterval(() => this.server.checkContainers(), this.config.containerCheckIntervalMs);
+    this.containerTimer = setInterval(() => this.guardedTimer('container and TTL check', () => this.server.checkContainers()), this.config.containerCheckIntervalMs);
     this.containerTimer.unref();
   }
 
@@ -113,6 +115,7 @@ export class ZkTcpServer implements ConnectionHost {
   /** A quorum peer now leads or follows: clients are served by `server`. */
   serve(server: ZkServer): void {
     this.server = server;
+    this.server.onFatal = (err) => this.fail(err, 'internal error in the commit path; shutting down');
     this.serving = true;
     this.startTimers();
   }
@@ -126,9 +129,23 @@ export class ZkTcpServer implements ConnectionHost {
 
   private scheduleTick(): void {
     this.tickTimer = setTimeout(() => {
-      this.server.tick();
-      this.scheduleTick();
+      if (this.guardedTimer('session expiry tick', () => this.server.tick())) this.scheduleTick();
     }, Math.max(10, this.server.msUntilNextTick()));
+  }
+
+  /**
+   * Runs a timer's work; an exception there is a bug that may leave sessions or znodes half-handled,
+   * so it stops the server as a failed commit does (ZooKeeper's critical threads do the same).
+   * Returns whether the work completed.
+   */
+  private guardedTimer(what: string, work: () => void): boolean {
+    try {
+      work();
+      return true;
+    } catch (e) {
+      this.fail(e as Error, `internal error in the ${what}; shutting down`);
+      return false;
+    }
   }
 
   private accept(socket: Socket): void {
@@ -200,9 +217,14 @@ export class ZkTcpServer implements ConnectionHost {
     }
   }
 
-  /** The log cannot make txns durable: stop serving rather than acknowledge what is not on disk. */
-  private fail(err: Error): void {
-    this.log.error({ err: err.message }, 'transaction log failed; shutting down');
+  /**
+   * The log cannot make txns durable, or a commit or timer failed: stop serving rather than
+   * acknowledge what is not on disk or answer from a tree that may be half-changed.
+   */
+  private fail(err: Error, reason: string): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.log.error({ err }, reason);
     void this.stopServing().then(() => this.onFatal(err));
   }
 
