@@ -173,6 +173,11 @@ export class RawClient {
     return { err: 0, children: records.GetChildrenResponse.read(reply.r).children };
   }
 
+  /** sync: answered once the server has what the leader had when it was asked. */
+  async sync(path = '/'): Promise<number> {
+    return (await this.request(OpCode.sync, (w) => records.SyncRequest.write(w, { path }))).err;
+  }
+
   /** Ends the session (a closeSession txn) and the connection. */
   async close(): Promise<void> {
     clearInterval(this.ping);

@@ -1,0 +1,137 @@
+/**
+ * Runs an ensemble of real server processes on loopback, each zkts (the built CLI) or Apache
+ * ZooKeeper 3.8.0 (Debian's QuorumPeerMain), from the same zoo.cfg lines: server.N, myid, ports
+ * picked free. Members can be killed (SIGKILL or SIGTERM) and started again on the same dataDir.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, ZKTS_BIN, ZOOKEEPER_CLASSPATH } from './servers.js';
+
+export type Kind = 'zkts' | 'zookeeper';
+
+export interface Member {
+  sid: number;
+  kind: Kind;
+  clientPort: number;
+  dataDir: string;
+  /** Everything the current (or last) process wrote. */
+  output(): string;
+  running(): boolean;
+  /** `leader`, `follower` (srvr's Mode), or null while it does not serve. */
+  mode(): Promise<string | null>;
+  start(): void;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface Ensemble {
+  members: Member[];
+  /** Waits until every running member serves and exactly one leads; returns the leader. */
+  settled(timeoutMs?: number): Promise<Member>;
+  stop(): Promise<void>;
+}
+
+export async function startEnsemble(kinds: Kind[], opts: { tickTime?: number; initLimit?: number; syncLimit?: number } = {}): Promise<Ensemble> {
+  const root = mkdtempSync(join(tmpdir(), 'zkts-ensemble-'));
+  const ports = [];
+  for (let i = 0; i < kinds.length; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
+  const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:participant`);
+  const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts));
+  for (const m of members) m.start();
+  const ensemble: Ensemble = {
+    members,
+    async settled(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const running = members.filter((m) => m.running());
+        const modes = await Promise.all(running.map((m) => m.mode()));
+        const leaders = running.filter((_, i) => modes[i] === 'leader');
+        if (leaders.length === 1 && modes.every((x) => x === 'leader' || x === 'follower')) return leaders[0]!;
+        if (Date.now() > deadline) {
+          throw new Error(`ensemble did not settle: ${running.map((m, i) => `${m.kind} ${m.sid}: ${modes[i]}`).join(', ')}\n${members.map((m) => `--- ${m.kind} ${m.sid}\n${m.output().slice(-3000)}`).join('\n')}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      await Promise.all(members.map((m) => m.kill('SIGKILL')));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return ensemble;
+}
+
+function makeMember(root: string, sid: number, kind: Kind, clientPort: number, serverLines: string[], opts: { tickTime?: number; initLimit?: number; syncLimit?: number }): Member {
+  const dir = join(root, `s${sid}`);
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'myid'), `${sid}\n`);
+  const cfg = join(dir, 'zoo.cfg');
+  const cfgText = [
+    `tickTime=${opts.tickTime ?? 500}`,
+    `initLimit=${opts.initLimit ?? 10}`,
+    `syncLimit=${opts.syncLimit ?? 5}`,
+    `dataDir=${dataDir}`,
+    `clientPort=${clientPort}`,
+    'clientPortAddress=127.0.0.1',
+    'maxClientCnxns=0',
+    '4lw.commands.whitelist=*',
+    'admin.enableServer=false',
+    ...serverLines,
+  ].join('\n');
+  const log4j = join(dir, 'log4j.properties');
+  writeFileSync(log4j, 'log4j.rootLogger=INFO, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %-5p [%c{1}] %m%n\n');
+  let child: ChildProcess | undefined;
+  let out = '';
+  return {
+    sid,
+    kind,
+    clientPort,
+    dataDir,
+    output: () => out,
+    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    async mode() {
+      const srvr = await fourLetter(clientPort, 'srvr').catch(() => '');
+      return /^Mode: (\S+)/m.exec(srvr)?.[1] ?? null;
+    },
+    start() {
+      // ZooKeeper rewrites zoo.cfg at start (server lines into zoo.cfg.dynamic.*): write it every time.
+      writeFileSync(cfg, cfgText + '\n');
+      out = '';
+      child =
+        kind === 'zkts'
+          ? spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+          : spawn(
+              '/usr/bin/java',
+              ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', ZOOKEEPER_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`, '-Dzookeeper.admin.enableServer=false', 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
+              { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+            );
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    },
+    async kill(signal = 'SIGKILL') {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill(signal);
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export function fourLetter(port: number, word: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    let out = '';
+    s.setTimeout(2000, () => s.destroy(new Error('4lw timeout')));
+    s.on('connect', () => s.write(word));
+    s.on('data', (d) => (out += d.toString()));
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+    s.on('close', () => resolve(out));
+  });
+}
