@@ -30,7 +30,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { ZkClient, type TraceEntry } from '../../src/client/index.js';
 import { KeeperError, OpCode, records, type MultiOp, type MultiResult } from '../../src/jute/index.js';
-import { startServer, zookeeperAvailable, type RunningServer } from '../support/servers.js';
+import { DIST, ZOOKEEPER, skipWithout } from '../support/requirements.js';
+import { startServer, type RunningServer } from '../support/servers.js';
 
 type ACL = records.ACL;
 type Stat = records.Stat;
@@ -561,10 +562,7 @@ const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bi
 
 // ---- the test ----
 
-const available = zookeeperAvailable();
-const SKIP_REASON = 'Apache ZooKeeper is not installed (/usr/share/java/zookeeper.jar and /usr/bin/java); apt-get install zookeeper';
-
-describe.skipIf(!available)(available ? 'differential: zkts vs Apache ZooKeeper 3.8' : `differential (skipped: ${SKIP_REASON})`, () => {
+describe.skipIf(skipWithout(ZOOKEEPER, DIST))('differential: zkts vs Apache ZooKeeper 3.8', () => {
   let zk: RunningServer;
   let ts: RunningServer;
   let sequences = 0;
