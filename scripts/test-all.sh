@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs everything the tests need on a fresh Debian
 # machine, builds, and runs every test:
+#   0. tsc over src/, bin/ and test/ (tsconfig.test.json): the test files are type-checked too;
 #   1. vitest: unit and property tests, the differential test against Apache ZooKeeper, real
 #      clients (zkCli.sh, cli_mt, node-zookeeper-client) and the kazoo guide examples;
 #   2. kazoo's own test suite, unchanged, against Apache ZooKeeper 3.8.0 and against zkts;
@@ -16,6 +17,10 @@ rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 scripts/install-deps.sh || { echo "test-all: installing dependencies failed" >&2; exit 1; }
 
 status=0
+echo "== tsc: type-check the sources and the tests"
+typecheck_failed=0
+npx tsc -p tsconfig.test.json || { typecheck_failed=1; status=1; }
+
 echo "== vitest: unit, property, differential and real-client tests"
 npx vitest run --reporter=default --reporter=json --outputFile="$RESULTS/vitest.json" || status=1
 
@@ -37,6 +42,10 @@ node -e '
   const cmp = fs.readFileSync(process.argv[2], "utf8");
   const kazooPassed = Number((/^passed\s+\d+\s+(\d+)/m.exec(cmp) || [0, 0])[1]);
   const unexpected = Number((/allowlisted, (\d+) not\)/.exec(cmp) || [0, 0])[1]);
-  console.log(`zkts tests: ${v.numPassedTests + kazooPassed} passed, ${v.numFailedTests + unexpected} failed`);
-' "$RESULTS/vitest.json" "$RESULTS/kazoo-compare.txt" || status=1
+  // A failed type check, and a test file that failed outside any test (e.g. a dependency missing
+  // under CI), count as one failure each.
+  const fileFailures = v.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
+  const failed = v.numFailedTests + fileFailures + Number(process.argv[3]) + unexpected;
+  console.log(`zkts tests: ${v.numPassedTests + kazooPassed} passed, ${failed} failed`);
+' "$RESULTS/vitest.json" "$RESULTS/kazoo-compare.txt" "$typecheck_failed" || status=1
 exit $status

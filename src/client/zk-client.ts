@@ -273,11 +273,13 @@ export class ZkClient {
           continue;
         }
       }
-      const p = this.pending.shift();
+      // Checked before it leaves the queue: on a mismatch, shutdown() fails it with the others.
+      const p = this.pending[0];
       if (!p) throw new Error(`reply with xid ${header.xid} but no request outstanding`);
       if (p.xid !== header.xid) {
         throw new Error(`reply xid ${header.xid} does not match the oldest outstanding request (xid ${p.xid})`);
       }
+      this.pending.shift();
       this.trace?.push({ kind: 'reply', seq, xid: header.xid, type: p.type, err: header.err, zxid: header.zxid });
       p.cb(undefined, { header, reader: r, seq });
     }

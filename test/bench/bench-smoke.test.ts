@@ -5,10 +5,10 @@
  * with the sessions spread over two worker threads. No speed is asserted. Build first: `npm run build`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCeilingServer, type CeilingServer } from '../../src/bench/ceiling-server.js';
 import { WORKLOADS } from '../../src/bench/index.js';
+import { DIST, skipWithout } from '../support/requirements.js';
 import { ZKTS_BIN } from '../support/servers.js';
 
 interface Run {
@@ -70,9 +70,7 @@ function expectWellFormed(r: RunLine): void {
   }
 }
 
-const built = existsSync(ZKTS_BIN);
-
-describe.skipIf(!built)('zkts bench --smoke', () => {
+describe.skipIf(skipWithout(DIST))('zkts bench --smoke', () => {
   let ceiling: CeilingServer;
   beforeAll(async () => {
     ceiling = await startCeilingServer(0);

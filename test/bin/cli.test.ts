@@ -1,10 +1,11 @@
 /** The zkts command line as an operator meets it (the built CLI, dist/bin/zkts.js: `npm run build` first). */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIST, skipWithout } from '../support/requirements.js';
 import { REPO_ROOT, ZKTS_BIN, freePort, startServer } from '../support/servers.js';
 
 let dir: string;
@@ -42,7 +43,7 @@ async function waitForPort(port: number, exited: () => boolean): Promise<void> {
   throw new Error(`zkts did not listen on ${port}`);
 }
 
-describe.skipIf(!existsSync(ZKTS_BIN))('zkts CLI', () => {
+describe.skipIf(skipWithout(DIST))('zkts CLI', () => {
   it('--version prints the package version', () => {
     const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     const r = zkts(['--version']);

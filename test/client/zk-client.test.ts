@@ -3,11 +3,12 @@
  * runs against Apache ZooKeeper in test/compat/differential.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CREATOR_ALL_ACL, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, ZkClient, type WatchEvent } from '../../src/client/index.js';
-import { AddWatchMode, CreateFlag, ErrorCode, EventType, KeeperError, KeeperState, OpCode, WatcherType, records } from '../../src/jute/index.js';
+import { AddWatchMode, CreateFlag, ErrorCode, EventType, JuteWriter, KeeperError, KeeperState, OpCode, WatcherType, records, writeConnectResponse } from '../../src/jute/index.js';
 import { ZkTcpServer, createLogger, defaultConfig } from '../../src/server/index.js';
 
 let server: ZkTcpServer;
@@ -323,6 +324,42 @@ describe('ZkClient', () => {
     expect(await codeOf(auth)).toBe(ErrorCode.AUTHFAILED);
     expect(await codeOf(pending)).toBe(ErrorCode.CONNECTIONLOSS);
     expect(c.isClosed).toBe(true);
+  });
+
+  test('a reply out of order fails every outstanding request with CONNECTIONLOSS, the oldest too', async () => {
+    // A server that completes the handshake, then answers the second request of a pipeline first.
+    const sockets: Socket[] = [];
+    const fake = createServer((sock) => {
+      sockets.push(sock);
+      let handshaken = false;
+      sock.on('data', (chunk: Buffer) => {
+        const w = new JuteWriter(64);
+        const start = w.startFrame();
+        if (!handshaken) {
+          handshaken = true;
+          writeConnectResponse(w, { protocolVersion: 0, timeOut: 30_000, sessionId: 1n, passwd: Buffer.alloc(16), readOnly: false });
+        } else {
+          const firstXid = chunk.readInt32BE(4);
+          w.int(firstXid + 1); // ReplyHeader: xid, zxid, err
+          w.longNumber(0);
+          w.int(0);
+        }
+        w.finishFrame(start);
+        sock.write(w.bytes());
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = await ZkClient.connect({ port: (fake.address() as AddressInfo).port });
+      const first = codeOf(c.getData('/a'));
+      const second = codeOf(c.getData('/b'));
+      expect(await first).toBe(ErrorCode.CONNECTIONLOSS);
+      expect(await second).toBe(ErrorCode.CONNECTIONLOSS);
+      expect(c.isClosed).toBe(true);
+    } finally {
+      for (const s of sockets) s.destroy();
+      fake.close();
+    }
   });
 
   test('pings keep an idle session alive', async () => {

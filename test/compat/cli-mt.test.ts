@@ -17,13 +17,11 @@
  * (cli_mt also has a one-shot `cmd:<command>` batch mode; stdin is used here so one session can run many commands.)
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_MT, CLI_MT_BIN, skipWithout } from '../support/requirements.js';
 import { startServer, type RunningServer } from '../support/servers.js';
-import { SERVER_KINDS, digestId, serverSkipReason } from './client-helpers.js';
+import { SERVER_KINDS, digestId, serverDependency } from './client-helpers.js';
 import { ACL, Id, Nzc, Permission } from './nzc.js';
-
-const CLI_MT = '/usr/lib/zookeeper/bin/cli_mt';
 
 const ZOK = 0;
 const ZNONODE = -101;
@@ -69,7 +67,7 @@ class CliMt {
   }
 
   static async start(connectString: string): Promise<CliMt> {
-    const cli = new CliMt(spawn(CLI_MT, [connectString], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const cli = new CliMt(spawn(CLI_MT_BIN, [connectString], { stdio: ['pipe', 'pipe', 'pipe'] }));
     const m = await cli.waitFor(/Got a new session id: 0x([0-9a-f]+)\n/);
     cli.sessionId = BigInt(`0x${m[1]}`);
     return cli;
@@ -192,8 +190,7 @@ class CliMt {
 }
 
 for (const kind of SERVER_KINDS) {
-  const skip = !existsSync(CLI_MT) ? `${CLI_MT} is missing (Debian package \`zookeeper-bin\`)` : serverSkipReason(kind);
-  describe.skipIf(skip !== null)(`cli_mt (C client) against ${kind}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describe.skipIf(skipWithout(CLI_MT, serverDependency(kind)))(`cli_mt (C client) against ${kind}`, () => {
     let server: RunningServer;
     const clis: CliMt[] = [];
     const open = async () => {

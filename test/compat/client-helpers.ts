@@ -4,16 +4,14 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { ZKTS_BIN, zookeeperAvailable } from '../support/servers.js';
+import { DIST, ZOOKEEPER, type Dependency } from '../support/requirements.js';
 
 export type ServerKind = 'zkts' | 'zookeeper';
 export const SERVER_KINDS: readonly ServerKind[] = ['zkts', 'zookeeper'];
 
-/** Why the given server cannot be started here, or null when it can. */
-export function serverSkipReason(kind: ServerKind): string | null {
-  if (kind === 'zkts') return existsSync(ZKTS_BIN) ? null : `${ZKTS_BIN} is missing (run \`npm run build\` first)`;
-  return zookeeperAvailable() ? null : 'Apache ZooKeeper is not installed (Debian package `zookeeper`: /usr/share/java/zookeeper.jar, /usr/bin/java)';
+/** What starting the given server needs (see requirements.ts). */
+export function serverDependency(kind: ServerKind): Dependency {
+  return kind === 'zkts' ? DIST : ZOOKEEPER;
 }
 
 export interface RunResult {

@@ -7,25 +7,14 @@
  * Each script takes the connect string as argv[1], prints a final JSON line with its checks and
  * exits non-zero on failure.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KAZOO, skipWithout } from '../support/requirements.js';
 import { startServer, type RunningServer } from '../support/servers.js';
-import { SERVER_KINDS, runProcess, serverSkipReason } from './client-helpers.js';
+import { SERVER_KINDS, runProcess, serverDependency } from './client-helpers.js';
 
 const PYTHON = '/usr/bin/python3'; // Debian's interpreter, which has python3-kazoo (not the one first on PATH)
 const GUIDE = join(import.meta.dirname, 'guide');
-
-function kazooSkipReason(): string | null {
-  if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
-  try {
-    execFileSync(PYTHON, ['-c', 'import kazoo.client, kazoo.recipe.election, kazoo.recipe.lock'], { stdio: 'ignore', timeout: 20_000 });
-    return null;
-  } catch {
-    return `kazoo is not importable by ${PYTHON} (Debian package \`python3-kazoo\`)`;
-  }
-}
 
 interface GuideReport {
   example: string;
@@ -33,11 +22,8 @@ interface GuideReport {
   checks: Record<string, boolean | { ok: boolean; detail: unknown }>;
 }
 
-const kazooSkip = kazooSkipReason();
-
 for (const kind of SERVER_KINDS) {
-  const skip = kazooSkip ?? serverSkipReason(kind);
-  describe.skipIf(skip !== null)(`ZooKeeper guide examples (kazoo) against ${kind}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describe.skipIf(skipWithout(KAZOO, serverDependency(kind)))(`ZooKeeper guide examples (kazoo) against ${kind}`, () => {
     let server: RunningServer;
 
     beforeAll(async () => {

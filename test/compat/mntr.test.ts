@@ -8,8 +8,9 @@ import { readdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkClient } from '../../src/client/index.js';
+import { skipWithout } from '../support/requirements.js';
 import { startServer, type RunningServer } from '../support/servers.js';
-import { serverSkipReason } from './client-helpers.js';
+import { serverDependency } from './client-helpers.js';
 
 async function mntr(port: number): Promise<Map<string, string>> {
   const text = await new Promise<string>((res, rej) => {
@@ -55,9 +56,7 @@ async function countersMoved(port: number): Promise<{ moved: Record<string, numb
   return { moved: Object.fromEntries(COUNTERS.map((k) => [k, Number(after.get(k)) - Number(before.get(k))])), keys: [...after.keys()] };
 }
 
-const skip = serverSkipReason('zkts') ?? serverSkipReason('zookeeper');
-
-describe.skipIf(skip !== null)(`mntr: zkts vs Apache ZooKeeper 3.8${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skipWithout(serverDependency('zkts'), serverDependency('zookeeper')))('mntr: zkts vs Apache ZooKeeper 3.8', () => {
   let zkts: RunningServer;
   let zookeeper: RunningServer;
   beforeAll(async () => {

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../support/servers.js';
-import { SERVER_KINDS, digestId, serverSkipReason } from './client-helpers.js';
+import { skipWithout } from '../support/requirements.js';
+import { SERVER_KINDS, digestId, serverDependency } from './client-helpers.js';
 import { ACL, CreateMode, Event, EventLog, Exception, Id, Nzc, Permission, long, zkError } from './nzc.js';
 
 const OP_CREATE = 1;
@@ -14,8 +15,7 @@ const OP_CHECK = 13;
 const OP_ERROR = -1;
 
 for (const kind of SERVER_KINDS) {
-  const skip = serverSkipReason(kind);
-  describe.skipIf(skip !== null)(`node-zookeeper-client against ${kind}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describe.skipIf(skipWithout(serverDependency(kind)))(`node-zookeeper-client against ${kind}`, () => {
     let server: RunningServer;
     let a: Nzc; // main client
     let b: Nzc; // second session: makes the changes a's watches see, and is denied by ACLs

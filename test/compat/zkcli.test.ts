@@ -10,19 +10,13 @@
  * - addauth cannot carry over to the next invocation, so ACL checks use world:anyone:r
  *   (set fails) and a digest ACL whose hash getAcl redacts to "alice:x" for a non-admin caller.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZKCLI, ZKCLI_SH, skipWithout } from '../support/requirements.js';
 import { startServer, type RunningServer } from '../support/servers.js';
-import { SERVER_KINDS, digestId, runProcess, serverSkipReason, sleep, type RunResult } from './client-helpers.js';
+import { SERVER_KINDS, digestId, runProcess, serverDependency, sleep, type RunResult } from './client-helpers.js';
 
-const ZKCLI = '/usr/share/zookeeper/bin/zkCli.sh';
 /** Session timeout for the zkCli that creates the ephemeral node (ZooKeeper allows 4 s..40 s at tickTime 2000). */
 const EPHEMERAL_SESSION_MS = 6_000;
-
-function skipReason(kind: (typeof SERVER_KINDS)[number]): string | null {
-  if (!existsSync(ZKCLI)) return `${ZKCLI} is missing (Debian package \`zookeeper\`)`;
-  return serverSkipReason(kind);
-}
 
 /** zkCli's stdout without the connection banner lines it prints in batch mode. */
 function cleanStdout(s: string): string[] {
@@ -70,8 +64,7 @@ function parseAcl(lines: string[]): Array<[string, string, string]> {
 }
 
 for (const kind of SERVER_KINDS) {
-  const skip = skipReason(kind);
-  describe.skipIf(skip !== null)(`zkCli.sh batch mode against ${kind}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describe.skipIf(skipWithout(ZKCLI, serverDependency(kind)))(`zkCli.sh batch mode against ${kind}`, () => {
     let server: RunningServer;
     let ephemeralCreatedAt = 0;
 
@@ -81,7 +74,7 @@ for (const kind of SERVER_KINDS) {
 
     /** With input, zkCli runs interactively, reading one command per line from stdin (same session). */
     async function zkcliWithInput(input: string | undefined, ...args: string[]): Promise<RunResult & { out: string[]; err: string[] }> {
-      const r = await runProcess(ZKCLI, ['-server', server.connectString, ...args], { timeoutMs: 30_000, input });
+      const r = await runProcess(ZKCLI_SH, ['-server', server.connectString, ...args], { timeoutMs: 30_000, input });
       if (r.signal) throw new Error(`zkCli ${args.join(' ')} killed by ${r.signal}:\n${r.stdout}\n${r.stderr}`);
       return { ...r, out: cleanStdout(r.stdout), err: cleanStderr(r.stderr) };
     }

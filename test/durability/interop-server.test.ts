@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OpCode, Perms, type MultiOp, type records } from '../../src/jute/index.js';
 import { listDataDir } from '../../src/zab/index.js';
-import { zookeeperAvailable } from '../support/servers.js';
+import { DIST, ZOOKEEPER, skipWithout } from '../support/requirements.js';
 import { OPEN_ACL, prng } from '../zab/helpers.js';
 import { digestId, dumpViaClient, RawClient, type NodeView } from '../zab/raw-client.js';
 import { startZk, type Zk } from '../zab/zk-launcher.js';
@@ -179,7 +179,7 @@ const countKinds = (view: Map<string, NodeView>) => {
   return { nodes: view.size, ephemeral };
 };
 
-describe.skipIf(!zookeeperAvailable())('a dataDir moved between Apache ZooKeeper 3.8 and zkts', () => {
+describe.skipIf(skipWithout(ZOOKEEPER, DIST))('a dataDir moved between Apache ZooKeeper 3.8 and zkts', () => {
   it('(a) zkts serves exactly the tree of the dataDir ZooKeeper wrote, then expires its dead session', async () => {
     const dataDir = join(work, 'from-zookeeper');
     const zk = await zookeeper(dataDir, ['zookeeper.snapCount=600']);

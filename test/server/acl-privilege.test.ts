@@ -6,25 +6,15 @@
  * - a SASL user named "super" matches every sasl ACL, and only those (SASLAuthenticationProvider.matches);
  * - skipACL=yes: no ACL is checked at all (ZooKeeperServer.checkACL).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KAZOO, PURESASL, skipWithout } from '../support/requirements.js';
 import { startServer, type RunningServer } from '../support/servers.js';
-import { SERVER_KINDS, runProcess, serverSkipReason } from '../compat/client-helpers.js';
+import { SERVER_KINDS, runProcess, serverDependency } from '../compat/client-helpers.js';
 
 const PYTHON = '/usr/bin/python3'; // Debian's interpreter, which has python3-kazoo and puresasl
-
-function kazooSkipReason(): string | null {
-  if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
-  try {
-    execFileSync(PYTHON, ['-c', 'import kazoo.client, puresasl.client'], { stdio: 'ignore', timeout: 20_000 });
-    return null;
-  } catch {
-    return `kazoo and puresasl are not importable by ${PYTHON} (Debian packages python3-kazoo, python3-puresasl)`;
-  }
-}
 
 /**
  * argv: connect string, JSON list of [user, password] (null: no SASL login). An unauthenticated
@@ -92,7 +82,6 @@ async function readAsEach(server: RunningServer, logins: ([string, string] | nul
   }
 }
 
-const kazooSkip = kazooSkipReason();
 let dir: string;
 let jaas: string;
 
@@ -105,8 +94,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 for (const kind of SERVER_KINDS) {
-  const skip = kazooSkip ?? serverSkipReason(kind);
-  describe.skipIf(skip !== null)(`ACL privileges against ${kind}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describe.skipIf(skipWithout(KAZOO, PURESASL, serverDependency(kind)))(`ACL privileges against ${kind}`, () => {
     it('zookeeper.superUser grants super; a SASL user named super matches sasl ACLs only', async () => {
       const server = await startServer(kind, {
         cfg: [SASL_PROVIDER],

@@ -7,7 +7,8 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PeerState, type Notification, type QuorumConfig } from '../../src/jute/election.js';
 import { ElectionRunner } from '../../src/server/election-runner.js';
-import { freePort, zookeeperAvailable } from '../support/servers.js';
+import { ZOOKEEPER, skipWithout } from '../support/requirements.js';
+import { freePort } from '../support/servers.js';
 import { startEnsembleZk, waitForModes, type EnsembleZk } from './zk-ensemble.js';
 
 async function ensemble(): Promise<QuorumConfig> {
@@ -47,7 +48,7 @@ function zktsPeer(sid: number, cfg: QuorumConfig, received: { from: number; n: N
   return r;
 }
 
-describe.skipIf(!zookeeperAvailable())('election with Apache ZooKeeper 3.8.0 (1 zkts + 2 ZooKeeper)', () => {
+describe.skipIf(skipWithout(ZOOKEEPER))('election with Apache ZooKeeper 3.8.0 (1 zkts + 2 ZooKeeper)', () => {
   it('A: all start together: ZooKeeper elects 3 among itself and zkts (sid 1) follows 3 in the same round and epoch', async () => {
     const cfg = await ensemble();
     const received: { from: number; n: Notification }[] = [];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJaasConfig, parseJaasUsers } from '../../src/server/jaas.js';
+import { JAVA, skipWithout } from '../support/requirements.js';
 
 /** The file kazoo's test harness (kazoo/testing/harness.py, ZOOKEEPER_JAAS_AUTH=digest) writes. */
 const KAZOO_JAAS = `
@@ -150,8 +151,7 @@ describe('parseJaasUsers on malformed text', () => {
   });
 });
 
-// Differential check against the JDK's own JAAS parser (sun.security.provider.ConfigFile), when java is installed.
-const hasJava = spawnSync('java', ['-version'], { stdio: 'ignore' }).status === 0;
+// Differential check against the JDK's own JAAS parser (sun.security.provider.ConfigFile).
 
 const JAAS_PEER = `
 import java.net.URI;
@@ -191,7 +191,7 @@ public class JaasPeer {
 }
 `;
 
-describe.skipIf(!hasJava)('parseJaasUsers agrees with the JDK ConfigFile parser', () => {
+describe.skipIf(skipWithout(JAVA))('parseJaasUsers agrees with the JDK ConfigFile parser', () => {
   let dir = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'zkts-jaas-'));

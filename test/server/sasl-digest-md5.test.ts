@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import {
   SaslError,
   parseDigestDirectives,
 } from '../../src/server/sasl-digest-md5.js';
+import { JAVA, PURESASL, skipWithout } from '../support/requirements.js';
 
 // --------------------------------------------------------------------------------------------
 // An independent client side of RFC 2831 (md5-sess, qop=auth), with knobs to produce bad responses.
@@ -459,8 +460,6 @@ describe('parseDigestDirectives', () => {
 // --------------------------------------------------------------------------------------------
 
 const PYTHON = '/usr/bin/python3';
-const hasPuresasl = spawnSync(PYTHON, ['-c', 'import puresasl.client'], { stdio: 'ignore' }).status === 0;
-const hasJava = spawnSync('java', ['-version'], { stdio: 'ignore' }).status === 0;
 
 /** kazoo 2.8 ConnectionHandler._authenticate_with_sasl, with the socket replaced by stdin/stdout. */
 const PURESASL_DRIVER = `
@@ -689,7 +688,7 @@ async function runClient(peer: LinePeer, server: DigestMd5Server): Promise<Clien
 
 const h = (s: string) => Buffer.from(s, 'utf8').toString('hex');
 
-describe.skipIf(!hasPuresasl)('with the puresasl client kazoo uses', () => {
+describe.skipIf(skipWithout(PURESASL))('with the puresasl client kazoo uses', () => {
   const run = (user: string, password: string, mode: 'options' | 'legacy' = 'options', users = USERS) => {
     const server = new DigestMd5Server({ users });
     return { server, result: runClient(new LinePeer(PYTHON, ['-c', PURESASL_DRIVER, h(user), h(password), mode]), server) };
@@ -740,7 +739,7 @@ describe.skipIf(!hasPuresasl)('with the puresasl client kazoo uses', () => {
   });
 });
 
-describe.skipIf(!hasJava)('with the JDK SaslClient ZooKeeper’s Java client uses', () => {
+describe.skipIf(skipWithout(JAVA))('with the JDK SaslClient ZooKeeper’s Java client uses', () => {
   let dir = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'zkts-sasl-'));
@@ -779,7 +778,7 @@ describe.skipIf(!hasJava)('with the JDK SaslClient ZooKeeper’s Java client use
   }, 60_000);
 });
 
-describe.skipIf(!hasJava)('agrees with the JDK SaslServer ZooKeeper uses', () => {
+describe.skipIf(skipWithout(JAVA))('agrees with the JDK SaslServer ZooKeeper uses', () => {
   let dir = '';
   let peer: LinePeer;
   const users = new Map([...USERS, ['jürgen', 'pässwörd'], ['иван', 'пароль']]);

@@ -1,12 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { firstSessionId, sessionPassword } from '../../src/server/session-ids.js';
+import { JAVA, skipWithout } from '../support/requirements.js';
 
-const hasJava = spawnSync('java', ['-version']).status === 0;
-if (!hasJava && process.env.CI === 'true') throw new Error('java is required in CI for the session id tests');
 
 const IDS = [0n, 1n, 0x0100017f2c3e0000n, 0x03000008b93d0000n, -1n, -(1n << 63n) + 5n, 0x7fffffffffffffffn, 0xb3415c00n];
 const TIMES = [0, 1, 1733370000123, 2 ** 40 + 17, 2 ** 45 + 3];
@@ -43,7 +42,7 @@ function javaFigures(): string[] {
   return out.trim().split('\n');
 }
 
-describe.skipIf(!hasJava)('session ids and passwords match Apache ZooKeeper (computed by the JDK)', () => {
+describe.skipIf(skipWithout(JAVA))('session ids and passwords match Apache ZooKeeper (computed by the JDK)', () => {
   it('passwords are java.util.Random(id ^ 0xB3415C00).nextBytes(16); first ids carry the server id and the clock', () => {
     const java = javaFigures();
     const ours = [

@@ -24,7 +24,7 @@ import {
   readLogFile,
   type LogEntry,
 } from '../../src/zab/txn-log-file.js';
-import { zookeeperAvailable } from '../support/servers.js';
+import { ZOOKEEPER, skipWithout } from '../support/requirements.js';
 import { clientStat, dumpTree, OPEN_ACL, prng, TxnGen } from './helpers.js';
 import { digestId, dumpViaClient, RawClient, type NodeView } from './raw-client.js';
 import { startZk, type Zk } from './zk-launcher.js';
@@ -58,7 +58,7 @@ async function waitFor<T>(f: () => T | undefined, ms: number, what: string): Pro
   }
 }
 
-describe.skipIf(!zookeeperAvailable())('interoperability with Apache ZooKeeper 3.8', () => {
+describe.skipIf(skipWithout(ZOOKEEPER))('interoperability with Apache ZooKeeper 3.8', () => {
   it('replays the logs and snapshots ZooKeeper wrote into exactly the tree it serves', async () => {
     const dataDir = join(work, 'a');
     const v2 = join(dataDir, 'version-2');
