@@ -35,7 +35,7 @@ export interface Ensemble {
 
 export async function startEnsemble(kinds: Kind[], opts: { tickTime?: number; initLimit?: number; syncLimit?: number } = {}): Promise<Ensemble> {
   const root = mkdtempSync(join(tmpdir(), 'zkts-ensemble-'));
-  const ports = [];
+  const ports: { client: number; quorum: number; election: number }[] = [];
   for (let i = 0; i < kinds.length; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
   const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:participant`);
   const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts));
