@@ -8,6 +8,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetter } from './four-letter-commands.js';
 import { join } from 'node:path';
 import { Persistence } from '../zab/index.js';
+import { nodeStorage, type Storage } from '../storage/storage.js';
 import { SaslAuthenticator } from './sasl.js';
 import { ZkServer } from './zk-server.js';
 
@@ -27,7 +28,7 @@ export class ZkTcpServer implements ConnectionHost {
   /** Called when the log fails (a write or fsync error): the server has stopped serving. */
   onFatal: (err: Error) => void = () => {};
 
-  constructor(readonly config: ServerConfig, readonly log: Logger) {
+  constructor(readonly config: ServerConfig, readonly log: Logger, private readonly storage: Storage = nodeStorage) {
     const jaasText = config.jaasConfigFile ? readJaas(config.jaasConfigFile, log) : '';
     this.sasl = new SaslAuthenticator(jaasText);
     this.listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -47,6 +48,7 @@ export class ZkTcpServer implements ConnectionHost {
       preAllocSize: c.preAllocSize,
       log: this.log,
       onFailure: (err) => this.fail(err),
+      storage: this.storage,
     });
     this.persistence = persistence;
     this.log.info(
