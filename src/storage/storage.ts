@@ -8,6 +8,7 @@
  * directory. Code written against this interface must say both, or the simulated disk loses it.
  */
 import { mkdir, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /** An open file. node:fs/promises' FileHandle is one, so the real storage adds no layer on the hot path. */
 export interface StorageFile {
@@ -59,6 +60,20 @@ export const nodeStorage: Storage = {
     }
   },
 };
+
+/**
+ * mkdir -p whose result survives a power cut: each directory it creates is recorded in its
+ * parent, so the parent is fsynced too (a new dataDir/version-2 would otherwise vanish with every
+ * file later made durable in it).
+ */
+export async function mkdirDurable(storage: Storage, dir: string): Promise<void> {
+  const first = await storage.mkdir(dir);
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    await storage.syncDir(dirname(d));
+    if (d === first || dirname(d) === d) break;
+  }
+}
 
 /** fsync of a file by path. */
 export async function syncFile(storage: Storage, path: string): Promise<void> {

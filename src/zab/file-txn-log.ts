@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Txn } from '../datatree/index.js';
 import { JuteWriter } from '../jute/index.js';
-import { nodeStorage, type Storage, type StorageFile } from '../storage/storage.js';
+import { mkdirDurable, nodeStorage, type Storage, type StorageFile } from '../storage/storage.js';
 import type { TxnLog } from './txn-log.js';
 import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, logFileName, paddedFileSize, writeLogEntry } from './txn-log-file.js';
 
@@ -141,7 +141,7 @@ export class FileTxnLog implements TxnLog {
       const old = this.file.handle;
       old.close().catch(() => {});
     } else {
-      await this.storage.mkdir(this.options.dir);
+      await mkdirDurable(this.storage, this.options.dir);
     }
     const name = logFileName(firstZxid);
     // A file of this name can only be one a crash left without a single whole txn (recovery replayed

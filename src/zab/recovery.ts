@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DataTree } from '../datatree/index.js';
-import { nodeStorage, type Storage } from '../storage/storage.js';
+import { mkdirDurable, nodeStorage, type Storage } from '../storage/storage.js';
 import { readSnapshotFile } from './snapshot-file.js';
 import { listDataDir, logsToReplay, streamLogFile } from './txn-log-file.js';
 
@@ -27,7 +27,7 @@ const PROBE = Buffer.from('x');
 /** Creates `dir` if needed and proves it writable, so that a bad dataDir fails at start, not at the first write. */
 export async function ensureWritableDir(dir: string, storage: Storage = nodeStorage): Promise<void> {
   try {
-    await storage.mkdir(dir);
+    await mkdirDurable(storage, dir);
     const probe = join(dir, `.zkts-write-test-${process.pid}`);
     const fh = await storage.open(probe, 'w');
     try {
