@@ -5,7 +5,7 @@ import { FileTxnLog } from './file-txn-log.js';
 import { recover, type Recovered } from './recovery.js';
 import { snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
 import type { TxnLog } from './txn-log.js';
-import { listDataDir, logsToReplay } from './txn-log-file.js';
+import { isValidSnapshotFile, listDataDir, logsToReplay } from './txn-log-file.js';
 
 export interface PersistenceOptions {
   dataDir: string;
@@ -140,15 +140,24 @@ export async function purgeDataDir(dataDir: string, dataLogDir: string, retain: 
   const snapDir = join(dataDir, VERSION_DIR);
   const logDir = join(dataLogDir, VERSION_DIR);
   const snaps = (await listDataDir(snapDir, storage)).snapshots.filter((s) => !s.name.endsWith('.tmp'));
-  if (snaps.length <= retain) return [];
-  const oldestKept = snaps[retain - 1]!.zxid;
+  // Only snapshots that look whole count, as in ZooKeeper's findNValidSnapshots: one that did not
+  // reach the disk whole (a power cut after its rename) must not stand in for an older one.
+  const kept: typeof snaps = [];
+  for (const snap of snaps) {
+    if (kept.length === retain) break;
+    if (await isValidSnapshotFile(snap.path, snap.name, storage)) kept.push(snap);
+  }
+  if (kept.length < retain) return [];
+  const oldestKept = kept[retain - 1]!.zxid;
   const logs = (await listDataDir(logDir, storage)).logs;
   const neededLogs = new Set(logsToReplay(logs, oldestKept).map((l) => l.path));
-  const removed = [...snaps.slice(retain).map((s) => s.path), ...logs.filter((l) => !neededLogs.has(l.path)).map((l) => l.path)];
+  const removed = [...snaps.filter((s) => s.zxid < oldestKept).map((s) => s.path), ...logs.filter((l) => !neededLogs.has(l.path)).map((l) => l.path)];
   // Periodic snapshots are written without fsync: before the files that could rebuild the tree
   // without them go, the kept snapshots are made durable (a power loss must not leave only
-  // snapshots that never reached the disk, and no logs to replay instead).
-  for (const snap of snaps.slice(0, retain)) await syncFile(storage, snap.path);
+  // snapshots that never reached the disk, and no logs to replay instead), their names included:
+  // they were renamed into place without a directory fsync.
+  for (const snap of kept) await syncFile(storage, snap.path);
+  await storage.syncDir(snapDir);
   for (const path of removed) await storage.unlink(path);
   return removed;
 }
