@@ -350,6 +350,12 @@ export async function writeSnapshotFile(
     }
   }
   const storage = options.storage ?? nodeStorage;
+  // A temp file left by an earlier snapshot goes first: emptying and rewriting it in place could,
+  // after a power cut, leave its old contents (an older snapshot, made durable by a purge's fsync)
+  // under the new snapshot's name. A new file has no contents but those written now.
+  await storage.unlink(tmp).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
   const fh = await storage.open(tmp, 'w');
   try {
     try {
