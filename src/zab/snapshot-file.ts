@@ -381,14 +381,17 @@ export async function writeSnapshotFile(
  */
 function fileWritable(fh: StorageFile): Writable {
   let position = 0;
+  const write = (bytes: Buffer, callback: (err?: Error | null) => void) => {
+    fh.write(bytes, 0, bytes.length, position).then(() => {
+      position += bytes.length;
+      callback();
+    }, callback);
+  };
   return new Writable({
     highWaterMark: 4 << 20,
-    write(chunk: Buffer, _encoding, callback) {
-      fh.write(chunk, 0, chunk.length, position).then(() => {
-        position += chunk.length;
-        callback();
-      }, callback);
-    },
+    write: (chunk: Buffer, _encoding, callback) => write(chunk, callback),
+    // The chunks queued while a write was in flight go out in one.
+    writev: (chunks, callback) => write(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback),
   });
 }
 
