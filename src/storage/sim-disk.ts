@@ -153,6 +153,7 @@ export interface SimDiskOptions {
   ignoreSync?: (kind: SyncKind, path: string) => boolean;
 }
 
+/** An error as node:fs reports one: `code` is ENOENT, EIO, ENOSPC, ... */
 export class SimFsError extends Error {
   constructor(readonly code: string, syscall: string, path: string) {
     super(`${code}: simulated ${syscall} failure, '${path}'`);
@@ -217,9 +218,9 @@ export class SimDisk implements Storage {
     await this.begin();
     const { dir, name } = this.parent(path);
     let node = dir.entries.get(name);
-    if (node instanceof SimDir) throw fsError('EISDIR', 'open', path);
+    if (node instanceof SimDir) throw new SimFsError('EISDIR', 'open', path);
     if (!node) {
-      if (mode !== 'w') throw fsError('ENOENT', 'open', path);
+      if (mode !== 'w') throw new SimFsError('ENOENT', 'open', path);
       node = new SimFile();
       dir.link(name, node);
     } else if (mode === 'w') {
@@ -245,7 +246,7 @@ export class SimDisk implements Storage {
     let first: string | undefined;
     for (let i = 0; i < parts.length; i++) {
       let next = at.entries.get(parts[i]!);
-      if (next instanceof SimFile) throw fsError('ENOTDIR', 'mkdir', dir);
+      if (next instanceof SimFile) throw new SimFsError('ENOTDIR', 'mkdir', dir);
       if (!next) {
         next = new SimDir();
         at.link(parts[i]!, next);
@@ -260,7 +261,7 @@ export class SimDisk implements Storage {
     await this.begin();
     const src = this.parent(from);
     const node = src.dir.entries.get(src.name);
-    if (!node) throw fsError('ENOENT', 'rename', from);
+    if (!node) throw new SimFsError('ENOENT', 'rename', from);
     const dst = this.parent(to);
     if (src.dir === dst.dir) {
       // Within one directory a rename is one change: atomic, after a power cut too.
@@ -274,7 +275,7 @@ export class SimDisk implements Storage {
   async unlink(path: string): Promise<void> {
     await this.begin();
     const { dir, name } = this.parent(path);
-    if (!(dir.entries.get(name) instanceof SimFile)) throw fsError('ENOENT', 'unlink', path);
+    if (!(dir.entries.get(name) instanceof SimFile)) throw new SimFsError('ENOENT', 'unlink', path);
     dir.unlink(name);
   }
 
@@ -308,6 +309,7 @@ export class SimDisk implements Storage {
     this.syncing('file', path, () => file.sync(), () => file.forgetUnsynced());
   }
 
+  /** Every operation starts here: counted, given to onOp, completed in a later turn unless the power is cut. */
   async begin(): Promise<void> {
     if (this.dead) await never();
     this.ops++;
@@ -349,15 +351,15 @@ export class SimDisk implements Storage {
 
   private dir(path: string): SimDir {
     const d = this.lookup(path);
-    if (!d) throw fsError('ENOENT', 'scandir', path);
-    if (!(d instanceof SimDir)) throw fsError('ENOTDIR', 'scandir', path);
+    if (!d) throw new SimFsError('ENOENT', 'scandir', path);
+    if (!(d instanceof SimDir)) throw new SimFsError('ENOTDIR', 'scandir', path);
     return d;
   }
 
   private file(path: string): SimFile {
     const f = this.lookup(path);
-    if (!f) throw fsError('ENOENT', 'open', path);
-    if (!(f instanceof SimFile)) throw fsError('EISDIR', 'open', path);
+    if (!f) throw new SimFsError('ENOENT', 'open', path);
+    if (!(f instanceof SimFile)) throw new SimFsError('EISDIR', 'open', path);
     return f;
   }
 
@@ -414,8 +416,8 @@ class SimHandle implements StorageFile {
   }
 
   private check(writing: boolean): void {
-    if (this.closed) throw fsError('EBADF', 'handle', this.path);
-    if (writing && this.mode === 'r') throw fsError('EBADF', 'write', this.path);
+    if (this.closed) throw new SimFsError('EBADF', 'handle', this.path);
+    if (writing && this.mode === 'r') throw new SimFsError('EBADF', 'write', this.path);
   }
 }
 
@@ -431,10 +433,6 @@ function keptFileChanges(changes: readonly FileChange[], options: PowerCutOption
     kept.push({ kind: 'write', position: next.position, bytes: next.bytes.subarray(0, Math.floor(options.rand() * next.bytes.length)) });
   }
   return kept;
-}
-
-function fsError(code: string, syscall: string, path: string): SimFsError {
-  return new SimFsError(code, syscall, path);
 }
 
 function never(): Promise<never> {
