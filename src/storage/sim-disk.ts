@@ -166,8 +166,8 @@ export class SimDisk implements Storage {
   private faults: Fault[] = [];
   /** Operations begun, for tests that cut the power after a chosen number of them. */
   ops = 0;
-  /** Called at the start of each operation (after `ops` counts it); may cut the power. */
-  onOp: ((disk: SimDisk) => void) | undefined;
+  /** Called at the start of each operation (after `ops` counts it), with its name and path; may cut the power. */
+  onOp: ((disk: SimDisk, op: string, path: string) => void) | undefined;
 
   constructor(private readonly options: SimDiskOptions = {}, root?: SimDir) {
     this.root = root ?? new SimDir();
@@ -215,7 +215,7 @@ export class SimDisk implements Storage {
   // ---- Storage ----
 
   async open(path: string, mode: OpenMode): Promise<StorageFile> {
-    await this.begin();
+    await this.begin('open', path);
     const { dir, name } = this.parent(path);
     let node = dir.entries.get(name);
     if (node instanceof SimDir) throw new SimFsError('EISDIR', 'open', path);
@@ -230,17 +230,17 @@ export class SimDisk implements Storage {
   }
 
   async readFile(path: string): Promise<Buffer> {
-    await this.begin();
+    await this.begin('readFile', path);
     return Buffer.from(this.file(path).read());
   }
 
   async readdir(dir: string): Promise<string[]> {
-    await this.begin();
+    await this.begin('readdir', dir);
     return [...this.dir(dir).entries.keys()].sort();
   }
 
   async mkdir(dir: string): Promise<string | undefined> {
-    await this.begin();
+    await this.begin('mkdir', dir);
     const parts = resolve(dir).split('/').filter(Boolean);
     let at = this.root;
     let first: string | undefined;
@@ -258,7 +258,7 @@ export class SimDisk implements Storage {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await this.begin();
+    await this.begin('rename', from);
     const src = this.parent(from);
     const node = src.dir.entries.get(src.name);
     if (!node) throw new SimFsError('ENOENT', 'rename', from);
@@ -273,19 +273,19 @@ export class SimDisk implements Storage {
   }
 
   async unlink(path: string): Promise<void> {
-    await this.begin();
+    await this.begin('unlink', path);
     const { dir, name } = this.parent(path);
     if (!(dir.entries.get(name) instanceof SimFile)) throw new SimFsError('ENOENT', 'unlink', path);
     dir.unlink(name);
   }
 
   async truncate(path: string, length: number): Promise<void> {
-    await this.begin();
+    await this.begin('truncate', path);
     this.file(path).truncate(length);
   }
 
   async syncDir(dir: string): Promise<void> {
-    await this.begin();
+    await this.begin('fsync-dir', dir);
     const d = this.dir(dir);
     this.syncing('dir', resolve(dir), () => d.sync(), () => {});
   }
@@ -293,27 +293,27 @@ export class SimDisk implements Storage {
   // ---- the handle's calls ----
 
   async fileWrite(file: SimFile, path: string, bytes: Buffer, position: number): Promise<void> {
-    await this.begin();
+    await this.begin('write', path);
     this.fault('write', path);
     file.write(position, bytes);
   }
 
   async fileTruncate(file: SimFile, path: string, length: number): Promise<void> {
-    await this.begin();
+    await this.begin('truncate', path);
     this.fault('write', path);
     file.truncate(length);
   }
 
   async fileSync(file: SimFile, path: string): Promise<void> {
-    await this.begin();
+    await this.begin('fsync', path);
     this.syncing('file', path, () => file.sync(), () => file.forgetUnsynced());
   }
 
   /** Every operation starts here: counted, given to onOp, completed in a later turn unless the power is cut. */
-  async begin(): Promise<void> {
+  async begin(op: string, path: string): Promise<void> {
     if (this.dead) await never();
     this.ops++;
-    this.onOp?.(this);
+    this.onOp?.(this, op, resolve(path));
     await nextTurn();
     if (this.dead) await never();
   }
@@ -382,7 +382,7 @@ class SimHandle implements StorageFile {
 
   async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
     this.check(false);
-    await this.disk.begin();
+    await this.disk.begin('read', this.path);
     const bytesRead = Math.max(0, Math.min(length, this.file.size - position));
     if (bytesRead > 0) this.file.data.copy(buffer, offset, position, position + bytesRead);
     return { bytesRead };
@@ -405,14 +405,14 @@ class SimHandle implements StorageFile {
 
   async stat(): Promise<{ size: number }> {
     this.check(false);
-    await this.disk.begin();
+    await this.disk.begin('stat', this.path);
     return { size: this.file.size };
   }
 
   async close(): Promise<void> {
     this.check(false);
     this.closed = true;
-    await this.disk.begin();
+    await this.disk.begin('close', this.path);
   }
 
   private check(writing: boolean): void {

@@ -14,7 +14,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SimDiskOptions } from '../../src/storage/index.js';
-import { powerCutRun, replayHint } from './power-load.js';
+import { newCutStats, powerCutRun, replayHint } from './power-load.js';
 
 const SEEDS = Number(process.env.POWER_CUT_SEEDS ?? 100);
 const FIRST = Number(process.env.POWER_CUT_FIRST_SEED ?? 1);
@@ -36,14 +36,24 @@ const seeds = ONE === undefined ? Array.from({ length: SEEDS }, (_, i) => FIRST 
 describe('power cuts', () => {
   it.skipIf(variant !== undefined)(`every acknowledged write survives (${seeds.length} seeds x 3 cuts)`, async () => {
     const failures: string[] = [];
+    const stats = newCutStats();
     for (const seed of seeds) {
-      const failure = await powerCutRun(seed);
+      const failure = await powerCutRun(seed, { stats });
       if (failure) {
         failures.push(`${failure}\n  ${replayHint(seed)}`);
         if (failures.length >= 3) break;
       }
     }
     expect(failures, failures.join('\n')).toEqual([]);
+    console.log(
+      `${stats.cuts} power cuts: ${stats.duringSnapshot} while a snapshot was being written, ` +
+        `${stats.duringLogRoll} during a log roll, ${stats.duringRecovery} during recovery`,
+    );
+    if (ONE === undefined) {
+      expect(stats.duringSnapshot).toBeGreaterThan(0);
+      expect(stats.duringLogRoll).toBeGreaterThan(0);
+      expect(stats.duringRecovery).toBeGreaterThan(0);
+    }
   }, Math.max(120_000, seeds.length * 2000));
 
   for (const [name, ignoreSync] of Object.entries(REMOVED)) {

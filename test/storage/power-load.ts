@@ -25,6 +25,44 @@ export interface RunOptions {
   cuts?: number;
   /** The disk's behaviour: pass ignoreSync to play a build with an fsync removed. */
   disk?: SimDiskOptions;
+  /** Counts where the cuts fell, added to. */
+  stats?: CutStats;
+}
+
+/** Where power cuts fell: what was under way on the disk at the operation the power went at. */
+export interface CutStats {
+  cuts: number;
+  /** Between opening a snapshot's temp file and its rename into place. */
+  duringSnapshot: number;
+  /** Between creating a new log file and the fsync of its directory. */
+  duringLogRoll: number;
+  /** While recovering (Persistence.open). */
+  duringRecovery: number;
+}
+
+export function newCutStats(): CutStats {
+  return { cuts: 0, duringSnapshot: 0, duringLogRoll: 0, duringRecovery: 0 };
+}
+
+/** Follows the disk operations to tell whether a snapshot or a log roll is under way. */
+function phaseTracker(): { see(op: string, path: string): void; snapshot: boolean; roll: boolean } {
+  let rollDir: string | undefined;
+  const t = {
+    snapshot: false,
+    roll: false,
+    see(op: string, path: string) {
+      if (op === 'open' && path.endsWith('.inprogress.tmp')) t.snapshot = true;
+      else if (op === 'rename' && path.endsWith('.inprogress.tmp')) t.snapshot = false;
+      if (op === 'open' && /\/tmp\.log\.[0-9a-f]+$/.test(path)) {
+        t.roll = true;
+        rollDir = path.substring(0, path.lastIndexOf('/'));
+      } else if (op === 'fsync-dir' && path === rollDir) {
+        t.roll = false;
+        rollDir = undefined;
+      }
+    },
+  };
+  return t;
 }
 
 /** Undefined when every check passed; otherwise what went wrong, with the seed. */
@@ -56,12 +94,23 @@ export async function powerCutRun(seed: number, options: RunOptions = {}): Promi
     let next: SimDisk | undefined;
     let signal!: () => void;
     const cutDone = new Promise<void>((resolve) => (signal = resolve));
+    const phase = phaseTracker();
+    let recovering = true;
+    const cutNow = (d: SimDisk) => {
+      next = d.powerCut(survivors);
+      signal();
+      const stats = options.stats;
+      if (stats) {
+        stats.cuts++;
+        if (phase.snapshot) stats.duringSnapshot++;
+        if (phase.roll) stats.duringLogRoll++;
+        if (recovering) stats.duringRecovery++;
+      }
+    };
     if (!last) {
-      disk.onOp = (d) => {
-        if (next === undefined && d.ops >= cutAt) {
-          next = d.powerCut(survivors);
-          signal();
-        }
+      disk.onOp = (d, op, path) => {
+        phase.see(op, path);
+        if (next === undefined && d.ops >= cutAt) cutNow(d);
       };
     }
 
@@ -84,16 +133,14 @@ export async function powerCutRun(seed: number, options: RunOptions = {}): Promi
     } catch (e) {
       return describe(`after ${cut} power cut(s): recovery failed: ${(e as Error).message}`);
     }
+    recovering = false;
     if (opened) {
       const problem = check(opened.recovered, acked, newGen);
       if (problem) return describe(`after ${cut} power cut(s): ${problem}`);
       if (last) return undefined;
       await writeLoad(opened.persistence, opened.recovered, newGen, rand, () => next !== undefined, (zxid) => (acked = zxid));
       // Whatever the load left in flight, the power goes now if it has not yet.
-      if (next === undefined) {
-        next = disk.powerCut(survivors);
-        signal();
-      }
+      if (next === undefined) cutNow(disk);
     }
     disk = next!;
   }
