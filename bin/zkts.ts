@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-import { mkdirSync } from 'node:fs';
-import { Command } from 'commander';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
 import {
   ConfigError,
+  LOG_LEVELS,
   ZkTcpServer,
-  applySystemProperties,
   createLogger,
   defaultConfig,
+  describeConfig,
+  integerOption,
   loadZooCfg,
-  readMyid,
+  resolveLogLevel,
+  resolveServerConfig,
 } from '../src/server/index.js';
 import { dumpLogFile, dumpSnapshotFile, purgeDataDir, RecoveryError } from '../src/zab/index.js';
 import { WORKLOADS, runBenchCli, type BenchCliOptions } from '../src/bench/index.js';
@@ -19,22 +22,29 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-const program = new Command();
-program.name('zkts').description('A ZooKeeper-compatible coordination server');
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// Typed, so that program.error() (never returns) narrows like a throw.
+const program: Command = new Command();
+program.name('zkts').description('A ZooKeeper-compatible coordination server').version(version);
 
 program
   .command('start')
   .description('run a server (standalone on 127.0.0.1:2181 with data in ./zkts-data unless a zoo.cfg says otherwise)')
   .option('-c, --config <file>', 'an Apache ZooKeeper zoo.cfg')
   .option('-D, --define <key=value>', 'a Java-style system property, e.g. -Dzookeeper.extendedTypesEnabled=true', collect, [])
-  .option('-p, --port <port>', 'client port (overrides the config)')
-  .action(async (opts: { config?: string; define: string[]; port?: string }) => {
-    const log = createLogger();
+  .option('-p, --port <port>', 'client port (overrides the config)', integerOption(0, 65535))
+  .addOption(new Option('--log-level <level>', 'log level (default: $ZKTS_LOG_LEVEL, else info)').choices(LOG_LEVELS))
+  .action(async (opts: { config?: string; define: string[]; port?: number; logLevel?: string }) => {
+    let level: string;
     try {
-      let config = opts.config ? loadZooCfg(opts.config) : defaultConfig();
-      config = applySystemProperties(config, opts.define);
-      if (opts.port !== undefined) config = { ...config, clientPort: Number(opts.port) };
-      config.myid = readMyid(config.dataDir);
+      level = resolveLogLevel(opts.logLevel);
+    } catch (e) {
+      program.error(`error: ${(e as Error).message}`, { exitCode: 2 });
+    }
+    const log = createLogger(level);
+    try {
+      const config = resolveServerConfig(opts);
       for (const w of config.warnings) log.warn(w);
       mkdirSync(config.dataDir, { recursive: true });
       const server = new ZkTcpServer(config, log);
@@ -47,7 +57,10 @@ program
         force.unref();
         server.stop().then(
           () => process.exit(0),
-          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
         );
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
@@ -60,6 +73,24 @@ program
       }
       log.error({ err: e }, 'failed to start');
       process.exitCode = 1;
+    }
+  });
+
+program
+  .command('check-config')
+  .description('print the settings a server would start with and every warning; exit 2 on an error')
+  .option('-c, --config <file>', 'an Apache ZooKeeper zoo.cfg')
+  .option('-D, --define <key=value>', 'a Java-style system property, as for start', collect, [])
+  .option('-p, --port <port>', 'client port (overrides the config)', integerOption(0, 65535))
+  .action((opts: { config?: string; define: string[]; port?: number }) => {
+    try {
+      const config = resolveServerConfig(opts);
+      for (const line of describeConfig(config)) console.log(line);
+      for (const w of config.warnings) console.log(`warning: ${w}`);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(`error: ${e.message}`);
+      process.exitCode = 2;
     }
   });
 
@@ -83,10 +114,16 @@ program
   .command('purge')
   .description('delete old snapshots and the logs only they need, keeping the newest N snapshots')
   .option('-c, --config <file>', 'the zoo.cfg naming dataDir and dataLogDir')
-  .option('-n, --count <n>', 'snapshots to keep (at least 3)', '3')
-  .action(async (opts: { config?: string; count: string }) => {
-    const config = opts.config ? loadZooCfg(opts.config) : defaultConfig();
-    const removed = await purgeDataDir(config.dataDir, config.dataLogDir, Number(opts.count));
+  .option('-n, --count <n>', 'snapshots to keep (at least 3)', integerOption(3), 3)
+  .action(async (opts: { config?: string; count: number }) => {
+    let config;
+    try {
+      config = opts.config ? loadZooCfg(opts.config) : defaultConfig();
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      program.error(`error: ${e.message}`, { exitCode: 2 });
+    }
+    const removed = await purgeDataDir(config.dataDir, config.dataLogDir, opts.count);
     for (const f of removed) console.log(`removed ${f}`);
     console.log(`${removed.length} file(s) removed`);
   });

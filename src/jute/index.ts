@@ -6,3 +6,4 @@ export * from './multi.js';
 export * from './reader.js';
 export * as records from './records.js';
 export * from './writer.js';
+export * from './quorum.js';

@@ -16,6 +16,8 @@ export interface ClientHandle {
   sendDataReply(xid: number, zxid: number, data: Buffer | null, tail: (w: JuteWriter) => void): void;
   /** Queues a watch notification (xid -1). */
   sendEvent(type: number, state: number, path: string): void;
+  /** Called once a request's reply is queued, with when it arrived and when it was answered (elapsedMs), for cons. */
+  answered(xid: number, arrivedAt: number, answeredAt: number): void;
   /** Flushes what is queued and closes the socket. */
   close(reason: string): void;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { keyNote, systemPropertyNote } from './config-notes.js';
 
 /** A configuration mistake, naming the file, line and key. */
 export class ConfigError extends Error {
@@ -23,7 +24,8 @@ export interface ServerConfig {
   dataDir: string;
   dataLogDir: string;
   clientPort: number;
-  clientPortAddress: string;
+  /** undefined: every interface, ZooKeeper's meaning of a zoo.cfg without clientPortAddress. */
+  clientPortAddress: string | undefined;
   /** 0 means unlimited, as in ZooKeeper. */
   maxClientCnxns: number;
   minSessionTimeout: number;
@@ -35,6 +37,10 @@ export interface ServerConfig {
   adminServerPort: number;
   containerCheckIntervalMs: number;
   superDigest: string | undefined;
+  /** zookeeper.skipACL=yes: no ACL is checked (process-wide, as in ZooKeeper). */
+  skipAcl: boolean;
+  /** zookeeper.superUser and zookeeper.superUser.*: SASL users granted the super id, by key. */
+  superUsers: Record<string, string>;
   jaasConfigFile: string | undefined;
   reconfigEnabled: boolean;
   readOnlyModeEnabled: boolean;
@@ -46,11 +52,25 @@ export interface ServerConfig {
   preAllocSize: number;
   autopurgeSnapRetainCount: number;
   autopurgePurgeInterval: number;
+  /**
+   * ZooKeeper's globalOutstandingLimit: above this many requests in the pipeline, connections with
+   * a request of their own outstanding stop being read until theirs are answered.
+   */
+  globalOutstandingLimit: number;
+  /**
+   * Bytes a connection may leave unread (queued replies and watch events) before it is closed
+   * (zkts.maxUnreadOutputBytes); undefined means 4 MiB plus jute.maxbuffer, room for the largest reply.
+   */
+  maxUnreadOutputBytes: number | undefined;
   /** Keys we read but do not act on, and keys we do not know: reported as warnings at start. */
   warnings: string[];
+  /** Where each key read was set ("zoo.cfg:12", "-Dzookeeper.skipACL"), by key. */
+  sources: Record<string, string>;
 }
 
 export const DEFAULT_CLIENT_PORT = 2181;
+/** Unread output a connection may leave beyond jute.maxbuffer when zkts.maxUnreadOutputBytes is not set. */
+export const DEFAULT_UNREAD_OUTPUT_MARGIN = 4 * 1024 * 1024;
 export const DEFAULT_JUTE_MAXBUFFER = 0xfffff;
 
 export function defaultConfig(): ServerConfig {
@@ -71,6 +91,8 @@ export function defaultConfig(): ServerConfig {
     adminServerPort: 8080,
     containerCheckIntervalMs: 60_000,
     superDigest: undefined,
+    skipAcl: false,
+    superUsers: {},
     jaasConfigFile: undefined,
     reconfigEnabled: false,
     readOnlyModeEnabled: false,
@@ -81,7 +103,10 @@ export function defaultConfig(): ServerConfig {
     preAllocSize: 64 * 1024 * 1024,
     autopurgeSnapRetainCount: 3,
     autopurgePurgeInterval: 0,
+    globalOutstandingLimit: 1000,
+    maxUnreadOutputBytes: undefined,
     warnings: [],
+    sources: {},
   };
 }
 
@@ -132,39 +157,43 @@ const SETTERS: Record<string, Setter> = {
   },
   extendedTypesEnabled: (c, v, w, k) => (c.extendedTypesEnabled = boolValue(v, w, k)),
   'jute.maxbuffer': (c, v, w, k) => (c.juteMaxBuffer = positive(v, w, k)),
-  'admin.serverPort': (c, v, w, k) => (c.adminServerPort = port(v, w, k)),
+  'admin.serverPort': (c, v, w, k) => {
+    c.adminServerPort = port(v, w, k);
+    warnOnce(c, w, k, keyNote(k, v)!);
+  },
   'znode.container.checkIntervalMs': (c, v, w, k) => (c.containerCheckIntervalMs = positive(v, w, k)),
   'DigestAuthenticationProvider.superDigest': (c, v) => (c.superDigest = v),
+  // ZooKeeper skips ACLs only for the exact value "yes" (ZooKeeperServer.skipACL).
+  skipACL: (c, v, w, k) => {
+    c.skipAcl = v === 'yes';
+    if (v !== 'yes' && v !== 'no') warnOnce(c, w, k, `only 'yes' turns ACL checks off, as in ZooKeeper: ACLs are checked`);
+  },
+  superUser: (c, v, _w, k) => (c.superUsers = { ...c.superUsers, [k]: v }),
   reconfigEnabled: (c, v, w, k) => (c.reconfigEnabled = boolValue(v, w, k)),
   snapCount: (c, v, w, k) => (c.snapCount = positive(v, w, k)),
   forceSync: (c, v, w, k) => (c.forceSync = boolValue(v, w, k)),
   preAllocSize: (c, v, w, k) => (c.preAllocSize = positive(v, w, k) * 1024),
   'autopurge.snapRetainCount': (c, v, w, k) => (c.autopurgeSnapRetainCount = intIn(3)(v, w, k)),
   'autopurge.purgeInterval': (c, v, w, k) => (c.autopurgePurgeInterval = intIn(0)(v, w, k)),
+  globalOutstandingLimit: (c, v, w, k) => (c.globalOutstandingLimit = intIn(0)(v, w, k)),
+  'zkts.maxUnreadOutputBytes': (c, v, w, k) => (c.maxUnreadOutputBytes = positive(v, w, k)),
+  // ZooKeeper's RequestThrottler (off at 0, its default) is not implemented: say so rather than pretend.
+  request_throttle_max_requests: (c, v, w, k) => {
+    if (intIn(0)(v, w, k) > 0) c.warnings.push(`${w}: ${k} (ZooKeeper's RequestThrottler) is not supported by zkts and is ignored; globalOutstandingLimit throttles reading instead`);
+  },
 };
 
-/** Keys that are valid ZooKeeper settings but change nothing in zkts yet. Accepted quietly. */
-const ACCEPTED = new Set([
-  'admin.enableServer',
-  'admin.serverAddress',
-  'authProvider.1',
-  'authProvider.2',
-  'authProvider.3',
-  'peerType',
-  'standaloneEnabled',
-  'dynamicConfigFile',
-  'globalOutstandingLimit',
-  'syncEnabled',
-  'electionAlg',
-  'quorumListenOnAllIPs',
-  'metricsProvider.className',
-  'leaderServes',
-  'cnxTimeout',
-  'secureClientPort',
-  'secureClientPortAddress',
-  'skipACL',
-  'audit.enable',
-]);
+/** The setter of a key: superUser.<anything> is a super user as superUser is (ZooKeeper's isSaslSuperUser). */
+function setterOf(key: string): Setter | undefined {
+  return SETTERS[key] ?? (key.startsWith('superUser.') ? SETTERS.superUser : undefined);
+}
+
+/** Adds the warning of a key zkts does not act on; a note shared by several keys (ssl.*) is given once. */
+function warnOnce(c: ServerConfig, where: string, key: string, note: string): void {
+  // A system property's `where` (-Dzookeeper.skipACL) names its key already.
+  const label = where.startsWith('-D') ? where : `${where}: ${key}`;
+  if (!c.warnings.some((w) => w.endsWith(`: ${note}`))) c.warnings.push(`${label}: ${note}`);
+}
 
 /** The part of `server.N` values ZooKeeper accepts: host:quorumPort:electionPort[:role][;[clientAddr:]clientPort]. */
 function parseServerLine(id: number, value: string, where: string): ServerSpec {
@@ -194,7 +223,7 @@ function parseServerLine(id: number, value: string, where: string): ServerSpec {
 
 /** Parses zoo.cfg text (Java properties: key=value, # and ! comments). */
 export function parseZooCfg(text: string, file: string, base: ServerConfig = defaultConfig()): ServerConfig {
-  const c = { ...base, warnings: [...base.warnings] };
+  const c = { ...base, warnings: [...base.warnings], sources: { ...base.sources } };
   let dataDirSet = false;
   let dataLogDirSet = false;
   const lines = text.split(/\r?\n/);
@@ -207,17 +236,23 @@ export function parseZooCfg(text: string, file: string, base: ServerConfig = def
     const key = m[1]!;
     const value = m[2]!.trim();
     const server = /^server\.(\d+)$/.exec(key);
+    c.sources[key] = where;
+    const setter = setterOf(key);
     if (server) {
       const id = Number(server[1]);
       c.servers = [...c.servers.filter((s) => s.id !== id), parseServerLine(id, value, where)];
-    } else if (SETTERS[key]) {
-      SETTERS[key]!(c, value, where, key);
+    } else if (setter) {
+      setter(c, value, where, key);
       if (key === 'dataDir') dataDirSet = true;
       if (key === 'dataLogDir') dataLogDirSet = true;
-    } else if (!ACCEPTED.has(key) && !/^(group|weight)\./.test(key)) {
-      c.warnings.push(`${where}: unknown key '${key}' ignored`);
+    } else {
+      const note = keyNote(key, value);
+      if (note === undefined) c.warnings.push(`${where}: unknown key '${key}' ignored`);
+      else if (note !== null) warnOnce(c, where, key, note);
     }
   }
+  // ZooKeeper binds the wildcard address unless told otherwise (new InetSocketAddress(clientPort)).
+  if (c.sources.clientPortAddress === undefined) c.clientPortAddress = undefined;
   const dir = dirname(resolve(file));
   if (dataDirSet && !isAbsolute(c.dataDir)) c.dataDir = resolve(dir, c.dataDir);
   if (dataLogDirSet && !isAbsolute(c.dataLogDir)) c.dataLogDir = resolve(dir, c.dataLogDir);
@@ -243,7 +278,7 @@ export function loadZooCfg(file: string, base?: ServerConfig): ServerConfig {
  * which the kazoo test harness passes on the command line.
  */
 export function applySystemProperties(c: ServerConfig, props: string[]): ServerConfig {
-  const out = { ...c, warnings: [...c.warnings] };
+  const out = { ...c, warnings: [...c.warnings], sources: { ...c.sources } };
   for (const p of props) {
     const eq = p.indexOf('=');
     const key = eq === -1 ? p : p.substring(0, eq);
@@ -260,9 +295,18 @@ export function applySystemProperties(c: ServerConfig, props: string[]): ServerC
         out.juteMaxBuffer = positive(value, where, key);
         break;
       default: {
-        const short = key.startsWith('zookeeper.') ? key.substring('zookeeper.'.length) : key;
-        if (SETTERS[short]) SETTERS[short]!(out, value, where, short);
-        // Other JVM properties (log4j, file.encoding, ...) mean nothing to zkts.
+        const prefixed = key.startsWith('zookeeper.');
+        const short = prefixed ? key.substring('zookeeper.'.length) : key;
+        const setter = setterOf(short);
+        if (setter) {
+          setter(out, value, where, short);
+          out.sources[short] = where;
+          break;
+        }
+        const zkNote = prefixed ? keyNote(short, value) : undefined;
+        const note = zkNote !== undefined ? zkNote : systemPropertyNote(key, value);
+        if (note === undefined) out.warnings.push(`${where}: unknown system property ignored`);
+        else if (note !== null) warnOnce(out, where, key, note);
       }
     }
   }

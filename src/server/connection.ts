@@ -12,7 +12,9 @@ import {
   writeConnectResponse,
 } from '../jute/index.js';
 import type { ClientHandle } from './client.js';
+import { DEFAULT_UNREAD_OUTPUT_MARGIN } from './config.js';
 import { FOUR_LETTER_CODES } from './four-letter.js';
+import { elapsedMs } from './server-stats.js';
 import { hex, type ZkServer } from './zk-server.js';
 
 /** What the listener needs from a connection besides the ClientHandle side. */
@@ -32,6 +34,12 @@ type State = 'handshake' | 'connecting' | 'open' | 'closed';
 const LARGE_DATA = 64 * 1024;
 
 /**
+ * No more requests are taken from a client while this much of its output is unsent: replies to its
+ * own requests then never approach maxUnreadOutput, which only a storm of watch events can pass.
+ */
+const REPLY_BACKLOG = 1024 * 1024;
+
+/**
  * One client TCP connection: 4-byte length framing, the handshake, then requests handed to the
  * server in arrival order. Replies queued during one event-loop turn go out in a single write.
  * Malformed input closes this connection only, with a log line.
@@ -45,6 +53,26 @@ export class Connection implements ClientHandle {
   lastZxid = 0;
   packetsReceived = 0;
   packetsSent = 0;
+  /** The negotiated session timeout, once the session is established (cons's "to"). */
+  sessionTimeout = 0;
+  /** Per-connection request figures for cons (ZooKeeper's ServerCnxn): latencies in ms. */
+  lastCxid = -1;
+  lastResponseTime = 0;
+  lastLatency = 0;
+  minLatency = Infinity;
+  maxLatency = 0;
+  private latencyCount = 0;
+  private latencyTotal = 0;
+  /** Requests handed to the server and not answered yet (ZooKeeper's ServerCnxn.outstandingCount). */
+  private outstanding = 0;
+  /** Paused by globalOutstandingLimit until this connection's own requests are answered. */
+  private throttled = false;
+  /** Paused because too much output is unsent: the client is not reading its replies fast enough. */
+  private writeBlocked = false;
+  private drainScheduled = false;
+  /** Bytes of the large values in `segments`, which `out` does not count. */
+  private segmentBytes = 0;
+  private readonly maxUnreadOutput: number;
   private state: State = 'handshake';
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -58,18 +86,22 @@ export class Connection implements ClientHandle {
   private segmentStart = 0;
   private flushScheduled = false;
   private clientSentReadOnly: boolean | undefined;
-  private early: Buffer[] = [];
 
   constructor(private readonly socket: Socket, private readonly host: ConnectionHost, private readonly maxFrame: number) {
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
+    const config = host.server.config;
+    this.maxUnreadOutput = config.maxUnreadOutputBytes ?? config.juteMaxBuffer + DEFAULT_UNREAD_OUTPUT_MARGIN;
     // Every connection is authenticated by its address, as ZooKeeper's IPAuthenticationProvider does.
     this.ids = [{ scheme: 'ip', id: this.remoteAddress }];
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (err) => this.host.log.debug({ err: err.message, client: this.describe() }, 'socket error'));
     socket.on('close', () => this.onClosed());
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateReading();
+    });
   }
 
   describe(): string {
@@ -88,7 +120,9 @@ export class Connection implements ClientHandle {
     if (this.state === 'closed') return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    this.guarded(() => this.drainFrames());
+    // Every frame this chunk completes arrived now: one clock reading for all of them.
+    const arrivedAt = elapsedMs();
+    this.guarded(() => this.drainFrames(arrivedAt));
   }
 
   /** Runs request handling; malformed input closes this connection only, with a log line. */
@@ -138,11 +172,42 @@ export class Connection implements ClientHandle {
     return b.readInt32BE(0);
   }
 
-  private drainFrames(): void {
-    while (this.state !== 'closed' && this.pendingBytes >= 4) {
+  /**
+   * Frames are taken from the socket only while none of these holds: the session is being created
+   * (ZooKeeper reads nothing more until then), the global outstanding limit throttles this
+   * connection, or the client does not read its replies. What is not taken stays in the socket.
+   */
+  private get reading(): boolean {
+    return this.state !== 'connecting' && !this.throttled && !this.writeBlocked;
+  }
+
+  private updateReading(): void {
+    if (this.state === 'closed') return;
+    if (!this.reading) {
+      this.socket.pause();
+      return;
+    }
+    this.socket.resume();
+    // Frames received before the pause wait in `pending`, and no new data may come to drain them.
+    // Not now: this runs inside a reply, and a request must not start inside another's commit.
+    if (this.pendingBytes >= 4 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => {
+        this.drainScheduled = false;
+        // Frames held back arrived earlier; their latency counts from when they are taken.
+        this.guarded(() => this.drainFrames(elapsedMs()));
+      });
+    }
+  }
+
+  private drainFrames(arrivedAt: number): void {
+    while (this.state !== 'closed' && this.reading && this.pendingBytes >= 4) {
       const len = this.peekInt();
       if (this.state === 'handshake' && FOUR_LETTER_CODES.has(len)) {
         this.take(4);
+        // ZooKeeper counts a four-letter word as a packet received (its cons line shows recved=1).
+        this.packetsReceived++;
+        this.host.server.stats.packetsReceived++;
         this.answerFourLetter(FOUR_LETTER_CODES.get(len)!);
         return;
       }
@@ -155,30 +220,60 @@ export class Connection implements ClientHandle {
       this.take(4);
       const frame = this.take(len);
       this.packetsReceived++;
-      this.handleFrame(frame);
+      this.host.server.stats.packetsReceived++;
+      this.handleFrame(frame, arrivedAt);
+      if (this.unreadOutput() > REPLY_BACKLOG) {
+        this.writeBlocked = true;
+        this.updateReading();
+      }
     }
   }
 
-  private handleFrame(frame: Buffer): void {
+  /** Output queued for this client and not yet taken by the kernel. */
+  private unreadOutput(): number {
+    return this.socket.writableLength + this.out.offset + this.segmentBytes;
+  }
+
+  /** One frame, read at `arrivedAt` (elapsedMs), the start of its request's latency. */
+  private handleFrame(frame: Buffer, arrivedAt: number): void {
     const r = new JuteReader(frame);
-    if (this.state === 'handshake') return this.handleConnect(r);
-    if (this.state === 'connecting') {
-      // The session is being created: keep what the client already sent, in order, until it exists.
-      this.early.push(frame);
-      return;
-    }
+    if (this.state === 'handshake') return this.handleConnect(r, arrivedAt);
     const h = records.RequestHeader.read(r);
+    // Every request gets exactly one reply (sendReply / sendDataReply), whatever its xid. ZooKeeper
+    // counts only xid > 0, which lets a client that numbers its requests 0 escape the limit.
+    this.outstanding++;
     switch (h.type) {
       case OpCode.auth:
-        return this.host.onAuth(this, h.xid, records.AuthPacket.read(r));
+        this.host.onAuth(this, h.xid, records.AuthPacket.read(r));
+        break;
       case OpCode.sasl:
-        return this.host.onSasl(this, h.xid, records.GetSASLRequest.read(r).token);
+        this.host.onSasl(this, h.xid, records.GetSASLRequest.read(r).token);
+        break;
       default:
-        this.host.server.handleRequest(this, h.xid, h.type, r);
+        this.host.server.handleRequest(this, h.xid, h.type, r, arrivedAt);
+    }
+    if (this.outstanding > 0 && this.overGlobalLimit()) {
+      this.throttled = true;
+      this.updateReading();
     }
   }
 
-  private handleConnect(r: JuteReader): void {
+  /** ZooKeeperServer.shouldThrottle: more requests in the pipeline than globalOutstandingLimit. */
+  private overGlobalLimit(): boolean {
+    const server = this.host.server;
+    return server.outstandingRequests > server.config.globalOutstandingLimit;
+  }
+
+  /** A request was answered: a throttled connection reads again once its own are done or the server is below the limit. */
+  private requestDone(): void {
+    this.outstanding--;
+    if (this.throttled && (this.outstanding <= 0 || !this.overGlobalLimit())) {
+      this.throttled = false;
+      this.updateReading();
+    }
+  }
+
+  private handleConnect(r: JuteReader, arrivedAt: number): void {
     const req = readConnectRequest(r);
     this.clientSentReadOnly = req.readOnly;
     const server = this.host.server;
@@ -191,6 +286,7 @@ export class Connection implements ClientHandle {
       return;
     }
     this.state = 'connecting';
+    this.updateReading();
     server.connect(this, req, (o) => {
       if (this.state === 'closed') return;
       const w = this.out;
@@ -203,6 +299,7 @@ export class Connection implements ClientHandle {
         readOnly: this.clientSentReadOnly === undefined ? undefined : false,
       });
       w.finishFrame(start);
+      this.countSent();
       this.scheduleFlush();
       if (!o.ok) {
         this.host.log.info({ client: this.describe(), session: hex(req.sessionId) }, 'invalid session on reconnect: expired or wrong password');
@@ -210,16 +307,13 @@ export class Connection implements ClientHandle {
         return;
       }
       this.sessionId = o.sessionId;
+      this.sessionTimeout = o.timeout;
       this.state = 'open';
       // ZooKeeper drops a connection that stays silent for the whole session timeout.
       this.socket.setTimeout(o.timeout, () => this.close('no traffic within the session timeout'));
       this.host.log.info({ client: this.describe(), session: hex(o.sessionId), timeout: o.timeout }, 'session established');
-      const early = this.early;
-      this.early = [];
-      this.guarded(() => {
-        for (const frame of early) if (this.state === 'open') this.handleFrame(frame);
-      });
-    });
+      this.updateReading();
+    }, arrivedAt);
   }
 
   private answerFourLetter(word: string): void {
@@ -231,9 +325,11 @@ export class Connection implements ClientHandle {
     }
     this.state = 'closed';
     this.socket.end(text);
+    this.host.server.stats.packetsSent++;
   }
 
   sendReply(xid: number, zxid: number, err: number, body?: (w: JuteWriter) => void): void {
+    this.requestDone();
     if (this.state === 'closed') return;
     if (zxid > this.lastZxid) this.lastZxid = zxid;
     const w = this.out;
@@ -243,8 +339,8 @@ export class Connection implements ClientHandle {
     w.int(err);
     if (body) body(w);
     w.finishFrame(start);
-    this.packetsSent++;
-    this.scheduleFlush();
+    this.countSent();
+    this.queued();
   }
 
   sendDataReply(xid: number, zxid: number, data: Buffer | null, tail: (w: JuteWriter) => void): void {
@@ -255,6 +351,7 @@ export class Connection implements ClientHandle {
       });
       return;
     }
+    this.requestDone();
     if (this.state === 'closed') return;
     if (zxid > this.lastZxid) this.lastZxid = zxid;
     const t = new JuteWriter(128);
@@ -268,10 +365,11 @@ export class Connection implements ClientHandle {
     w.int(0);
     w.int(data.length);
     this.segments.push(w.buf.subarray(this.segmentStart, w.offset), data);
+    this.segmentBytes += data.length;
     this.segmentStart = w.offset;
     w.raw(tailBytes);
-    this.packetsSent++;
-    this.scheduleFlush();
+    this.countSent();
+    this.queued();
   }
 
   sendEvent(type: number, state: number, path: string): void {
@@ -285,8 +383,69 @@ export class Connection implements ClientHandle {
     w.int(state);
     w.ustring(path);
     w.finishFrame(start);
+    this.countSent();
+    this.queued();
+  }
+
+  /**
+   * Output was queued: flush it this turn, unless the client has left more unread than
+   * maxUnreadOutput (it stopped reading while replies or watch events kept coming). Then the
+   * connection is dropped, not the server's memory: the session lives on, as after any disconnect.
+   */
+  private queued(): void {
+    const unread = this.unreadOutput();
+    if (unread <= this.maxUnreadOutput) {
+      this.scheduleFlush();
+      return;
+    }
+    this.host.log.warn(
+      { client: this.describe(), session: hex(this.sessionId), unread, limit: this.maxUnreadOutput },
+      'client does not read its replies: unread output passed zkts.maxUnreadOutputBytes, closing connection',
+    );
+    this.state = 'closed';
+    this.out = new JuteWriter();
+    this.spare = undefined;
+    this.segments = [];
+    this.segmentBytes = 0;
+    this.segmentStart = 0;
+    this.socket.destroy();
+  }
+
+  private countSent(): void {
     this.packetsSent++;
-    this.scheduleFlush();
+    this.host.server.stats.packetsSent++;
+  }
+
+  /** A request's reply was queued (ServerCnxn.updateStatsForResponse); times in elapsedMs. */
+  answered(xid: number, arrivedAt: number, answeredAt: number): void {
+    // Special xids (ping, auth) do not replace the client's last real request.
+    if (xid >= 0) this.lastCxid = xid;
+    const latency = answeredAt - arrivedAt;
+    this.lastResponseTime = answeredAt;
+    this.lastLatency = latency;
+    if (latency < this.minLatency) this.minLatency = latency;
+    if (latency > this.maxLatency) this.maxLatency = latency;
+    this.latencyCount++;
+    this.latencyTotal += latency;
+  }
+
+  /** The mean latency in whole ms, as cons prints it (a long division in ZooKeeper). */
+  get avgLatency(): number {
+    return this.latencyCount === 0 ? 0 : Math.floor(this.latencyTotal / this.latencyCount);
+  }
+
+  /** crst: ZooKeeper's ServerCnxn.resetStats. */
+  resetStats(): void {
+    this.packetsReceived = 0;
+    this.packetsSent = 0;
+    this.lastCxid = -1;
+    this.lastZxid = -1;
+    this.lastResponseTime = 0;
+    this.lastLatency = 0;
+    this.minLatency = Infinity;
+    this.maxLatency = 0;
+    this.latencyCount = 0;
+    this.latencyTotal = 0;
   }
 
   /** Replies of one event-loop turn go out together: one write per connection per turn. */
@@ -303,6 +462,7 @@ export class Connection implements ClientHandle {
     const bytes = batch.bytes().subarray(this.segmentStart);
     const segments = this.segments;
     this.segments = [];
+    this.segmentBytes = 0;
     this.segmentStart = 0;
     this.out = this.spare ?? new JuteWriter(Math.min(Math.max(1024, bytes.length), 1 << 20));
     this.spare = undefined;
@@ -319,7 +479,11 @@ export class Connection implements ClientHandle {
     // Backpressure: stop reading from a client that does not read its replies.
     const ok = this.socket.write(bytes, reuse);
     if (segments.length > 0) this.socket.uncork();
-    if (!ok) this.socket.pause();
+    // Blocked until 'drain' when the socket's buffer is full; free again once it took this turn's output.
+    if (ok === this.writeBlocked) {
+      this.writeBlocked = !ok;
+      this.updateReading();
+    }
   }
 
   close(reason: string): void {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { ServerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { ZOOKEEPER_VERSION_LINE } from './four-letter.js';
+import { maxFileDescriptorCount, openFileDescriptorCount } from './process-fds.js';
+import { javaDouble } from './server-stats.js';
 import { hex, type ZkServer } from './zk-server.js';
 
 export interface FourLetterContext {
@@ -76,13 +78,13 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
       const lines: [string, string | number][] = [
         ['zk_version', ZOOKEEPER_VERSION_LINE],
         ['zk_server_state', 'standalone'],
-        ['zk_avg_latency', averageLatency(s)],
-        ['zk_max_latency', s.maxLatency],
-        ['zk_min_latency', s.minLatency],
-        ['zk_packets_received', conns.reduce((n, c) => n + c.packetsReceived, 0)],
-        ['zk_packets_sent', conns.reduce((n, c) => n + c.packetsSent, 0)],
+        ['zk_avg_latency', javaDouble(s.requestLatency.average)],
+        ['zk_max_latency', s.requestLatency.maximum],
+        ['zk_min_latency', s.requestLatency.minimum],
+        ['zk_packets_received', s.packetsReceived],
+        ['zk_packets_sent', s.packetsSent],
         ['zk_num_alive_connections', conns.length],
-        ['zk_outstanding_requests', 0],
+        ['zk_outstanding_requests', server.outstandingRequests],
         ['zk_znode_count', znodeCount(server)],
         ['zk_global_sessions', server.sessions.size],
         ['zk_local_sessions', 0],
@@ -90,13 +92,17 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
         ['zk_watch_count', tree.dataWatches.watchCount + tree.childWatches.watchCount],
         ['zk_ephemerals_count', [...tree.ephemeralSessions()].reduce((n, [, p]) => n + p.size, 0)],
         ['zk_approximate_data_size', server.tree.approximateDataSize],
-        ['zk_open_file_descriptor_count', conns.length + 10],
-        ['zk_max_file_descriptor_count', 65536],
       ];
+      // Left out where /proc cannot tell (ZooKeeper leaves them out off Unix).
+      const openFds = openFileDescriptorCount();
+      if (openFds !== undefined) lines.push(['zk_open_file_descriptor_count', openFds]);
+      const maxFds = maxFileDescriptorCount();
+      if (maxFds !== undefined) lines.push(['zk_max_file_descriptor_count', maxFds]);
+      for (const summary of s.summaries()) for (const [k, v] of summary.rows()) lines.push([`zk_${k}`, v]);
       return lines.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
     }
     case 'cons':
-      return conns.map((c) => connectionLine(c)).join('') + '\n';
+      return conns.map((c) => connectionLine(c, false)).join('') + '\n';
     case 'crst':
       ctx.resetConnectionStats();
       return 'Connection stats reset.\n';
@@ -158,26 +164,31 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
   }
 }
 
-function connectionLine(c: Connection): string {
+/** A connection as ServerCnxn.dumpConnectionInfo prints it; `brief` (stat) stops after the packet counts. */
+function connectionLine(c: Connection, brief: boolean): string {
+  const lcxid = c.lastCxid >= 0 ? `,lcxid=0x${c.lastCxid.toString(16)}` : '';
+  const minlat = c.minLatency === Infinity ? 0 : c.minLatency;
   return ` /${c.remoteAddress}:${c.remotePort}[${c.isOpen ? 1 : 0}](queued=0,recved=${c.packetsReceived},sent=${c.packetsSent}${
-    c.sessionId !== 0n ? `,sid=${hex(c.sessionId)},lop=NA,est=${c.connectedAt},to=0,lzxid=${hex(BigInt(c.lastZxid))},lresp=0,llat=0,minlat=0,avglat=0,maxlat=0` : ''
+    !brief && c.sessionId !== 0n
+      ? `,sid=${hex(c.sessionId)},lop=NA,est=${c.connectedAt},to=${c.sessionTimeout}${lcxid},lzxid=${hex(BigInt(c.lastZxid))},lresp=${c.lastResponseTime},llat=${c.lastLatency},minlat=${minlat},avglat=${c.avgLatency},maxlat=${c.maxLatency}`
+      : ''
   })\n`;
 }
 
 function serverSummary(ctx: FourLetterContext, conns: Connection[], withClients: boolean): string {
-  const s = ctx.server.stats;
+  const s = ctx.server.stats.requestLatency;
   const lines = [`Zookeeper version: ${ZOOKEEPER_VERSION_LINE}`];
   if (withClients) {
     lines.push('Clients:');
-    for (const c of conns) lines.push(connectionLine(c).trimEnd());
+    for (const c of conns) lines.push(connectionLine(c, true).trimEnd());
     lines.push('');
   }
   lines.push(
-    `Latency min/avg/max: ${s.minLatency}/${averageLatency(s)}/${s.maxLatency}`,
-    `Received: ${conns.reduce((n, c) => n + c.packetsReceived, 0)}`,
-    `Sent: ${conns.reduce((n, c) => n + c.packetsSent, 0)}`,
+    `Latency min/avg/max: ${s.minimum}/${javaDouble(s.average)}/${s.maximum}`,
+    `Received: ${ctx.server.stats.packetsReceived}`,
+    `Sent: ${ctx.server.stats.packetsSent}`,
     `Connections: ${conns.length}`,
-    'Outstanding: 0',
+    `Outstanding: ${ctx.server.outstandingRequests}`,
     `Zxid: ${hex(BigInt(ctx.server.zxid))}`,
     'Mode: standalone',
     `Node count: ${znodeCount(ctx.server)}`,
@@ -188,10 +199,6 @@ function serverSummary(ctx: FourLetterContext, conns: Connection[], withClients:
 /** ZooKeeper's node table holds the root under both "" and "/", and its counts include both. */
 function znodeCount(server: ZkServer): number {
   return server.tree.nodeCount + 1;
-}
-
-function averageLatency(s: ZkServer['stats']): string {
-  return s.count === 0 ? '0.0' : (s.totalLatency / s.count).toFixed(4);
 }
 
 /** Bytes in a data directory's version-2 folder, as ZooKeeper's dirs and conf report them. */

@@ -1,6 +1,9 @@
 import pino, { type Logger } from 'pino';
 
-/** JSON logs for machines; a terse readable line when a person is watching a terminal. */
+/**
+ * JSON logs for machines; a terse readable line when a person is watching a terminal. The level is
+ * the CLI's --log-level, else ZKTS_LOG_LEVEL, else info.
+ */
 export function createLogger(level = process.env.ZKTS_LOG_LEVEL ?? 'info'): Logger {
   if (process.stdout.isTTY) {
     return pino({ level }, {

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import { ErrorCode } from '../jute/index.js';
+import { addAuthId } from './auth.js';
 import type { Connection } from './connection.js';
 import { JAAS_DEFAULT_SERVER_SECTION, parseJaasConfig, parseJaasUsers } from './jaas.js';
 import { DigestMd5Server } from './sasl-digest-md5.js';
 
 /**
  * SASL (opcode 102) as ZooKeeper's processSasl: one DIGEST-MD5 exchange per connection, users from
- * the JAAS config's Server section. Success adds the id sasl:<user>; failure answers AUTHFAILED
- * and closes the connection.
+ * the JAAS config's Server section. Success adds the id sasl:<user>, and super:"" (every ACL
+ * passes) when the user is one named by zookeeper.superUser or zookeeper.superUser.*; failure
+ * answers AUTHFAILED and closes the connection.
  */
 export class SaslAuthenticator {
   private readonly users: Map<string, string>;
@@ -15,7 +17,7 @@ export class SaslAuthenticator {
   private readonly enabled: boolean;
   private readonly exchanges = new WeakMap<Connection, DigestMd5Server>();
 
-  constructor(jaasText: string) {
+  constructor(jaasText: string, private readonly superUsers: readonly string[] = []) {
     this.users = parseJaasUsers(jaasText);
     this.enabled = parseJaasConfig(jaasText).has(JAAS_DEFAULT_SERVER_SECTION);
   }
@@ -43,8 +45,13 @@ export class SaslAuthenticator {
     }
     if (exchange.complete && exchange.authorizationId !== undefined) {
       const user = exchange.authorizationId;
-      if (!conn.ids.some((id) => id.scheme === 'sasl' && id.id === user)) conn.ids.push({ scheme: 'sasl', id: user });
+      addAuthId(conn.ids, 'sasl', user);
       log.info({ client: conn.describe(), user }, 'SASL authentication succeeded');
+      // ZooKeeperServer.isSaslSuperUser: an empty name is never super.
+      if (user !== '' && this.superUsers.includes(user)) {
+        addAuthId(conn.ids, 'super', '');
+        log.info({ client: conn.describe(), user }, 'SASL user authenticated as super user (zookeeper.superUser)');
+      }
     }
     conn.sendReply(xid, 0, 0, (w) => w.buffer(response));
   }

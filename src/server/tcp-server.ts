@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { records } from '../jute/index.js';
-import { digestId } from './auth.js';
+import { addAuthId, digestId, skipAclChecks } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetter } from './four-letter-commands.js';
@@ -30,7 +30,9 @@ export class ZkTcpServer implements ConnectionHost {
 
   constructor(readonly config: ServerConfig, readonly log: Logger, private readonly storage: Storage = nodeStorage) {
     const jaasText = config.jaasConfigFile ? readJaas(config.jaasConfigFile, log) : '';
-    this.sasl = new SaslAuthenticator(jaasText);
+    this.sasl = new SaslAuthenticator(jaasText, Object.values(config.superUsers));
+    skipAclChecks(config.skipAcl);
+    if (config.skipAcl) log.warn('zookeeper.skipACL=yes: ACL checks are skipped');
     this.listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener.on('error', (err) => log.error({ err: err.message }, 'listener error'));
   }
@@ -49,6 +51,11 @@ export class ZkTcpServer implements ConnectionHost {
       log: this.log,
       onFailure: (err) => this.fail(err),
       storage: this.storage,
+      // Txns reach the log only once the server below exists.
+      logMetrics: {
+        fsynced: (ms) => this.server.stats.fsyncTime.add(ms),
+        flushed: (txns) => this.server.stats.batchSize.add(txns),
+      },
     });
     this.persistence = persistence;
     this.log.info(
@@ -77,11 +84,13 @@ export class ZkTcpServer implements ConnectionHost {
     });
     const addr = this.listener.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.config.clientPort;
+    // Without clientPortAddress, the wildcard Node chose (:: or 0.0.0.0).
+    const address = typeof addr === 'object' && addr ? addr.address : (this.config.clientPortAddress ?? '');
     this.scheduleTick();
     this.containerTimer = setInterval(() => this.server.checkContainers(), this.config.containerCheckIntervalMs);
     this.containerTimer.unref();
-    this.log.info({ address: this.config.clientPortAddress, port }, 'zkts listening');
-    return { address: this.config.clientPortAddress, port };
+    this.log.info({ address, port }, 'zkts listening');
+    return { address, port };
   }
 
   private scheduleTick(): void {
@@ -119,12 +128,9 @@ export class ZkTcpServer implements ConnectionHost {
       server: this.server,
       config: this.config,
       connections: this.connections,
-      resetServerStats: () => Object.assign(this.server.stats, { minLatency: 0, maxLatency: 0, totalLatency: 0, count: 0 }),
+      resetServerStats: () => this.server.stats.reset(),
       resetConnectionStats: () => {
-        for (const c of this.connections) {
-          c.packetsReceived = 0;
-          c.packetsSent = 0;
-        }
+        for (const c of this.connections) c.resetStats();
       },
     });
   }
@@ -134,8 +140,8 @@ export class ZkTcpServer implements ConnectionHost {
     const auth = packet.auth ?? Buffer.alloc(0);
     if (packet.scheme === 'digest') {
       const id = digestId(auth.toString('utf8'));
-      if (this.config.superDigest !== undefined && id === this.config.superDigest) addId(conn, 'super', '');
-      addId(conn, 'digest', id);
+      if (this.config.superDigest !== undefined && id === this.config.superDigest) addAuthId(conn.ids, 'super', '');
+      addAuthId(conn.ids, 'digest', id);
       conn.authResult(xid, true);
     } else if (packet.scheme === 'ip') {
       conn.authResult(xid, true);
@@ -177,10 +183,6 @@ export class ZkTcpServer implements ConnectionHost {
     await this.stopServing();
     await this.persistence?.close();
   }
-}
-
-function addId(conn: Connection, scheme: string, id: string): void {
-  if (!conn.ids.some((x) => x.scheme === scheme && x.id === id)) conn.ids.push({ scheme, id });
 }
 
 function readJaas(file: string, log: Logger): string {

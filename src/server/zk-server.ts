@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   AddWatchMode,
@@ -21,11 +20,13 @@ import { DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type Watch
 import { MemoryTxnLog, type TxnLog } from '../zab/index.js';
 import { checkAcl, maskDigests } from './auth.js';
 import { ChangeView } from './change-view.js';
+import { ServerStats, elapsedMs } from './server-stats.js';
 import { ephemeralsInZooKeeperOrder, inZooKeeperAuthOrder } from './java-order.js';
 import type { ClientHandle } from './client.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
 import { prepCheck, prepCreate, prepDelete, prepMulti, prepSetAcl, prepSetData, type PrepContext } from './prep.js';
 import { SessionExpiry } from './sessions.js';
+import { firstSessionId, sessionPassword } from './session-ids.js';
 
 /** A session as the server tracks it; the tree's session table is the durable part. */
 export interface Session {
@@ -43,8 +44,6 @@ export interface ConnectOutcome {
   timeout: number;
   passwd: Buffer;
 }
-
-const SESSION_SECRET = 'zkts-session-password';
 
 /** Requests that become txns. Their replies wait for the log; a client's later reads wait for them. */
 const WRITE_TYPES = new Set<number>([
@@ -93,7 +92,12 @@ export class ZkServer {
   private readonly order = new WeakMap<ClientHandle, ClientOrder>();
   private nextSessionId: bigint;
   readonly startedAt = Date.now();
-  readonly stats = { packetsReceived: 0, packetsSent: 0, minLatency: 0, maxLatency: 0, totalLatency: 0, count: 0 };
+  readonly stats = new ServerStats();
+  /**
+   * Client requests received and not answered yet: handshakes and writes waiting for the log,
+   * reads queued behind a write (ZooKeeper's requestsInProcess, what it reports as outstanding).
+   */
+  outstandingRequests = 0;
 
   constructor(
     readonly config: ServerConfig,
@@ -108,12 +112,10 @@ export class ZkServer {
     this.pending = new ChangeView(this.tree);
     this.expiry = new SessionExpiry(config.tickTime, now());
     for (const [id, timeout] of this.tree.sessions) {
-      this.sessions.set(id, { id, timeout, passwd: this.passwordFor(id), client: undefined, closing: false });
+      this.sessions.set(id, { id, timeout, passwd: sessionPassword(id), client: undefined, closing: false });
       this.expiry.touch(id, timeout, now());
     }
-    // ZooKeeper's initial session id: server id in the top byte, then the start time shifted in.
-    const sid = BigInt(config.myid ?? 0);
-    this.nextSessionId = BigInt.asIntN(64, ((BigInt(now()) << 24n) & 0x00ffffffffffffffn) | (sid << 56n));
+    this.nextSessionId = firstSessionId(config.myid ?? 0, now());
   }
 
   /** The last zxid applied to the tree: what replies carry and what clients may have seen. */
@@ -122,10 +124,6 @@ export class ZkServer {
   }
 
   // ---- sessions ----
-
-  private passwordFor(sessionId: bigint): Buffer {
-    return createHash('sha256').update(`${SESSION_SECRET}:${sessionId}`).digest().subarray(0, 16);
-  }
 
   negotiateTimeout(requested: number): number {
     const { min, max } = sessionTimeoutBounds(this.config);
@@ -137,6 +135,8 @@ export class ZkServer {
     client: ClientHandle,
     req: { sessionId: bigint; passwd: Buffer | null; timeOut: number },
     done: (o: ConnectOutcome) => void,
+    /** When the ConnectRequest arrived (elapsedMs): a new session's latency counts as ZooKeeper's does. */
+    arrivedAt: number,
   ): void {
     const timeout = this.negotiateTimeout(req.timeOut);
     if (req.sessionId !== 0n) {
@@ -154,12 +154,15 @@ export class ZkServer {
     }
     const id = this.nextSessionId;
     this.nextSessionId = BigInt.asIntN(64, this.nextSessionId + 1n);
-    const session: Session = { id, timeout, passwd: this.passwordFor(id), client, closing: false };
+    const session: Session = { id, timeout, passwd: sessionPassword(id), client, closing: false };
     this.sessions.set(id, session);
     this.expiry.touch(id, timeout, this.now());
     const { zxid } = this.prepare(id, [], () => ({ type: OpCode.createSession, txn: { timeOut: timeout } }));
+    this.outstandingRequests++;
     this.submit(id, 0, zxid, { type: OpCode.createSession, txn: { timeOut: timeout } }, () => {
+      this.outstandingRequests--;
       done({ ok: true, sessionId: id, timeout, passwd: session.passwd });
+      this.answered(client, 0, arrivedAt, true);
     });
   }
 
@@ -242,17 +245,35 @@ export class ZkServer {
     }
   }
 
-  private write(client: ClientHandle, xid: number, prep: (ctx: PrepContext) => TxnBody, reply: (r: TxnResult, w: JuteWriter) => void): void {
+  /** Hands a write to prep and the log; it is answered when it commits (so not now: returns false). */
+  private write(
+    client: ClientHandle,
+    xid: number,
+    arrivedAt: number,
+    prep: (ctx: PrepContext) => TxnBody,
+    reply: (r: TxnResult, w: JuteWriter) => void,
+  ): false {
     const { zxid, body } = this.prepare(client.sessionId, client.ids, prep);
     const order = this.orderOf(client);
     const barrier: WriteBarrier = { after: [] };
     order.lastWrite = barrier;
+    this.outstandingRequests++;
     this.submit(client.sessionId, xid, zxid, body, (r, zxid) => {
+      this.outstandingRequests--;
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
+      this.answered(client, xid, arrivedAt, true);
       if (order.lastWrite === barrier) order.lastWrite = undefined;
       this.runAfter(client, barrier);
     });
+    return false;
+  }
+
+  /** A request's reply is queued: its latency goes to srvr/mntr and to the connection's cons line. */
+  private answered(client: ClientHandle, xid: number, arrivedAt: number, logged: boolean): void {
+    const answeredAt = elapsedMs();
+    this.stats.requestAnswered(answeredAt - arrivedAt, logged);
+    client.answered(xid, arrivedAt, answeredAt);
   }
 
   private orderOf(client: ClientHandle): ClientOrder {
@@ -263,12 +284,15 @@ export class ZkServer {
 
   /** Runs the reads that waited for a write, now committed; a malformed one closes the connection. */
   private runAfter(client: ClientHandle, barrier: WriteBarrier): void {
-    for (const run of barrier.after) {
+    const runs = barrier.after;
+    for (let i = 0; i < runs.length; i++) {
       try {
-        run();
+        runs[i]!();
       } catch (e) {
         this.log.warn({ session: hex(client.sessionId), err: (e as Error).message }, 'bad request, closing connection');
         client.close('malformed request');
+        // The reads left behind will never run: they are no longer outstanding.
+        this.outstandingRequests -= runs.length - i - 1;
         return;
       }
     }
@@ -276,63 +300,88 @@ export class ZkServer {
 
   // ---- requests ----
 
-  /** Handles one request of an established session, in the client's order. Throws JuteError on a malformed body. */
-  handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+  /**
+   * Handles one request of an established session, in the client's order. Throws JuteError on a
+   * malformed body. `arrivedAt` (elapsedMs) is when its frame was read: latencies count from there.
+   */
+  handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
     this.touchSession(client.sessionId);
+    // Counted until dispatch is done with it; a write (or closeSession) is counted again while in the log.
+    this.outstandingRequests++;
     const lastWrite = WRITE_TYPES.has(type) ? undefined : this.order.get(client)?.lastWrite;
-    if (lastWrite) lastWrite.after.push(() => this.dispatch(client, xid, type, r));
-    else this.dispatch(client, xid, type, r);
+    if (lastWrite) lastWrite.after.push(() => this.dispatchCounted(client, xid, type, r, arrivedAt));
+    else this.dispatchCounted(client, xid, type, r, arrivedAt);
   }
 
-  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+  private dispatchCounted(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
+    try {
+      this.dispatch(client, xid, type, r, arrivedAt);
+    } finally {
+      this.outstandingRequests--;
+    }
+  }
+
+  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
+    if (this.answer(client, xid, type, r, arrivedAt)) this.answered(client, xid, arrivedAt, false);
+  }
+
+  /** Answers a request; true if its reply is queued now, false if it comes later (a write) or never. */
+  private answer(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): boolean {
     const session = this.sessions.get(client.sessionId);
     if (!session || session.closing) {
-      if (type !== OpCode.ping) client.sendReply(xid, this.zxid, ErrorCode.SESSIONEXPIRED);
-      return;
+      if (type === OpCode.ping) return false;
+      client.sendReply(xid, this.zxid, ErrorCode.SESSIONEXPIRED);
+      return true;
     }
     switch (type) {
       case OpCode.ping:
         client.sendReply(Xid.ping, this.zxid, 0);
-        return;
+        return true;
       case OpCode.closeSession:
-        this.closeSession(session, (zxid) => client.sendReply(xid, zxid, 0));
-        return;
+        this.outstandingRequests++;
+        this.closeSession(session, (zxid) => {
+          this.outstandingRequests--;
+          client.sendReply(xid, zxid, 0);
+          this.answered(client, xid, arrivedAt, true);
+        });
+        return false;
       case OpCode.create:
       case OpCode.create2:
       case OpCode.createContainer: {
         const req = records.CreateRequest.read(r);
         const args = { path: req.path, data: req.data, acl: req.acl, flags: req.flags, ttl: -1 };
-        return this.write(client, xid, (ctx) => prepCreate(ctx, type, args), (res, w) => writeCreateResponse(type, res, w));
+        return this.write(client, xid, arrivedAt, (ctx) => prepCreate(ctx, type, args), (res, w) => writeCreateResponse(type, res, w));
       }
       case OpCode.createTTL: {
         const req = records.CreateTTLRequest.read(r);
-        return this.write(client, xid, (ctx) => prepCreate(ctx, type, req), (res, w) => writeCreateResponse(type, res, w));
+        return this.write(client, xid, arrivedAt, (ctx) => prepCreate(ctx, type, req), (res, w) => writeCreateResponse(type, res, w));
       }
       case OpCode.delete: {
         const req = records.DeleteRequest.read(r);
-        return this.write(client, xid, (ctx) => prepDelete(ctx, type, req), () => {});
+        return this.write(client, xid, arrivedAt, (ctx) => prepDelete(ctx, type, req), () => {});
       }
       case OpCode.setData: {
         const req = records.SetDataRequest.read(r);
-        return this.write(client, xid, (ctx) => prepSetData(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
+        return this.write(client, xid, arrivedAt, (ctx) => prepSetData(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
       }
       case OpCode.setACL: {
         const req = records.SetACLRequest.read(r);
-        return this.write(client, xid, (ctx) => prepSetAcl(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
+        return this.write(client, xid, arrivedAt, (ctx) => prepSetAcl(ctx, req), (res, w) => records.Stat.write(w, res.stat!));
       }
       case OpCode.check: {
         const req = records.CheckVersionRequest.read(r);
-        return this.write(client, xid, (ctx) => prepCheck(ctx, req), () => {});
+        return this.write(client, xid, arrivedAt, (ctx) => prepCheck(ctx, req), () => {});
       }
       case OpCode.multi: {
         const ops = readMultiRequest(r);
-        return this.write(client, xid, (ctx) => prepMulti(ctx, ops), (res, w) => writeMultiResponse(w, (res.multi ?? []).map(toMultiResult)));
+        return this.write(client, xid, arrivedAt, (ctx) => prepMulti(ctx, ops), (res, w) => writeMultiResponse(w, (res.multi ?? []).map(toMultiResult)));
       }
       case OpCode.reconfig:
         records.ReconfigRequest.read(r);
         return this.write(
           client,
           xid,
+          arrivedAt,
           () => {
             // Standalone ZooKeeper answers this way: disabled, or unimplemented outside an ensemble.
             throw new KeeperError(this.config.reconfigEnabled ? ErrorCode.UNIMPLEMENTED : ErrorCode.RECONFIGDISABLED);
@@ -342,7 +391,7 @@ export class ZkServer {
       case OpCode.sync: {
         const { path } = records.SyncRequest.read(r);
         client.sendReply(xid, this.zxid, 0, (w) => w.ustring(path));
-        return;
+        return true;
       }
       case OpCode.multiRead: {
         const ops = readMultiRequest(r);
@@ -364,10 +413,11 @@ export class ZkServer {
           }
         });
         client.sendReply(xid, this.zxid, 0, (w) => writeMultiResponse(w, results));
-        return;
+        return true;
       }
       default:
         this.read(client, xid, type, r);
+        return true;
     }
   }
 

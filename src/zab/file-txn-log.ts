@@ -17,6 +17,15 @@ export interface FileTxnLogOptions {
   onFailure(err: Error): void;
   /** Called when a `durable` callback throws (a bug in what follows the log, not an IO error). */
   onCallbackError?(err: Error): void;
+  metrics?: TxnLogMetrics;
+}
+
+/** What the log measures, for mntr (ZooKeeper's fsynctime and sync_processor_batch_size). */
+export interface TxnLogMetrics {
+  /** One fsync of the log took `ms` whole milliseconds (truncated, as ZooKeeper's FileTxnLog.commit). */
+  fsynced(ms: number): void;
+  /** One write of the log carried `txns` txns (group commit). */
+  flushed(txns: number): void;
 }
 
 interface OpenFile {
@@ -49,8 +58,6 @@ export class FileTxnLog implements TxnLog {
   private failed: Error | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
-  /** Batches written and txns in them, for the benchmark and mntr. */
-  readonly stats = { batches: 0, txns: 0, fsyncMs: 0 };
 
   private readonly storage: Storage;
 
@@ -108,13 +115,12 @@ export class FileTxnLog implements TxnLog {
           const dirSync = file.dirSync;
           file.dirSync = undefined;
           await Promise.all([file.handle.datasync(), dirSync]);
-          this.stats.fsyncMs += performance.now() - t0;
+          this.options.metrics?.fsynced(Math.floor(performance.now() - t0));
         } else if (file.dirSync) {
           await file.dirSync;
           file.dirSync = undefined;
         }
-        this.stats.batches++;
-        this.stats.txns += callbacks.length;
+        this.options.metrics?.flushed(callbacks.length);
         for (const cb of callbacks) {
           try {
             cb();

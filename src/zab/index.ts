@@ -7,3 +7,4 @@ export * from './txn-codec.js';
 export * from './txn-log.js';
 export * from './txn-log-file.js';
 export * from './formatter.js';
+export * from './epoch-files.js';

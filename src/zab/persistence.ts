@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { DataTree, Txn } from '../datatree/index.js';
 import { nodeStorage, syncFile, type Storage } from '../storage/storage.js';
-import { FileTxnLog } from './file-txn-log.js';
+import { FileTxnLog, type TxnLogMetrics } from './file-txn-log.js';
 import { recover, type Recovered } from './recovery.js';
 import { snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
 import type { TxnLog } from './txn-log.js';
@@ -20,6 +20,8 @@ export interface PersistenceOptions {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** The log failed (write or fsync): nothing more will be acknowledged. */
   onFailure(err: Error): void;
+  /** Where the log reports its fsync times and batch sizes. */
+  logMetrics?: TxnLogMetrics;
   /** Where the files are (default: the real file system). */
   storage?: Storage;
   /** Draws the randomized snapshot intervals (default Math.random; a seeded one in tests). */
@@ -54,6 +56,7 @@ export class Persistence implements TxnLog {
       preAllocSize: options.preAllocSize,
       onFailure: options.onFailure,
       onCallbackError: (err) => options.log.error({ err: err.stack ?? err.message }, 'error after a txn was logged'),
+      metrics: options.logMetrics,
     });
     this.nextSnapshotAt = this.randomizedThreshold();
   }
@@ -63,11 +66,12 @@ export class Persistence implements TxnLog {
     const logDir = join(options.dataLogDir, VERSION_DIR);
     const recovered = await recover(snapDir, logDir, { extendedTypesEnabled: options.extendedTypesEnabled, storage: options.storage });
     for (const w of recovered.warnings) options.log.warn({}, w);
-    return { persistence: new Persistence(recovered.tree, options), recovered };
-  }
-
-  get logStats() {
-    return this.txnLog.stats;
+    const persistence = new Persistence(recovered.tree, options);
+    // Apache ZooKeeper writes snapshot.0 when it starts on an empty dataDir (FileTxnSnapLog.restore)
+    // and refuses a dataDir with logs but no snapshot; so that a zkts dataDir always moves to it,
+    // zkts does the same, and also snapshots a dataDir that has only logs before serving from it.
+    if (recovered.snapshotFile === undefined) await persistence.takeSnapshot(true);
+    return { persistence, recovered };
   }
 
   private randomizedThreshold(): number {

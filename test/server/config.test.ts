@@ -1,5 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { refuseEnsemble, resolveServerConfig } from '../../src/server/config-check.js';
 import { applySystemProperties, ConfigError, defaultConfig, parseZooCfg, sessionTimeoutBounds } from '../../src/server/config.js';
+import { ZkTcpServer } from '../../src/server/tcp-server.js';
 
 describe('zoo.cfg', () => {
   it('reads the keys kazoo writes, servers included', () => {
@@ -26,7 +33,8 @@ describe('zoo.cfg', () => {
       { id: 1, host: 'localhost', quorumPort: 20002, electionPort: 20001, role: 'participant' },
       { id: 2, host: 'localhost', quorumPort: 20012, electionPort: 20011, role: 'observer', clientAddress: '127.0.0.1', clientPort: 20010 },
     ]);
-    expect(c.warnings).toEqual([]);
+    // Of all those keys, only the admin server's means something zkts lacks.
+    expect(c.warnings).toEqual(['zoo.cfg:5: admin.serverPort: the AdminServer (HTTP) is not implemented: no admin endpoint is started']);
   });
 
   it('names the file, line and key of a bad value', () => {
@@ -62,5 +70,202 @@ describe('zoo.cfg', () => {
 
   it('defaults to a standalone server on 127.0.0.1:2181', () => {
     expect(defaultConfig()).toMatchObject({ clientPort: 2181, clientPortAddress: '127.0.0.1', tickTime: 2000 });
+  });
+});
+
+describe('ensemble configs (refused until replication exists)', () => {
+  const ensemble = ['tickTime=2000', 'dataDir=/tmp/x', 'clientPort=2181', 'server.2=b:2888:3888', 'server.1=a:2888:3888'].join('\n');
+
+  it('are refused naming the first server line', () => {
+    const c = parseZooCfg(ensemble, '/etc/zoo.cfg');
+    expect(c.servers.map((s) => s.id)).toEqual([2, 1]); // the parser keeps them for the ensemble work
+    expect(() => refuseEnsemble(c)).toThrowError(ConfigError);
+    expect(() => refuseEnsemble(c)).toThrowError(/^\/etc\/zoo\.cfg:5: server\.1: ensembles are not supported yet/);
+  });
+
+  it('are refused when the servers are in a dynamicConfigFile', () => {
+    const c = parseZooCfg('tickTime=2000\ndynamicConfigFile=/etc/zoo.cfg.dynamic\n', 'z.cfg');
+    expect(() => refuseEnsemble(c)).toThrowError(/^z\.cfg:2: dynamicConfigFile: ensembles are not supported yet/);
+  });
+
+  it('a standalone config passes', () => {
+    expect(() => refuseEnsemble(parseZooCfg('tickTime=2000\nclientPort=2181\n', 'z.cfg'))).not.toThrow();
+  });
+});
+
+describe('settings zkts does not act on', () => {
+  const warningsOf = (line: string) => parseZooCfg(`tickTime=2000\n${line}\n`, 'z.cfg').warnings;
+
+  it.each([
+    ['secureClientPort=2281', /TLS is not supported/],
+    ['secureClientPortAddress=0.0.0.0', /TLS is not supported/],
+    ['portUnification=true', /TLS is not supported/],
+    ['ssl.keyStore.location=/etc/zk/keystore.jks', /TLS is not supported/],
+    ['ssl.clientAuth=need', /TLS is not supported/],
+    ['sslQuorum=true', /TLS between servers is not supported/],
+    ['quorum.auth.enableSasl=true', /quorum SASL is not supported/],
+    ['quorum.auth.learnerRequireSasl=true', /quorum SASL is not supported/],
+    ['quorum.auth.kerberos.servicePrincipal=zkquorum/localhost', /quorum SASL is not supported/],
+    ['skipACL=true', /only 'yes' turns ACL checks off/],
+    ['audit.enable=true', /no audit log is written/],
+    ['admin.enableServer=true', /no admin endpoint is started/],
+    ['admin.serverPort=8080', /no admin endpoint is started/],
+    ['admin.serverAddress=0.0.0.0', /no admin endpoint is started/],
+    ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', /metrics providers are not supported/],
+    ['metricsProvider.httpPort=7000', /metrics providers are not supported/],
+    ['serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory', /zkts has its own network layer/],
+    ['clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty', /a client setting/],
+    ['authProvider.1=org.apache.zookeeper.server.auth.X509AuthenticationProvider', /custom authentication providers are not supported/],
+    ['letAnySaslUserDoX=anyone', /not supported/],
+    ['enforce.auth.enabled=true', /clients that do not authenticate are served/],
+    ['DigestAuthenticationProvider.digestAlg=SHA3-256', /digest ids are computed with SHA1/],
+    ['snapSizeLimitInKb=4194304', /every snapCount txns only/],
+    ['clientPortListenBacklog=100', /default backlog/],
+    ['jvm.pause.monitor=true', /no JVM pause monitor/],
+  ])('%s: one warning naming the line and key', (line, note) => {
+    const key = line.substring(0, line.indexOf('='));
+    const warnings = warningsOf(line);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`^z\\.cfg:2: ${key.replace(/\./g, '\\.')}: `));
+    expect(warnings[0]).toMatch(note);
+  });
+
+  it.each([
+    'globalOutstandingLimit=1000', // implemented by the request throttling work
+    'admin.enableServer=false',
+    'audit.enable=false',
+    'skipACL=no',
+    'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
+    'authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
+    'peerType=observer',
+    'standaloneEnabled=false',
+    'syncEnabled=true',
+    'electionAlg=3',
+    'quorumListenOnAllIPs=true',
+    'leaderServes=yes',
+    'cnxTimeout=5000',
+    'group.1=1:2:3',
+    'weight.1=1',
+    'DigestAuthenticationProvider.digestAlg=SHA1',
+  ])('%s: accepted quietly (no effect on a standalone ZooKeeper either, or done)', (line) => {
+    expect(warningsOf(line)).toEqual([]);
+  });
+
+  it('every key of ZooKeeper 3.8 QuorumPeerConfig is set or noted, none is unknown', () => {
+    const keys = [
+      'dataDir', 'dataLogDir', 'clientPort', 'localSessionsEnabled', 'localSessionsUpgradingEnabled', 'clientPortAddress',
+      'secureClientPort', 'secureClientPortAddress', 'observerMasterPort', 'clientPortListenBacklog', 'tickTime',
+      'maxClientCnxns', 'minSessionTimeout', 'maxSessionTimeout', 'initLimit', 'syncLimit', 'connectToLearnerMasterLimit',
+      'electionAlg', 'quorumListenOnAllIPs', 'peerType', 'syncEnabled', 'autopurge.snapRetainCount',
+      'autopurge.purgeInterval', 'standaloneEnabled', 'reconfigEnabled', 'sslQuorum', 'portUnification',
+      'sslQuorumReloadCertFiles', 'quorum.auth.enableSasl', 'quorum.auth.serverRequireSasl', 'quorum.auth.learnerRequireSasl',
+      'quorum.auth.learner.saslLoginContext', 'quorum.auth.server.saslLoginContext', 'quorum.auth.kerberos.servicePrincipal',
+      'quorum.cnxn.threads.size', 'jvm.pause.info-threshold.ms', 'jvm.pause.warn-threshold.ms', 'jvm.pause.sleep.time.ms',
+      'jvm.pause.monitor', 'metricsProvider.className', 'multiAddress.enabled', 'multiAddress.reachabilityCheckTimeoutMs',
+      'multiAddress.reachabilityCheckEnabled', 'oraclePath',
+    ];
+    const values: Record<string, string> = { peerType: 'participant', electionAlg: '3', 'autopurge.snapRetainCount': '3', clientPortAddress: '127.0.0.1' };
+    for (const key of keys) {
+      const value = values[key] ?? (/Port$|Limit$|Timeout$|tickTime|Cnxns|Interval|size|ms$|Ms$/.test(key) ? '10' : /Address$|Dir$|Context$|Principal$|className|oraclePath/.test(key) ? 'x' : 'true');
+      const warnings = parseZooCfg(`${key}=${value}\n`, 'z.cfg').warnings;
+      expect(warnings.filter((w) => w.includes('unknown key')), key).toEqual([]);
+    }
+  });
+
+  it('a zoo.cfg with a secureClientPort and no clientPort is refused: ZooKeeper would serve TLS only, zkts would serve plaintext', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-tls-only-'));
+    try {
+      const cfg = join(dir, 'zoo.cfg');
+      writeFileSync(cfg, `dataDir=${dir}\nsecureClientPort=2281\n`);
+      expect(() => resolveServerConfig({ config: cfg })).toThrowError(new RegExp(`^${cfg}:2: secureClientPort without clientPort`));
+      writeFileSync(cfg, `dataDir=${dir}\nsecureClientPort=2281\nclientPort=2181\n`);
+      expect(resolveServerConfig({ config: cfg }).warnings).toEqual([`${cfg}:2: secureClientPort: TLS is not supported: zkts serves plaintext on clientPort only`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a note shared by several keys is given once', () => {
+    const c = parseZooCfg('secureClientPort=2281\nssl.keyStore.location=/k\nssl.trustStore.location=/t\n', 'z.cfg');
+    expect(c.warnings).toEqual(['z.cfg:1: secureClientPort: TLS is not supported: zkts serves plaintext on clientPort only']);
+  });
+
+  it('skipACL is on for the exact value yes only, as in ZooKeeper', () => {
+    expect(parseZooCfg('skipACL=yes', 'z').skipAcl).toBe(true);
+    expect(parseZooCfg('skipACL=no', 'z').skipAcl).toBe(false);
+    expect(parseZooCfg('skipACL=true', 'z').skipAcl).toBe(false);
+    expect(parseZooCfg('skipACL=YES', 'z').skipAcl).toBe(false);
+    expect(applySystemProperties(defaultConfig(), ['zookeeper.skipACL=yes']).skipAcl).toBe(true);
+  });
+
+  it('zookeeper.superUser and zookeeper.superUser.* name SASL super users, from zoo.cfg or -D', () => {
+    const c = applySystemProperties(parseZooCfg('superUser=alice\nsuperUser.2=bob\n', 'z'), ['zookeeper.superUser.ops=carol', 'zookeeper.superUser=dave']);
+    expect(c.superUsers).toEqual({ superUser: 'dave', 'superUser.2': 'bob', 'superUser.ops': 'carol' });
+    expect(c.warnings).toEqual([]);
+  });
+});
+
+describe('system properties (-D)', () => {
+  it('unknown ones are warned, as unknown zoo.cfg keys are', () => {
+    const c = applySystemProperties(defaultConfig(), ['zookeeper.frobnicate=1', 'com.example.flag=true']);
+    expect(c.warnings).toEqual(['-Dzookeeper.frobnicate: unknown system property ignored', '-Dcom.example.flag: unknown system property ignored']);
+  });
+
+  it('zookeeper.<key> means what <key> means in zoo.cfg', () => {
+    const c = applySystemProperties(defaultConfig(), ['zookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory', 'zookeeper.globalOutstandingLimit=10']);
+    expect(c.warnings).toEqual(['-Dzookeeper.serverCnxnFactory: ignored: zkts has its own network layer (Node.js sockets, plaintext)']);
+  });
+
+  it('the properties kazoo\'s harness passes leave one warning, about logging', () => {
+    const c = applySystemProperties(defaultConfig(), [
+      'file.encoding=UTF-8',
+      'readonlymode.enabled=true',
+      'zookeeper.log.dir=/tmp/w/log',
+      'zookeeper.root.logger=INFO,CONSOLE',
+      'log4j.configuration=file:/tmp/w/log4j.properties',
+      'java.awt.headless=true',
+      'java.security.auth.login.config=/tmp/w/jaas.conf',
+      'zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=',
+    ]);
+    expect(c.warnings).toEqual(['-Dzookeeper.log.dir: ignored: zkts logs JSON lines to stdout (set the level with --log-level or ZKTS_LOG_LEVEL)']);
+  });
+
+  it('a file.encoding other than UTF-8 is warned', () => {
+    expect(applySystemProperties(defaultConfig(), ['file.encoding=ISO-8859-1']).warnings).toEqual([
+      '-Dfile.encoding: ignored: zkts decodes text (digest credentials, paths) as UTF-8',
+    ]);
+  });
+});
+
+describe('clientPortAddress', () => {
+  it('a zoo.cfg without it means every interface, as in ZooKeeper; zkts start without a zoo.cfg keeps 127.0.0.1', () => {
+    expect(parseZooCfg('clientPort=2181\n', 'z').clientPortAddress).toBeUndefined();
+    expect(parseZooCfg('clientPort=2181\nclientPortAddress=10.0.0.1\n', 'z').clientPortAddress).toBe('10.0.0.1');
+    expect(resolveServerConfig({ define: [] }).clientPortAddress).toBe('127.0.0.1');
+  });
+
+  it('a server from a zoo.cfg without it listens on the wildcard and answers on a non-loopback address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-wildcard-'));
+    const config = parseZooCfg(`dataDir=${dir}\nclientPort=0\n4lw.commands.whitelist=ruok\npreAllocSize=1024\n`, join(dir, 'zoo.cfg'));
+    const server = new ZkTcpServer(config, pino({ level: 'silent' }));
+    try {
+      const { address, port } = await server.start();
+      expect(['::', '0.0.0.0']).toContain(address);
+      const external = Object.values(networkInterfaces())
+        .flat()
+        .find((a) => a !== undefined && !a.internal && a.family === 'IPv4');
+      if (external === undefined) return; // no other interface: the wildcard above is the proof
+      const answer = await new Promise<string>((resolve, reject) => {
+        const sock = connect({ host: external.address, port }, () => sock.end('ruok'));
+        let text = '';
+        sock.on('data', (d) => (text += d.toString()));
+        sock.on('close', () => resolve(text));
+        sock.on('error', reject);
+      });
+      expect(answer).toBe('imok');
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

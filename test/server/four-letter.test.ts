@@ -1,5 +1,8 @@
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZkClient } from '../../src/client/index.js';
+import type { Txn } from '../../src/datatree/index.js';
+import type { TxnLog } from '../../src/zab/index.js';
 import { startInProcess } from './harness.js';
 
 async function ask(port: number, word: string): Promise<string> {
@@ -38,8 +41,38 @@ describe('four-letter words', () => {
   it('lays out srvr as ZooKeeper does', async () => {
     const text = await ask(all.port, 'srvr');
     expect(text).toMatch(
-      /^Zookeeper version: 3\.8\.0\S*, built on .+\nLatency min\/avg\/max: \d+\/[\d.]+\/\d+\nReceived: \d+\nSent: \d+\nConnections: \d+\nOutstanding: 0\nZxid: 0x[0-9a-f]+\nMode: standalone\nNode count: 5\n$/,
+      /^Zookeeper version: 3\.8\.0\S*, built on .+\nLatency min\/avg\/max: \d+\/[\d.]+\/\d+\nReceived: \d+\nSent: \d+\nConnections: \d+\nOutstanding: \d+\nZxid: 0x[0-9a-f]+\nMode: standalone\nNode count: 5\n$/,
     );
+  });
+
+  it('counts the requests outstanding: a write waiting for the disk and a read queued behind it, then none', async () => {
+    // A slow disk: appended txns become durable only when the test says so.
+    const log = (all.server as unknown as { persistence: TxnLog }).persistence;
+    const append = log.append.bind(log);
+    const held: [Txn, () => void][] = [];
+    const client = await ZkClient.connect({ port: all.port });
+    try {
+      await client.create('/outstanding', null);
+      log.append = (txn, durable) => void held.push([txn, durable]);
+      const write = client.setData('/outstanding', Buffer.from('x'));
+      const read = client.getData('/outstanding');
+      const outstanding = async () => {
+        const srvr = /^Outstanding: (\d+)$/m.exec(await ask(all.port, 'srvr'))?.[1];
+        const mntr = /^zk_outstanding_requests\t(\d+)$/m.exec(await ask(all.port, 'mntr'))?.[1];
+        return [Number(srvr), Number(mntr)];
+      };
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 10));
+      expect(await outstanding()).toEqual([2, 2]);
+      log.append = append;
+      for (const [txn, durable] of held) append(txn, durable);
+      expect((await write).version).toBe(1);
+      expect((await read).data).toEqual(Buffer.from('x'));
+      expect(await outstanding()).toEqual([0, 0]);
+      await client.delete('/outstanding');
+    } finally {
+      log.append = append;
+      client.disconnect();
+    }
   });
 
   it('lists keys and values in mntr, tab separated', async () => {

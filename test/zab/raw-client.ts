@@ -31,6 +31,8 @@ export function digestId(user: string, password: string): string {
 
 export class RawClient {
   sessionId = 0n;
+  /** The session's password, for re-attaching to it from another connection or server. */
+  passwd: Buffer = Buffer.alloc(16);
   private readonly pending = new Map<number, (r: Reply) => void>();
   private xid = 1;
   private buf: Buffer = Buffer.alloc(0);
@@ -48,7 +50,8 @@ export class RawClient {
     });
   }
 
-  static async connect(port: number, timeoutMs = 60_000): Promise<RawClient> {
+  /** A new session, or with `session` a re-attach to an existing one (throws 'session refused' if expired). */
+  static async connect(port: number, timeoutMs = 60_000, session?: { id: bigint; passwd: Buffer }): Promise<RawClient> {
     const sock = connect({ port, host: '127.0.0.1' });
     await new Promise<void>((res, rej) => {
       sock.once('connect', res);
@@ -58,7 +61,7 @@ export class RawClient {
     const c = new RawClient(sock);
     const w = new JuteWriter();
     const f = w.startFrame();
-    writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: timeoutMs, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false });
+    writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: timeoutMs, sessionId: session?.id ?? 0n, passwd: session?.passwd ?? Buffer.alloc(16), readOnly: false });
     w.finishFrame(f);
     const r = await new Promise<JuteReader>((res, rej) => {
       const timer = setTimeout(() => {
@@ -74,6 +77,7 @@ export class RawClient {
     const resp = readConnectResponse(r);
     if (resp.sessionId === 0n) throw new Error('session refused');
     c.sessionId = resp.sessionId;
+    c.passwd = resp.passwd ?? Buffer.alloc(16);
     c.ping = setInterval(() => void c.send(-2, OpCode.ping, () => {}), Math.max(1000, resp.timeOut / 3));
     c.ping.unref();
     return c;

@@ -1,0 +1,351 @@
+import { PacketType, ZAB_PROTOCOL_VERSION, decodeInt, decodeLearnerInfo, encodeInt, epochOf, zxidOf, type QuorumPacket } from '../jute/quorum.js';
+import type { History, HistoryEntry } from './history.js';
+import { emptyReady, QuorumVerifier, type Ready, type ZabTiming } from './ready.js';
+import { planSync } from './sync-plan.js';
+
+/**
+ * The leader's side of ZAB, sans-IO (ZooKeeper's Leader + LearnerHandler): discovery (FOLLOWERINFO,
+ * a new epoch once a quorum is in, LEADERINFO, ACKEPOCH), synchronization (DIFF/TRUNC/SNAP, then
+ * NEWLEADER, UPTODATE once a quorum acks it), broadcast (PROPOSAL to every learner, COMMIT in zxid
+ * order once a quorum acks), PINGs every half tick, and stepping down when a quorum is no longer
+ * in touch. Time comes in as numbers; everything to do goes out through `ready()`.
+ */
+export interface LeaderParams {
+  myid: number;
+  voters: ReadonlySet<number>;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** The leader's log tail; everything in the log is applied (ZooKeeper's fast-forward at election). */
+  history: History;
+  timing: ZabTiming;
+  now: number;
+  /** The config bytes NEWLEADER carries (QuorumVerifier.toString()), or null. */
+  config: Buffer | null;
+}
+
+type LearnerPhase = 'info' | 'epoch' | 'acked' | 'syncing' | 'synced';
+
+interface Learner {
+  sid: number;
+  phase: LearnerPhase;
+  acceptedEpoch: number;
+  lastHeard: number;
+  /** Gets PROPOSALs and COMMITs (from the moment its sync was planned). */
+  forwarding: boolean;
+  ackedNewLeader: boolean;
+  /** From its ACKEPOCH: where its log ends. */
+  peerLastZxid: number;
+}
+
+interface Proposal {
+  entry: HistoryEntry;
+  acks: Set<number>;
+  proposedAt: number;
+}
+
+type Phase = 'discovery' | 'epoch-ack' | 'newleader' | 'broadcast' | 'stopped';
+
+export class ZabLeader {
+  readonly myid: number;
+  private readonly quorum: QuorumVerifier;
+  private readonly timing: ZabTiming;
+  private readonly history: History;
+  private readonly config: Buffer | null;
+  private phase: Phase = 'discovery';
+  private out: Ready = emptyReady();
+  private readonly learners = new Map<number, Learner>();
+  private readonly currentEpoch: number;
+  private maxAcceptedEpoch: number;
+  /** The new epoch, once a quorum has sent FOLLOWERINFO. */
+  epoch = -1;
+  private readonly epochAcks = new Set<number>();
+  private readonly newLeaderAcks = new Set<number>();
+  private phaseDeadline: number;
+  private nextPing = 0;
+  /** Proposed and not yet committed, in zxid order. */
+  private readonly outstanding = new Map<number, Proposal>();
+  lastProposed: number;
+  lastCommitted: number;
+  /** The local log's durable end. */
+  private lastLogged: number;
+  lastApplied: number;
+  /** Proposed, in zxid order, and not yet applied (the history may have dropped them already). */
+  private unapplied: HistoryEntry[] = [];
+  /** Syncs waiting for lastCommitted to reach `zxid`. */
+  private readonly pendingSyncs: { from: number; zxid: number }[] = [];
+
+  constructor(p: LeaderParams) {
+    this.myid = p.myid;
+    this.quorum = new QuorumVerifier(p.voters);
+    this.timing = p.timing;
+    this.history = p.history;
+    this.config = p.config;
+    this.currentEpoch = p.currentEpoch;
+    this.maxAcceptedEpoch = p.acceptedEpoch;
+    this.lastProposed = this.lastCommitted = this.lastLogged = this.lastApplied = p.history.lastZxid;
+    this.phaseDeadline = p.now + p.timing.initLimit * p.timing.tickTime;
+    this.tryDecideEpoch();
+  }
+
+  get isServing(): boolean {
+    return this.phase === 'broadcast';
+  }
+
+  get isStopped(): boolean {
+    return this.phase === 'stopped';
+  }
+
+  ready(): Ready {
+    const r = this.out;
+    this.out = emptyReady();
+    return r;
+  }
+
+  // ---- inputs ----
+
+  /** A packet from a learner on the quorum port; `sid` is the one its FOLLOWERINFO named. */
+  receive(sid: number, p: QuorumPacket, now: number): void {
+    if (this.phase === 'stopped') return;
+    const learner = this.learners.get(sid);
+    if (learner) learner.lastHeard = now;
+    switch (p.type) {
+      case PacketType.FOLLOWERINFO:
+        return this.onFollowerInfo(sid, p, now);
+      case PacketType.ACKEPOCH:
+        return this.onAckEpoch(sid, p);
+      case PacketType.ACK:
+        return this.onAck(sid, p.zxid, now);
+      default:
+        this.out.events.push({ kind: 'deliver', from: sid, packet: p });
+    }
+  }
+
+  learnerGone(sid: number): void {
+    this.learners.delete(sid);
+    for (const prop of this.outstanding.values()) prop.acks.delete(sid);
+  }
+
+  /** The local log made everything up to `zxid` durable. */
+  persisted(zxid: number): void {
+    this.lastLogged = Math.max(this.lastLogged, zxid);
+    for (const [z, prop] of this.outstanding) if (z <= zxid) prop.acks.add(this.myid);
+    this.tryCommit();
+  }
+
+  tick(now: number): void {
+    if (this.phase === 'stopped') return;
+    if (this.phase !== 'broadcast') {
+      if (now >= this.phaseDeadline) this.stop(`no quorum of learners within initLimit (${this.phase})`);
+      return;
+    }
+    if (now >= this.nextPing) {
+      this.nextPing = now + this.timing.tickTime / 2;
+      for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, { type: PacketType.PING, zxid: this.lastProposed, data: null, authinfo: null });
+    }
+    const limit = this.timing.syncLimit * this.timing.tickTime;
+    const initLimit = this.timing.initLimit * this.timing.tickTime;
+    const inTouch = new Set<number>([this.myid]);
+    for (const l of [...this.learners.values()]) {
+      if (l.phase !== 'synced') {
+        if (now - l.lastHeard > initLimit) this.dropLearner(l.sid, `not synced within initLimit (${initLimit} ms)`);
+        continue;
+      }
+      if (now - l.lastHeard > limit || this.oldestUnacked(l.sid) < now - limit) {
+        this.learnerGone(l.sid);
+        this.out.events.push({ kind: 'dropLearner', sid: l.sid, reason: `no ack or ping reply within syncLimit (${limit} ms)` });
+        continue;
+      }
+      inTouch.add(l.sid);
+    }
+    if (!this.quorum.isQuorum(inTouch)) this.stop(`only ${[...inTouch].join(',')} in touch: not a quorum of ${[...this.quorum.voters].join(',')}`);
+  }
+
+  /** The zxid the next proposal must carry. */
+  nextZxid(): number {
+    return this.lastProposed + 1;
+  }
+
+  /** A new txn (prepared by the runtime with `nextZxid()`): logged here, sent to every learner. */
+  propose(entry: HistoryEntry, now: number): void {
+    if (this.phase !== 'broadcast') throw new Error('not serving: cannot propose');
+    if (entry.zxid !== this.lastProposed + 1) throw new Error(`proposal 0x${entry.zxid.toString(16)} out of order after 0x${this.lastProposed.toString(16)}`);
+    // ZooKeeper forces an election before the counter wraps (ZOOKEEPER-1277).
+    this.lastProposed = entry.zxid;
+    this.history.add(entry);
+    this.unapplied.push(entry);
+    this.outstanding.set(entry.zxid, { entry, acks: new Set(), proposedAt: now });
+    this.out.appends.push(entry);
+    for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, proposalPacket(entry));
+  }
+
+  /**
+   * A sync from a learner's client (`from` = its sid) or one of ours (`from` = myid): answered once
+   * everything proposed so far is committed, so the client then reads at least that state.
+   */
+  sync(from: number): void {
+    this.pendingSyncs.push({ from, zxid: this.lastProposed });
+    this.answerSyncs();
+  }
+
+  // ---- discovery ----
+
+  private onFollowerInfo(sid: number, p: QuorumPacket, now: number): void {
+    const info = decodeLearnerInfo(p.data ?? Buffer.alloc(0));
+    if (Number(info.serverId) !== sid || !this.quorum.voters.has(sid)) {
+      this.out.events.push({ kind: 'dropLearner', sid, reason: `FOLLOWERINFO from ${info.serverId}, not a voting member` });
+      return;
+    }
+    const learner: Learner = { sid, phase: 'info', acceptedEpoch: epochOf(p.zxid), lastHeard: now, forwarding: false, ackedNewLeader: false, peerLastZxid: 0 };
+    this.learners.set(sid, learner);
+    if (this.epoch < 0) {
+      this.maxAcceptedEpoch = Math.max(this.maxAcceptedEpoch, learner.acceptedEpoch);
+      this.tryDecideEpoch();
+    } else {
+      this.sendLeaderInfo(learner);
+    }
+  }
+
+  private tryDecideEpoch(): void {
+    const connecting = [this.myid, ...[...this.learners.values()].filter((l) => l.phase === 'info').map((l) => l.sid)];
+    if (!this.quorum.isQuorum(connecting)) return;
+    this.epoch = this.maxAcceptedEpoch + 1;
+    this.out.epochs.push({ name: 'acceptedEpoch', value: this.epoch });
+    this.epochAcks.add(this.myid);
+    this.newLeaderAcks.add(this.myid);
+    this.phase = 'epoch-ack';
+    for (const l of this.learners.values()) this.sendLeaderInfo(l);
+  }
+
+  private sendLeaderInfo(l: Learner): void {
+    l.phase = 'epoch';
+    this.send(l.sid, { type: PacketType.LEADERINFO, zxid: zxidOf(this.epoch, 0), data: encodeInt(ZAB_PROTOCOL_VERSION), authinfo: null });
+  }
+
+  private onAckEpoch(sid: number, p: QuorumPacket): void {
+    const l = this.learners.get(sid);
+    if (!l || l.phase !== 'epoch') return this.dropLearner(sid, 'ACKEPOCH out of turn');
+    const peerEpoch = decodeInt(p.data);
+    l.peerLastZxid = p.zxid;
+    // -1: it had accepted this epoch already; it does not count towards the epoch's quorum.
+    if (peerEpoch !== -1) {
+      const ahead = peerEpoch > this.currentEpoch || (peerEpoch === this.currentEpoch && p.zxid > this.history.lastZxid);
+      if (ahead && this.phase === 'epoch-ack') return this.dropLearner(sid, 'learner is ahead of the leader');
+      this.epochAcks.add(sid);
+    }
+    l.phase = 'acked';
+    if (this.phase === 'epoch-ack' && this.quorum.isQuorum(this.epochAcks)) {
+      this.out.epochs.push({ name: 'currentEpoch', value: this.epoch });
+      this.phase = 'newleader';
+    }
+    // As ZooKeeper's LearnerHandlers, learners are synced once a quorum has acked the new epoch.
+    if (this.phase !== 'epoch-ack') for (const waiting of this.learners.values()) if (waiting.phase === 'acked') this.syncLearner(waiting);
+  }
+
+  // ---- synchronization ----
+
+  private syncLearner(l: Learner): void {
+    const peerLastZxid = l.peerLastZxid;
+    l.phase = 'syncing';
+    const plan = planSync(this.history, peerLastZxid);
+    let after: number;
+    if (plan.mode === 'snap') {
+      this.out.messages.push({ to: l.sid, snapshot: true, zxid: this.lastApplied });
+      after = this.lastApplied;
+    } else {
+      this.send(l.sid, { type: plan.mode === 'diff' ? PacketType.DIFF : PacketType.TRUNC, zxid: plan.zxid, data: null, authinfo: null });
+      after = plan.mode === 'diff' ? peerLastZxid : plan.zxid;
+    }
+    for (const entry of this.history.after(after)) {
+      this.send(l.sid, proposalPacket(entry));
+      if (entry.zxid <= this.lastCommitted) this.send(l.sid, { type: PacketType.COMMIT, zxid: entry.zxid, data: null, authinfo: null });
+    }
+    l.forwarding = true;
+    this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config, authinfo: null });
+  }
+
+  private onAck(sid: number, zxid: number, now: number): void {
+    const l = this.learners.get(sid);
+    if (!l) return;
+    if (zxid === zxidOf(this.epoch, 0)) {
+      if (l.ackedNewLeader || l.phase !== 'syncing') return; // the ACK of UPTODATE carries the same zxid
+      l.ackedNewLeader = true;
+      this.newLeaderAcks.add(sid);
+      if (this.phase === 'broadcast') this.upToDate(l);
+      else if (this.phase === 'newleader' && this.quorum.isQuorum(this.newLeaderAcks)) this.establish(now);
+      return;
+    }
+    // An ACK means the proposal is in that learner's log, whatever its phase.
+    if (l.forwarding) this.outstanding.get(zxid)?.acks.add(sid);
+    this.tryCommit();
+  }
+
+  private establish(now: number): void {
+    this.phase = 'broadcast';
+    this.nextPing = now;
+    this.out.events.push({ kind: 'serving', epoch: this.epoch });
+    for (const l of this.learners.values()) if (l.ackedNewLeader && l.phase === 'syncing') this.upToDate(l);
+    this.lastProposed = Math.max(this.lastProposed, zxidOf(this.epoch, 0));
+  }
+
+  private upToDate(l: Learner): void {
+    l.phase = 'synced';
+    this.send(l.sid, { type: PacketType.UPTODATE, zxid: -1, data: null, authinfo: null });
+  }
+
+  // ---- broadcast ----
+
+  private tryCommit(): void {
+    for (const [zxid, prop] of this.outstanding) {
+      if (!this.quorum.isQuorum(prop.acks)) break;
+      this.outstanding.delete(zxid);
+      this.lastCommitted = zxid;
+      for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, { type: PacketType.COMMIT, zxid, data: null, authinfo: null });
+    }
+    this.applyCommitted();
+    this.answerSyncs();
+  }
+
+  private applyCommitted(): void {
+    const upTo = Math.min(this.lastCommitted, this.lastLogged);
+    let n = 0;
+    while (n < this.unapplied.length && this.unapplied[n]!.zxid <= upTo) this.out.commits.push(this.unapplied[n++]!);
+    if (n === 0) return;
+    this.lastApplied = this.unapplied[n - 1]!.zxid;
+    this.unapplied = this.unapplied.slice(n);
+  }
+
+
+  private answerSyncs(): void {
+    while (this.pendingSyncs.length > 0 && this.pendingSyncs[0]!.zxid <= this.lastApplied && this.pendingSyncs[0]!.zxid <= this.lastCommitted) {
+      const { from } = this.pendingSyncs.shift()!;
+      if (from === this.myid) this.out.events.push({ kind: 'synced', from });
+      else if (this.learners.has(from)) this.send(from, { type: PacketType.SYNC, zxid: 0, data: null, authinfo: null });
+    }
+  }
+
+  private oldestUnacked(sid: number): number {
+    for (const prop of this.outstanding.values()) if (!prop.acks.has(sid)) return prop.proposedAt;
+    return Infinity;
+  }
+
+  // ---- helpers ----
+
+  private send(to: number, packet: QuorumPacket): void {
+    this.out.messages.push({ to, packet });
+  }
+
+  private dropLearner(sid: number, reason: string): void {
+    this.learnerGone(sid);
+    this.out.events.push({ kind: 'dropLearner', sid, reason });
+  }
+
+  stop(reason: string): void {
+    if (this.phase === 'stopped') return;
+    this.phase = 'stopped';
+    this.out.events.push({ kind: 'stopped', reason });
+  }
+}
+
+function proposalPacket(entry: HistoryEntry): QuorumPacket {
+  return { type: PacketType.PROPOSAL, zxid: entry.zxid, data: entry.payload, authinfo: null };
+}

@@ -1,0 +1,494 @@
+/**
+ * A whole ensemble's ZAB in one process under a seeded simulated network, disk and clock: the
+ * sans-IO roles (src/zab/leader.ts, follower.ts) driven by a small runtime that carries their
+ * Ready out as the real one must (epochs and truncation durable first, appends durable only after
+ * a simulated fsync, a crash loses what was not fsynced). Leader election is an oracle with
+ * FastLeaderElection's outcome: among a quorum of mutually reachable LOOKING peers, the best
+ * (currentEpoch, lastLoggedZxid, sid) leads; a LOOKING peer that can reach a leader follows it.
+ *
+ * Invariants are checked after every event; `run()` throws with the seed and the event count on
+ * the first violation, and at the end checks that every acknowledged write survived.
+ */
+import { PacketType, packetTypeName, type QuorumPacket } from '../../../src/jute/quorum.js';
+
+const TRACE = process.env.ZAB_SIM_TRACE ? Number(process.env.ZAB_SIM_TRACE) : undefined;
+import { ZabFollower } from '../../../src/zab/follower.js';
+import { History, type HistoryEntry } from '../../../src/zab/history.js';
+import { ZabLeader } from '../../../src/zab/leader.js';
+import type { Ready, ZabTiming } from '../../../src/zab/ready.js';
+import { prng } from '../helpers.js';
+
+export interface SimOptions {
+  seed: number;
+  servers: number;
+  /** Simulated milliseconds to run with faults, then `settleMs` with none. */
+  durationMs: number;
+  settleMs?: number;
+  faults?: boolean;
+  /** Test-only sabotage, to show the invariants catch real bugs. */
+  bug?: 'ack-before-fsync' | 'commit-without-quorum';
+}
+
+export interface SimResult {
+  events: number;
+  /** How learners were synced. */
+  diffs: number;
+  truncs: number;
+  snaps: number;
+  acknowledged: number;
+  elections: number;
+  crashes: number;
+  partitions: number;
+  finalZxid: number;
+}
+
+const TIMING: ZabTiming = { tickTime: 100, initLimit: 10, syncLimit: 5 };
+
+interface Peer {
+  sid: number;
+  up: boolean;
+  /** Durable log, and entries appended but not yet fsynced. */
+  log: HistoryEntry[];
+  pending: HistoryEntry[];
+  fsyncing: boolean;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** The state machine: the zxids applied, in order. */
+  state: HistoryEntry[];
+  role: ZabLeader | ZabFollower | undefined;
+  /** Incremented on every crash and role change, so that stale timers and messages are dropped. */
+  incarnation: number;
+}
+
+type Event = { at: number; seq: number; run: () => void };
+
+export class EnsembleSim {
+  private readonly rand: () => number;
+  private now = 0;
+  private seq = 0;
+  private queue: Event[] = [];
+  private readonly peers: Peer[] = [];
+  private readonly voters: Set<number>;
+  /** Links cut by the current partition, as "a-b" with a < b. */
+  private cut = new Set<string>();
+  /** Per-direction channel: the time its last message arrives (TCP keeps order). */
+  private readonly channelTail = new Map<string, number>();
+  /** Channel generation per leader-learner pair: bumped when the connection breaks. */
+  private readonly channelGen = new Map<string, number>();
+  private readonly acknowledged = new Map<number, string>();
+  private readonly everSeen = new Map<number, string>();
+  private readonly establishedEpochs = new Map<number, number>();
+  private nextWrite = 0;
+  private stats = { events: 0, elections: 0, crashes: 0, partitions: 0, diffs: 0, truncs: 0, snaps: 0 };
+
+  constructor(private readonly opts: SimOptions) {
+    this.rand = prng(opts.seed);
+    this.voters = new Set(Array.from({ length: opts.servers }, (_, i) => i + 1));
+    for (const sid of this.voters) {
+      this.peers.push({ sid, up: true, log: [], pending: [], fsyncing: false, acceptedEpoch: 0, currentEpoch: 0, state: [], role: undefined, incarnation: 0 });
+    }
+  }
+
+  run(): SimResult {
+    const settle = this.opts.settleMs ?? 20_000;
+    const end = this.opts.durationMs + settle;
+    this.every(100, () => this.elect());
+    this.every(TIMING.tickTime / 4, () => this.tickRoles());
+    this.every(10, () => this.now < this.opts.durationMs + settle / 2 && this.clientWrite());
+    if (this.opts.faults !== false) this.scheduleFault();
+    while (this.queue.length > 0) {
+      const e = this.pop();
+      if (e.at > end) break;
+      this.now = e.at;
+      e.run();
+      this.stats.events++;
+    }
+    this.checkFinal();
+    return { ...this.stats, acknowledged: this.acknowledged.size, finalZxid: Math.max(...this.peers.map((p) => p.state.at(-1)?.zxid ?? 0)) };
+  }
+
+  // ---- scheduling ----
+
+  private at(delay: number, run: () => void): void {
+    const e = { at: this.now + delay, seq: this.seq++, run };
+    // Binary insertion keeps the queue ordered by (time, seq).
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const q = this.queue[mid]!;
+      if (q.at < e.at || (q.at === e.at && q.seq < e.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, e);
+  }
+
+  private pop(): Event {
+    return this.queue.shift()!;
+  }
+
+  private every(ms: number, run: () => void): void {
+    const loop = () => {
+      run();
+      this.at(ms, loop);
+    };
+    this.at(ms, loop);
+  }
+
+  private int(lo: number, hi: number): number {
+    return lo + Math.floor(this.rand() * (hi - lo + 1));
+  }
+
+  private peer(sid: number): Peer {
+    return this.peers[sid - 1]!;
+  }
+
+  private fail(msg: string): never {
+    throw new Error(`seed ${this.opts.seed}, event ${this.stats.events}, t=${this.now} ms: ${msg}\nreplay: ZAB_SIM_SEED=${this.opts.seed} ZAB_SIM_SERVERS=${this.opts.servers} npx vitest run test/zab/zab-sim.test.ts`);
+  }
+
+  // ---- faults ----
+
+  private scheduleFault(): void {
+    this.at(this.int(300, 1500), () => {
+      if (this.now < this.opts.durationMs) {
+        const r = this.rand();
+        if (r < 0.45) this.crashOne();
+        else if (r < 0.9) this.partition();
+        else this.heal();
+        this.scheduleFault();
+      } else {
+        this.heal();
+      }
+    });
+  }
+
+  private crashOne(): void {
+    const up = this.peers.filter((p) => p.up);
+    // Prefer the leader now and then: that is where the interesting cases are.
+    const leader = up.find((p) => p.role instanceof ZabLeader);
+    const victim = leader && this.rand() < 0.5 ? leader : up[this.int(0, up.length - 1)];
+    if (!victim) return;
+    this.stats.crashes++;
+    this.crash(victim);
+    this.at(this.int(100, 1500), () => this.restart(victim));
+  }
+
+  private crash(p: Peer): void {
+    p.up = false;
+    p.pending = []; // not fsynced: lost
+    p.fsyncing = false;
+    this.dropRole(p, 'crashed');
+    p.incarnation++;
+  }
+
+  /** Recovery: the state is the replay of the durable log. */
+  private restart(p: Peer): void {
+    p.up = true;
+    p.state = [...p.log];
+  }
+
+  private partition(): void {
+    this.stats.partitions++;
+    this.cut.clear();
+    const sids = [...this.voters];
+    const shape = this.rand();
+    if (shape < 0.5) {
+      const lonely = sids[this.int(0, sids.length - 1)]!;
+      for (const s of sids) if (s !== lonely) this.cut.add(linkKey(lonely, s));
+    } else {
+      const side = new Set(sids.filter(() => this.rand() < 0.5));
+      for (const a of sids) for (const b of sids) if (a < b && side.has(a) !== side.has(b)) this.cut.add(linkKey(a, b));
+    }
+    // Connections across the cut break (as TCP would after its timeouts, here at once or never).
+    for (const p of this.peers) if (p.role instanceof ZabFollower && !this.reachable(p.sid, p.role.leader) && this.rand() < 0.5) this.breakLink(p.sid, p.role.leader, 'partitioned');
+  }
+
+  private heal(): void {
+    this.cut.clear();
+  }
+
+  private reachable(a: number, b: number): boolean {
+    return a === b || !this.cut.has(linkKey(a, b));
+  }
+
+  // ---- election oracle ----
+
+  private elect(): void {
+    for (const p of this.peers) {
+      if (!p.up || p.role) continue;
+      const leader = this.peers.find((l) => l.up && l.role instanceof ZabLeader && !l.role.isStopped && this.reachable(l.sid, p.sid));
+      if (leader) this.follow(p, leader.sid);
+    }
+    for (const c of this.peers) {
+      if (!c.up || c.role) continue;
+      const group = this.peers.filter((q) => q.up && !q.role && this.reachable(c.sid, q.sid));
+      if (group.length <= this.voters.size / 2 || group.some((q) => better(q, c))) continue;
+      this.stats.elections++;
+      this.lead(c);
+      for (const q of group) if (q !== c) this.follow(q, c.sid);
+    }
+  }
+
+  private lead(p: Peer): void {
+    const role = new ZabLeader({
+      myid: p.sid,
+      voters: this.voters,
+      acceptedEpoch: p.acceptedEpoch,
+      currentEpoch: p.currentEpoch,
+      history: historyOf(p),
+      timing: TIMING,
+      now: this.now,
+      config: null,
+    });
+    if (this.opts.bug === 'commit-without-quorum') {
+      // Sabotage: a leader that takes any set holding itself for a quorum.
+      Object.assign(role, { quorum: { voters: this.voters, isQuorum: (ids: Iterable<number>) => [...ids].includes(p.sid) } });
+    }
+    p.role = role;
+    this.process(p);
+  }
+
+  private follow(p: Peer, leaderSid: number): void {
+    const role = new ZabFollower({ myid: p.sid, leader: leaderSid, acceptedEpoch: p.acceptedEpoch, currentEpoch: p.currentEpoch, history: historyOf(p), timing: TIMING, now: this.now });
+    p.role = role;
+    const key = linkKey(p.sid, leaderSid);
+    this.channelGen.set(key, (this.channelGen.get(key) ?? 0) + 1);
+    role.connected(this.now);
+    this.process(p);
+  }
+
+  /** Leaving a role: the log is flushed and all of it applied (ZooKeeper's fast-forward). */
+  private dropRole(p: Peer, reason: string): void {
+    const role = p.role;
+    if (!role) return;
+    if (TRACE === p.sid) console.log(`${this.now} ${p.sid} leaves its role: ${reason}`);
+    p.role = undefined;
+    p.incarnation++;
+    if (p.up) {
+      p.log.push(...p.pending);
+      p.pending = [];
+      p.fsyncing = false;
+      p.state = [...p.log];
+    }
+    if (role instanceof ZabLeader) {
+      for (const q of this.peers) if (q.role instanceof ZabFollower && q.role.leader === p.sid) this.breakLink(q.sid, p.sid, `leader ${reason}`);
+    } else {
+      const l = this.peer(role.leader);
+      if (l.role instanceof ZabLeader) l.role.learnerGone(p.sid);
+      const key = linkKey(p.sid, role.leader);
+      this.channelGen.set(key, (this.channelGen.get(key) ?? 0) + 1);
+      if (l.role) this.process(l);
+    }
+  }
+
+  private breakLink(followerSid: number, leaderSid: number, reason: string): void {
+    const f = this.peer(followerSid);
+    if (f.role instanceof ZabFollower && f.role.leader === leaderSid) {
+      f.role.stop(reason);
+      this.process(f);
+    }
+  }
+
+  // ---- the runtime ----
+
+  private tickRoles(): void {
+    for (const p of this.peers) {
+      if (!p.up || !p.role) continue;
+      p.role.tick(this.now);
+      this.process(p);
+    }
+  }
+
+  private clientWrite(): void {
+    const leader = this.peers.find((p) => p.up && p.role instanceof ZabLeader && p.role.isServing);
+    if (!leader || !(leader.role instanceof ZabLeader)) return;
+    const role = leader.role;
+    const zxid = role.nextZxid();
+    const payload = Buffer.from(`w${this.nextWrite++}@${leader.sid}`);
+    role.propose({ zxid, payload }, this.now);
+    this.process(leader);
+  }
+
+  /** Carries out a role's Ready, in the order src/zab/ready.ts prescribes. */
+  private process(p: Peer): void {
+    for (let guard = 0; guard < 1000 && p.role; guard++) {
+      const role = p.role;
+      const r: Ready = role.ready();
+      if (isEmpty(r)) return;
+      for (const e of r.epochs) {
+        p[e.name] = e.value;
+        if (p.acceptedEpoch < p.currentEpoch) this.fail(`server ${p.sid}: acceptedEpoch ${p.acceptedEpoch} < currentEpoch ${p.currentEpoch}`);
+      }
+      if (r.truncate !== undefined) {
+        const z = r.truncate;
+        p.log = p.log.filter((e) => e.zxid <= z);
+        p.pending = p.pending.filter((e) => e.zxid <= z);
+        p.state = [...p.log];
+      }
+      for (const c of r.commits) this.apply(p, c, role instanceof ZabLeader);
+      for (const m of r.messages) this.send(p, m.to, 'packet' in m ? m.packet : { type: PacketType.SNAP, zxid: m.zxid, data: null, authinfo: null }, 'snapshot' in m ? [...p.state] : undefined);
+      if (r.appends.length > 0) {
+        for (const a of r.appends) {
+          this.checkAppend(p, a);
+          this.remember(a);
+          p.pending.push(a);
+        }
+        if (this.opts.bug === 'ack-before-fsync' && role instanceof ZabFollower) {
+          // Sabotage: report the appends durable at once (the ACK goes out before the fsync).
+          role.persisted(r.appends.at(-1)!.zxid);
+        }
+        this.scheduleFsync(p);
+      }
+      for (const ev of r.events) {
+        if (ev.kind === 'stopped') this.dropRole(p, ev.reason);
+        else if (ev.kind === 'dropLearner') this.breakLink(ev.sid, p.sid, ev.reason);
+        else if (ev.kind === 'serving' && role instanceof ZabLeader) this.established(p.sid, ev.epoch);
+        else if (ev.kind === 'deliver' && ev.packet.type === PacketType.PING && role instanceof ZabFollower) {
+          this.send(p, role.leader, { type: PacketType.PING, zxid: ev.packet.zxid, data: Buffer.alloc(0), authinfo: null });
+        }
+      }
+    }
+  }
+
+  private scheduleFsync(p: Peer): void {
+    if (p.fsyncing || p.pending.length === 0) return;
+    p.fsyncing = true;
+    const inc = p.incarnation;
+    const batch = p.pending.length;
+    this.at(this.int(1, 15), () => {
+      if (p.incarnation !== inc || !p.up) return;
+      p.fsyncing = false;
+      const done = p.pending.splice(0, batch);
+      p.log.push(...done);
+      p.role?.persisted(done.at(-1)!.zxid);
+      this.process(p);
+      this.scheduleFsync(p);
+    });
+  }
+
+  private send(from: Peer, to: number, packet: QuorumPacket, snapshot?: HistoryEntry[]): void {
+    if (packet.type === PacketType.DIFF) this.stats.diffs++;
+    else if (packet.type === PacketType.TRUNC) this.stats.truncs++;
+    else if (packet.type === PacketType.SNAP) this.stats.snaps++;
+    const key = linkKey(from.sid, to);
+    const gen = this.channelGen.get(key) ?? 0;
+    if (!this.reachable(from.sid, to)) {
+      // TCP delivers in order or not at all: a message that cannot get through breaks the connection.
+      const leaderSid = from.role instanceof ZabLeader ? from.sid : to;
+      this.at(0, () => this.breakLink(leaderSid === from.sid ? to : from.sid, leaderSid, 'connection lost'));
+      return;
+    }
+    const dir = `${from.sid}>${to}`;
+    const arrive = Math.max(this.channelTail.get(dir) ?? 0, this.now + this.int(1, 20));
+    this.channelTail.set(dir, arrive);
+    this.at(arrive - this.now, () => this.deliver(from.sid, to, gen, packet, snapshot));
+  }
+
+  private deliver(from: number, to: number, gen: number, packet: QuorumPacket, snapshot?: HistoryEntry[]): void {
+    if ((this.channelGen.get(linkKey(from, to)) ?? 0) !== gen) return; // that connection is gone
+    if (TRACE === to || TRACE === from) console.log(`${this.now} ${from}->${to} ${packetTypeName(packet.type)} 0x${packet.zxid.toString(16)}`);
+    const p = this.peer(to);
+    if (!p.up || !p.role) return;
+    if (p.role instanceof ZabLeader) {
+      p.role.receive(from, packet, this.now);
+    } else {
+      if (p.role.leader !== from) return;
+      p.role.receive(packet, this.now);
+      if (snapshot) {
+        // The runtime loads the snapshot and makes it durable, then tells the role.
+        p.log = [...snapshot];
+        p.pending = [];
+        p.state = [...snapshot];
+        p.role.snapshotInstalled(snapshot.at(-1)?.zxid ?? 0);
+      }
+    }
+    this.process(p);
+  }
+
+  /** The state stays the replay of a prefix of the log: the next entry applied is the next one logged. */
+  private apply(p: Peer, entry: HistoryEntry, asLeader: boolean): void {
+    const i = p.state.length;
+    if (TRACE === p.sid) console.log(`${this.now} ${p.sid} applies 0x${entry.zxid.toString(16)}`);
+    const logged = i < p.log.length ? p.log[i] : p.pending[i - p.log.length];
+    if (logged?.zxid !== entry.zxid) this.fail(`server ${p.sid} applies 0x${entry.zxid.toString(16)}, but its log has 0x${logged?.zxid.toString(16)} there`);
+    p.state.push(entry);
+    if (asLeader) this.acknowledged.set(entry.zxid, entry.payload.toString());
+  }
+
+  private remember(e: HistoryEntry): void {
+    const text = e.payload.toString();
+    const seen = this.everSeen.get(e.zxid);
+    if (seen !== undefined && seen !== text) this.fail(`two txns with zxid 0x${e.zxid.toString(16)}: ${seen} and ${text}`);
+    this.everSeen.set(e.zxid, text);
+  }
+
+  private established(sid: number, epoch: number): void {
+    const other = this.establishedEpochs.get(epoch);
+    if (other !== undefined && other !== sid) this.fail(`two leaders established in epoch ${epoch}: ${other} and ${sid}`);
+    this.establishedEpochs.set(epoch, sid);
+    this.checkLeaderHasAcknowledged(this.peer(sid));
+  }
+
+  // ---- invariants ----
+
+  private checkAppend(p: Peer, e: HistoryEntry): void {
+    const last = (p.pending.at(-1) ?? p.log.at(-1))?.zxid ?? 0;
+    if (e.zxid <= last) this.fail(`server ${p.sid} logs 0x${e.zxid.toString(16)} after 0x${last.toString(16)}`);
+  }
+
+  /** An acknowledged write is in the log of every leader established after it was acknowledged. */
+  private checkLeaderHasAcknowledged(p: Peer): void {
+    const have = new Set([...p.log, ...p.pending].map((e) => e.zxid));
+    for (const [zxid, text] of this.acknowledged) {
+      if (!have.has(zxid)) this.fail(`leader ${p.sid} established without acknowledged ${text} (0x${zxid.toString(16)})`);
+    }
+  }
+
+  private checkFinal(): void {
+    const live = this.peers.filter((p) => p.up);
+    for (const p of live) {
+      const have = new Map(p.state.map((e) => [e.zxid, e.payload.toString()]));
+      for (const [zxid, text] of this.acknowledged) {
+        if (have.get(zxid) !== text) this.fail(`after settling, server ${p.sid} lacks acknowledged ${text} (0x${zxid.toString(16)}); has ${p.state.length} txns`);
+      }
+    }
+    const serving = live.filter((p) => p.role?.isServing);
+    if (serving.length !== live.length) this.fail(`after settling with no faults, ${live.length - serving.length} of ${live.length} servers are not serving`);
+    const reference = serving[0]!.state.map((e) => e.zxid);
+    for (const p of serving) {
+      const mine = p.state.map((e) => e.zxid);
+      const n = Math.min(mine.length, reference.length);
+      if (mine.slice(0, n).join() !== reference.slice(0, n).join()) this.fail(`servers ${serving[0]!.sid} and ${p.sid} applied different txns`);
+    }
+  }
+}
+
+function linkKey(a: number, b: number): string {
+  return a < b ? `${a}-${b}` : `${b}-${a}`;
+}
+
+function lastZxid(p: Peer): number {
+  return p.log.at(-1)?.zxid ?? 0;
+}
+
+/** FastLeaderElection's order: currentEpoch, then last logged zxid, then server id. */
+function better(a: Peer, b: Peer): boolean {
+  if (a.currentEpoch !== b.currentEpoch) return a.currentEpoch > b.currentEpoch;
+  if (lastZxid(a) !== lastZxid(b)) return lastZxid(a) > lastZxid(b);
+  return a.sid > b.sid;
+}
+
+/** A small in-memory history (ZooKeeper keeps 500), so that learners far behind get a SNAP. */
+const HISTORY_SIZE = 64;
+
+function historyOf(p: Peer): History {
+  const tail = p.log.slice(-HISTORY_SIZE);
+  const h = new History(p.log.length > tail.length ? p.log[p.log.length - tail.length - 1]!.zxid : 0, HISTORY_SIZE);
+  for (const e of tail) h.add(e);
+  return h;
+}
+
+function isEmpty(r: Ready): boolean {
+  return r.epochs.length === 0 && r.truncate === undefined && r.commits.length === 0 && r.messages.length === 0 && r.appends.length === 0 && r.events.length === 0;
+}
