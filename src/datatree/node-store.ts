@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ByteArena } from './byte-arena.js';
 
 /**
@@ -12,7 +13,8 @@ import { ByteArena } from './byte-arena.js';
  *   and its pzxid its czxid, as ZooKeeper sets them at creation.
  * - ephemeralOwner is 0 for most znodes: the others are in a Map by id.
  * - A path finds its id through an open-addressing hash table of ids, keyed by the FNV-1a hash of
- *   the path's UTF-8 bytes; a candidate is confirmed by comparing names up the parent chain.
+ *   the path's UTF-8 bytes started from a random basis (see PATH_HASH_BASIS); a candidate is
+ *   confirmed by comparing names up the parent chain.
  *
  * Snapshots: between beginSnapshot(zxid) and endSnapshot(), the first change to a row that existed
  * at `zxid` saves a copy of it (copy on write), and freed rows and value bytes are only reused after
@@ -22,7 +24,13 @@ import { ByteArena } from './byte-arena.js';
 export const ROOT = 0;
 export const NO_NODE = -1;
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
+/**
+ * The FNV-1a offset basis, random per process instead of FNV's fixed 0x811c9dc5: with the fixed one a
+ * client allowed to create znodes can compute names that share a slot of the index offline, and
+ * every lookup near them becomes a linear scan (hash flooding). Hashes live only in memory (the
+ * snapshot loader recomputes them through childHash), so no file depends on this value.
+ */
+const PATH_HASH_BASIS = randomBytes(4).readInt32LE(0);
 const FNV_PRIME = 16777619;
 const SLASH = 0x2f;
 
@@ -64,7 +72,8 @@ function hashBytes(h: number, buf: Uint8Array, start: number, end: number): numb
   return h;
 }
 
-function slotOf(h: number, mask: number): number {
+/** The home slot of hash `h` in an index of mask + 1 slots. */
+export function slotOf(h: number, mask: number): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   h ^= h >>> 12;
@@ -184,7 +193,7 @@ export class NodeStore {
     const root = this.newRow();
     this.nameAddr[root] = -1;
     this.parent[root] = NO_NODE;
-    this.hash[root] = FNV_OFFSET;
+    this.hash[root] = PATH_HASH_BASIS;
     this.dataLen[root] = 0;
   }
 
@@ -414,10 +423,10 @@ export class NodeStore {
   /** The id at `path`, or NO_NODE; sets lastHash to the path's hash either way. */
   lookup(path: string): number {
     if (path.length === 1 && path.charCodeAt(0) === SLASH) {
-      this.lastHash = FNV_OFFSET;
+      this.lastHash = PATH_HASH_BASIS;
       return ROOT;
     }
-    let h = FNV_OFFSET;
+    let h = PATH_HASH_BASIS;
     for (let i = 0; i < path.length; i++) {
       const c = path.charCodeAt(i);
       if (c >= 0x80) return this.lookupEncoded(path);
@@ -455,8 +464,8 @@ export class NodeStore {
    * addResolved(). For "/" the parent is NO_NODE.
    */
   resolve(path: string): number {
-    let h = FNV_OFFSET;
-    let parentHash = FNV_OFFSET;
+    let h = PATH_HASH_BASIS;
+    let parentHash = PATH_HASH_BASIS;
     let slash = -1;
     for (let i = 0; i < path.length; i++) {
       const c = path.charCodeAt(i);
@@ -535,7 +544,7 @@ export class NodeStore {
   /** The id whose path is buf[start, end) (UTF-8; empty for the root), or NO_NODE. */
   lookupBytes(buf: Uint8Array, start: number, end: number): number {
     if (end === start) return ROOT;
-    const h = hashBytes(FNV_OFFSET, buf, start, end);
+    const h = hashBytes(PATH_HASH_BASIS, buf, start, end);
     this.lastHash = h;
     const slots = this.slots;
     const mask = this.mask;
@@ -613,6 +622,21 @@ export class NodeStore {
   /** Hash of the path parent's path + "/" + name bytes. */
   childHash(parent: number, name: Uint8Array, start: number, end: number): number {
     return hashBytes(Math.imul(this.hash[parent]! ^ SLASH, FNV_PRIME), name, start, end);
+  }
+
+  /**
+   * The longest probe sequence a lookup of a present path walks: its entry's distance from its home
+   * slot, plus one. For tests and diagnostics (a scan of the index, not kept up to date).
+   */
+  maxProbeLength(): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    let max = 0;
+    for (let s = 0; s <= mask; s++) {
+      const v = slots[s]!;
+      if (v !== 0) max = Math.max(max, ((s - slotOf(this.hash[v - 1]!, mask)) & mask) + 1);
+    }
+    return max;
   }
 
   private indexAdd(id: number): void {

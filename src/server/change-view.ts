@@ -50,6 +50,11 @@ export class ChangeView {
     this.order.push({ zxid: this.zxid, path });
   }
 
+  /** Every path with a pending change and its newest record (null: deleted), by first change. */
+  *changed(): IterableIterator<[string, NodeRecord | null]> {
+    for (const [path, change] of this.changes) yield [path, change.record];
+  }
+
   /** Folds this view's changes into its parent (a multi that succeeded). */
   commitToParent(): void {
     if (!(this.base instanceof ChangeView)) return;

@@ -51,8 +51,32 @@ function hashSetOrder(inserted: readonly string[], size: number): string[] {
  * afresh for its element count. `inserted` is creation order, as the tree keeps them.
  */
 export function ephemeralsInZooKeeperOrder(inserted: readonly string[], tableSize: number): string[] {
+  return cloneOfEphemerals(inserted, tableSize).order;
+}
+
+function cloneOfEphemerals(inserted: readonly string[], tableSize: number): { order: string[]; size: number } {
   const source = hashSetOrder(inserted, tableSize);
-  let cloneSize = 1;
-  while (cloneSize < Math.floor(source.length / 0.75 + 1)) cloneSize *= 2;
-  return hashSetOrder(source, cloneSize);
+  let size = 1;
+  while (size < Math.floor(source.length / 0.75 + 1)) size *= 2;
+  return { order: hashSetOrder(source, size), size };
+}
+
+/**
+ * The paths a closeSession deletes, in ZooKeeper's order: the clone of the session's set (as
+ * above), less the paths pending txns delete (`gone`), plus the session's ephemerals pending
+ * creation (`added`), each appended to its bucket as HashSet.add does, the table doubling once it
+ * is more than 3/4 full. An empty clone starts with 16 buckets, as HashMap does.
+ */
+export function ephemeralsToDelete(inserted: readonly string[], tableSize: number, gone: ReadonlySet<string>, added: readonly string[]): string[] {
+  const clone = cloneOfEphemerals(inserted, tableSize);
+  const order = clone.order.filter((p) => !gone.has(p));
+  let size = inserted.length === 0 ? 16 : clone.size;
+  const present = new Set(order);
+  for (const path of added) {
+    if (present.has(path)) continue;
+    present.add(path);
+    order.push(path);
+    if (order.length > size * 0.75) size *= 2;
+  }
+  return hashSetOrder(order, size);
 }

@@ -15,6 +15,7 @@ import {
 } from '../datatree/index.js';
 import { checkAcl, fixupAcl } from './auth.js';
 import { ChangeView, type NodeRecord } from './change-view.js';
+import { ephemeralsToDelete } from './java-order.js';
 
 type Id = records.Id;
 type ACL = records.ACL;
@@ -157,6 +158,25 @@ export function prepCheck(ctx: PrepContext, req: { path: string; version: number
   const node = record(ctx.view, req.path);
   checkAcl(node.acl, Perms.READ, ctx.ids);
   return { type: OpCode.check, txn: { path: req.path, version: checkVersion(node.version, req.version) } };
+}
+
+/**
+ * closeSession, as ZooKeeper's prep does it: the session's ephemerals are its committed ones less
+ * those a pending txn deletes, plus those pending txns create for it; each is recorded as deleted,
+ * so that a create of the same path or a delete racing the close is decided as if the close had
+ * already been applied. `committed` is the tree's ephemerals of the session in creation order, kept
+ * in a Java HashSet of `tableSize` buckets (for ZooKeeper's order of deletion).
+ */
+export function prepCloseSession(ctx: PrepContext, committed: readonly string[], tableSize: number): TxnBody {
+  const gone = new Set<string>();
+  const added: string[] = [];
+  for (const [path, record] of ctx.view.changed()) {
+    if (record !== null && record.ephemeralOwner === ctx.sessionId) added.push(path);
+    else gone.add(path);
+  }
+  const paths2Delete = ephemeralsToDelete(committed, tableSize, gone, added);
+  for (const path of paths2Delete) ctx.view.set(path, null);
+  return { type: OpCode.closeSession, txn: { paths2Delete } };
 }
 
 /**

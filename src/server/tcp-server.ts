@@ -24,8 +24,9 @@ export class ZkTcpServer implements ConnectionHost {
   private readonly sasl: SaslAuthenticator;
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
+  private failing = false;
 
-  /** Called when the log fails (a write or fsync error): the server has stopped serving. */
+  /** Called when the log fails (a write or fsync error) or a commit or timer throws: the server has stopped serving. */
   onFatal: (err: Error) => void = () => {};
 
   constructor(readonly config: ServerConfig, readonly log: Logger, private readonly storage: Storage = nodeStorage) {
@@ -49,7 +50,7 @@ export class ZkTcpServer implements ConnectionHost {
       snapRetainCount: c.autopurgeSnapRetainCount,
       preAllocSize: c.preAllocSize,
       log: this.log,
-      onFailure: (err) => this.fail(err),
+      onFailure: (err) => this.fail(err, 'transaction log failed; shutting down'),
       storage: this.storage,
       // Txns reach the log only once the server below exists.
       logMetrics: {
@@ -71,6 +72,7 @@ export class ZkTcpServer implements ConnectionHost {
       'data recovered',
     );
     this.server = new ZkServer(c, this.log, persistence, recovered.tree);
+    this.server.onFatal = (err) => this.fail(err, 'internal error in the commit path; shutting down');
     if (c.autopurgePurgeInterval > 0) {
       this.purgeTimer = setInterval(() => void this.purge(), c.autopurgePurgeInterval * 3600_000);
       this.purgeTimer.unref();
@@ -87,7 +89,7 @@ export class ZkTcpServer implements ConnectionHost {
     // Without clientPortAddress, the wildcard Node chose (:: or 0.0.0.0).
     const address = typeof addr === 'object' && addr ? addr.address : (this.config.clientPortAddress ?? '');
     this.scheduleTick();
-    this.containerTimer = setInterval(() => this.server.checkContainers(), this.config.containerCheckIntervalMs);
+    this.containerTimer = setInterval(() => this.guardedTimer('container and TTL check', () => this.server.checkContainers()), this.config.containerCheckIntervalMs);
     this.containerTimer.unref();
     this.log.info({ address, port }, 'zkts listening');
     return { address, port };
@@ -95,9 +97,23 @@ export class ZkTcpServer implements ConnectionHost {
 
   private scheduleTick(): void {
     this.tickTimer = setTimeout(() => {
-      this.server.tick();
-      this.scheduleTick();
+      if (this.guardedTimer('session expiry tick', () => this.server.tick())) this.scheduleTick();
     }, Math.max(10, this.server.msUntilNextTick()));
+  }
+
+  /**
+   * Runs a timer's work; an exception there is a bug that may leave sessions or znodes half-handled,
+   * so it stops the server as a failed commit does (ZooKeeper's critical threads do the same).
+   * Returns whether the work completed.
+   */
+  private guardedTimer(what: string, work: () => void): boolean {
+    try {
+      work();
+      return true;
+    } catch (e) {
+      this.fail(e as Error, `internal error in the ${what}; shutting down`);
+      return false;
+    }
   }
 
   private accept(socket: Socket): void {
@@ -164,9 +180,14 @@ export class ZkTcpServer implements ConnectionHost {
     }
   }
 
-  /** The log cannot make txns durable: stop serving rather than acknowledge what is not on disk. */
-  private fail(err: Error): void {
-    this.log.error({ err: err.message }, 'transaction log failed; shutting down');
+  /**
+   * The log cannot make txns durable, or a commit or timer failed: stop serving rather than
+   * acknowledge what is not on disk or answer from a tree that may be half-changed.
+   */
+  private fail(err: Error, reason: string): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.log.error({ err }, reason);
     void this.stopServing().then(() => this.onFatal(err));
   }
 

@@ -3,6 +3,7 @@ import {
   AddWatchMode,
   ErrorCode,
   EventType,
+  JuteError,
   KeeperError,
   KeeperState,
   OpCode,
@@ -24,7 +25,7 @@ import { ServerStats, elapsedMs } from './server-stats.js';
 import { ephemeralsInZooKeeperOrder, inZooKeeperAuthOrder } from './java-order.js';
 import type { ClientHandle } from './client.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
-import { prepCheck, prepCreate, prepDelete, prepMulti, prepSetAcl, prepSetData, type PrepContext } from './prep.js';
+import { prepCheck, prepCloseSession, prepCreate, prepDelete, prepMulti, prepSetAcl, prepSetData, type PrepContext } from './prep.js';
 import { SessionExpiry } from './sessions.js';
 import { firstSessionId, sessionPassword } from './session-ids.js';
 
@@ -93,6 +94,10 @@ export class ZkServer {
   private nextSessionId: bigint;
   readonly startedAt = Date.now();
   readonly stats = new ServerStats();
+  /** Set once a committed txn could not be applied or answered: the tree may be half-changed. */
+  private failure: Error | undefined;
+  /** Called once on such a failure; the runtime stops serving and exits non-zero (see ZkTcpServer). */
+  onFatal: (err: Error) => void = () => {};
   /**
    * Client requests received and not answered yet: handshakes and writes waiting for the log,
    * reads queued behind a write (ZooKeeper's requestsInProcess, what it reports as outstanding).
@@ -138,6 +143,7 @@ export class ZkServer {
     /** When the ConnectRequest arrived (elapsedMs): a new session's latency counts as ZooKeeper's does. */
     arrivedAt: number,
   ): void {
+    if (this.failure) return client.close('server stopped after an internal error');
     const timeout = this.negotiateTimeout(req.timeOut);
     if (req.sessionId !== 0n) {
       const session = this.sessions.get(req.sessionId);
@@ -200,8 +206,9 @@ export class ZkServer {
   private closeSession(session: Session, reply: ((zxid: number) => void) | undefined): void {
     session.closing = true;
     this.expiry.remove(session.id);
-    // Ephemerals still in the log are deleted too when the txn is applied (DataTree.killSession).
-    const { zxid, body } = this.prepare(session.id, [], () => ({ type: OpCode.closeSession, txn: { paths2Delete: this.ephemeralsInOrder(session.id) } }));
+    const committed = [...this.tree.ephemeralsOf(session.id)];
+    const tableSize = this.tree.ephemeralTableSizeOf(session.id);
+    const { zxid, body } = this.prepare(session.id, [], (ctx) => prepCloseSession(ctx, committed, tableSize));
     const client = session.client;
     this.submit(session.id, 0, zxid, body, (_r, zxid) => {
       this.sessions.delete(session.id);
@@ -218,19 +225,36 @@ export class ZkServer {
    * fired, then `done` (the reply). prep must have run with `pending.zxid` set to `zxid`.
    */
   private submit(sessionId: bigint, cxid: number, zxid: number, body: TxnBody, done: (r: TxnResult, zxid: number) => void): void {
+    if (this.failure) return; // nothing more goes to the log once a commit failed
     const txn: Txn = { sessionId, cxid, zxid, time: this.now(), body };
     this.txnLog.append(txn, () => this.commit(txn, done));
   }
 
   private commit(txn: Txn, done: (r: TxnResult, zxid: number) => void): void {
-    const events: WatchEvent[] = [];
-    const result = this.tree.apply(txn, events);
-    this.pending.prune(txn.zxid);
-    for (const e of events) {
-      const client = e.watcher as ClientHandle;
-      if (mayRead(e.acl, client.ids)) client.sendEvent(e.type, KeeperState.SyncConnected, e.path);
+    if (this.failure) return;
+    try {
+      const events: WatchEvent[] = [];
+      const result = this.tree.apply(txn, events);
+      this.pending.prune(txn.zxid);
+      for (const e of events) {
+        const client = e.watcher as ClientHandle;
+        if (mayRead(e.acl, client.ids)) client.sendEvent(e.type, KeeperState.SyncConnected, e.path);
+      }
+      done(result, txn.zxid);
+    } catch (e) {
+      this.fail(e as Error, txn);
     }
-    done(result, txn.zxid);
+  }
+
+  /**
+   * A committed txn failed to apply, or its reply (or a read queued behind it) failed: the tree may
+   * hold half of it and the client would wait forever. ZooKeeper's commit thread dies and the server
+   * exits; this server stops answering anything and tells the runtime to do the same.
+   */
+  private fail(err: Error, txn: Txn): void {
+    this.failure = err;
+    this.log.error({ err, zxid: hex(BigInt(txn.zxid)), type: txn.body.type, session: hex(txn.sessionId) }, 'internal error committing a txn; stopping');
+    this.onFatal(err);
   }
 
   /** Runs prep for a new zxid; a KeeperError becomes an error txn, which still takes its zxid (as in ZooKeeper). */
@@ -240,8 +264,11 @@ export class ZkServer {
     try {
       return { zxid, body: prep({ view: this.pending, sessionId, ids, extendedTypesEnabled: this.config.extendedTypesEnabled }) };
     } catch (e) {
-      if (!(e instanceof KeeperError)) throw e;
-      return { zxid, body: { type: OpCode.error, txn: { err: e.code } } };
+      if (e instanceof KeeperError) return { zxid, body: { type: OpCode.error, txn: { err: e.code } } };
+      // A bug in prep. ZooKeeper logs it and answers MARSHALLINGERROR through an error txn: the
+      // zxid is spent, and a zxid missing from the log would stop recovery at the next start.
+      this.log.error({ err: e, session: hex(sessionId) }, 'internal error preparing a request; answering MARSHALLINGERROR');
+      return { zxid, body: { type: OpCode.error, txn: { err: ErrorCode.MARSHALLINGERROR } } };
     }
   }
 
@@ -282,13 +309,17 @@ export class ZkServer {
     return order;
   }
 
-  /** Runs the reads that waited for a write, now committed; a malformed one closes the connection. */
+  /**
+   * Runs the reads that waited for a write, now committed; a malformed one closes the connection.
+   * Any other error is a bug in answering them and, being inside the commit, fatal (see commit()).
+   */
   private runAfter(client: ClientHandle, barrier: WriteBarrier): void {
     const runs = barrier.after;
     for (let i = 0; i < runs.length; i++) {
       try {
         runs[i]!();
       } catch (e) {
+        if (!(e instanceof JuteError)) throw e;
         this.log.warn({ session: hex(client.sessionId), err: (e as Error).message }, 'bad request, closing connection');
         client.close('malformed request');
         // The reads left behind will never run: they are no longer outstanding.
@@ -305,28 +336,35 @@ export class ZkServer {
    * malformed body. `arrivedAt` (elapsedMs) is when its frame was read: latencies count from there.
    */
   handleRequest(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
+    if (this.failure) return client.close('server stopped after an internal error');
     this.touchSession(client.sessionId);
     // Counted until dispatch is done with it; a write (or closeSession) is counted again while in the log.
     this.outstandingRequests++;
     const lastWrite = WRITE_TYPES.has(type) ? undefined : this.order.get(client)?.lastWrite;
-    if (lastWrite) lastWrite.after.push(() => this.dispatchCounted(client, xid, type, r, arrivedAt));
-    else this.dispatchCounted(client, xid, type, r, arrivedAt);
+    if (lastWrite) {
+      // Checked with the ids the connection had when the request arrived, as ZooKeeper's Request
+      // keeps them: an addauth that arrives meanwhile is answered at once and must not apply to it.
+      const ids = client.ids.slice();
+      lastWrite.after.push(() => this.dispatchCounted(client, xid, type, r, arrivedAt, ids));
+    } else {
+      this.dispatchCounted(client, xid, type, r, arrivedAt, client.ids);
+    }
   }
 
-  private dispatchCounted(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
+  private dispatchCounted(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number, ids: readonly records.Id[]): void {
     try {
-      this.dispatch(client, xid, type, r, arrivedAt);
+      this.dispatch(client, xid, type, r, arrivedAt, ids);
     } finally {
       this.outstandingRequests--;
     }
   }
 
-  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): void {
-    if (this.answer(client, xid, type, r, arrivedAt)) this.answered(client, xid, arrivedAt, false);
+  private dispatch(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number, ids: readonly records.Id[]): void {
+    if (this.answer(client, xid, type, r, arrivedAt, ids)) this.answered(client, xid, arrivedAt, false);
   }
 
   /** Answers a request; true if its reply is queued now, false if it comes later (a write) or never. */
-  private answer(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number): boolean {
+  private answer(client: ClientHandle, xid: number, type: number, r: JuteReader, arrivedAt: number, ids: readonly records.Id[]): boolean {
     const session = this.sessions.get(client.sessionId);
     if (!session || session.closing) {
       if (type === OpCode.ping) return false;
@@ -399,11 +437,11 @@ export class ZkServer {
           try {
             if (op.type === OpCode.getData) {
               // ZooKeeper rebuilds the ops without their watch flag: multiRead never leaves watches.
-              const node = this.readableNode(client, op.req.path);
+              const node = this.readableNode(ids, op.req.path);
               return { type: OpCode.getData, data: node.data, stat: node.stat() };
             }
             if (op.type === OpCode.getChildren) {
-              const node = this.readableNode(client, op.req.path);
+              const node = this.readableNode(ids, op.req.path);
               return { type: OpCode.getChildren, children: [...node.children] };
             }
             throw new KeeperError(ErrorCode.BADARGUMENTS);
@@ -416,20 +454,20 @@ export class ZkServer {
         return true;
       }
       default:
-        this.read(client, xid, type, r);
+        this.read(client, xid, type, r, ids);
         return true;
     }
   }
 
   /** The node at `path` if the client may read it; NONODE or NOAUTH otherwise. */
-  private readableNode(client: ClientHandle, path: string, perm: number = Perms.READ) {
+  private readableNode(ids: readonly records.Id[], path: string, perm: number = Perms.READ) {
     const node = this.tree.getNode(path);
     if (!node) throw new KeeperError(ErrorCode.NONODE);
-    checkAcl(this.tree.aclOf(node), perm, client.ids);
+    checkAcl(this.tree.aclOf(node), perm, ids);
     return node;
   }
 
-  private read(client: ClientHandle, xid: number, type: number, r: JuteReader): void {
+  private read(client: ClientHandle, xid: number, type: number, r: JuteReader, ids: readonly records.Id[]): void {
     const zxid = this.zxid;
     try {
       switch (type) {
@@ -442,7 +480,7 @@ export class ZkServer {
         }
         case OpCode.getData: {
           const req = records.GetDataRequest.read(r);
-          const node = this.readableNode(client, req.path);
+          const node = this.readableNode(ids, req.path);
           if (req.watch) this.tree.watchData(req.path, client);
           const stat = node.stat();
           // The reply is encoded at once (values in the arena are far below sendDataReply's zero-copy size).
@@ -450,10 +488,10 @@ export class ZkServer {
         }
         case OpCode.getACL: {
           const { path } = records.GetACLRequest.read(r);
-          const node = this.readableNode(client, path, Perms.READ | Perms.ADMIN);
+          const node = this.readableNode(ids, path, Perms.READ | Perms.ADMIN);
           let acl = this.tree.aclOf(node);
           try {
-            checkAcl(acl, Perms.ADMIN, client.ids);
+            checkAcl(acl, Perms.ADMIN, ids);
           } catch {
             acl = maskDigests(acl);
           }
@@ -462,7 +500,7 @@ export class ZkServer {
         case OpCode.getChildren:
         case OpCode.getChildren2: {
           const req = records.GetChildrenRequest.read(r);
-          const node = this.readableNode(client, req.path);
+          const node = this.readableNode(ids, req.path);
           if (req.watch) this.tree.watchChildren(req.path, client);
           return client.sendReply(xid, zxid, 0, (w) => {
             const names = node.children;
@@ -473,7 +511,7 @@ export class ZkServer {
         }
         case OpCode.getAllChildrenNumber: {
           const { path } = records.GetAllChildrenNumberRequest.read(r);
-          this.readableNode(client, path);
+          this.readableNode(ids, path);
           const n = this.tree.countDescendants(path);
           return client.sendReply(xid, zxid, 0, (w) => w.int(n));
         }
@@ -509,7 +547,7 @@ export class ZkServer {
         }
         case OpCode.whoAmI:
           return client.sendReply(xid, zxid, 0, (w) =>
-            records.WhoAmIResponse.write(w, { clientInfo: inZooKeeperAuthOrder(client.ids).map((id) => ({ authScheme: id.scheme, user: userName(id) })) }),
+            records.WhoAmIResponse.write(w, { clientInfo: inZooKeeperAuthOrder(ids).map((id) => ({ authScheme: id.scheme, user: userName(id) })) }),
           );
         default:
           this.log.warn({ type, session: hex(client.sessionId) }, 'unknown request type');
