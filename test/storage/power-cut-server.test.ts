@@ -8,7 +8,7 @@
  * The acknowledgement checked is the server's reply, so this covers the request pipeline's rule
  * (reply only after the log made the txn durable), which power-cut.test.ts takes for granted.
  * Socket timing varies between runs, so a seed sets the load and the cut points but may not replay
- * the same interleaving. POWER_CUT_SERVER_SEEDS (default 12) sets the number of seeds.
+ * the same interleaving. POWER_CUT_SERVER_SEEDS (default 30) sets the number of seeds.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { defaultConfig, ZkTcpServer, type ServerConfig } from '../../src/server/
 import { mkdirDurable, SimDisk } from '../../src/storage/index.js';
 import { prng } from '../zab/helpers.js';
 
-const SEEDS = Number(process.env.POWER_CUT_SERVER_SEEDS ?? 12);
+const SEEDS = Number(process.env.POWER_CUT_SERVER_SEEDS ?? 30);
 const CLIENTS = 3;
 
 /** Per path: the values written, in order, and how many of them were acknowledged. */
@@ -102,6 +102,8 @@ describe('power cuts under the server', () => {
           await server.stop();
           break;
         }
+        // Sessions first: the cut falls among their writes.
+        const clients = await Promise.all(Array.from({ length: CLIENTS }, () => ZkClient.connect({ port })));
         let next: SimDisk | undefined;
         const survivors = rand() < 0.3 ? {} : { rand: prng(Math.floor(rand() * 2 ** 32)) };
         const cutAt = disk.ops + 1 + Math.floor(rand() * 300);
@@ -111,7 +113,6 @@ describe('power cuts under the server', () => {
           // The machine is off: its connections drop (what it was writing never completes).
           void server.stop();
         };
-        const clients = await Promise.all(Array.from({ length: CLIENTS }, () => ZkClient.connect({ port })));
         await Promise.all(clients.map((c, i) => clientLoad(c, i, prng(Math.floor(rand() * 2 ** 32)), written, () => next !== undefined)));
         await Promise.all(clients.map((c) => c.close().catch(() => {})));
         disk = next!;
