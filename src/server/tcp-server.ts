@@ -8,6 +8,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetter } from './four-letter-commands.js';
 import { join } from 'node:path';
 import { Persistence } from '../zab/index.js';
+import { nodeStorage, type Storage } from '../storage/storage.js';
 import { SaslAuthenticator } from './sasl.js';
 import { ZkServer } from './zk-server.js';
 
@@ -31,7 +32,7 @@ export class ZkTcpServer implements ConnectionHost {
   /** Called when the log fails (a write or fsync error) or a commit or timer throws: the server has stopped serving. */
   onFatal: (err: Error) => void = () => {};
 
-  constructor(readonly config: ServerConfig, readonly log: Logger) {
+  constructor(readonly config: ServerConfig, readonly log: Logger, private readonly storage: Storage = nodeStorage) {
     const jaasText = config.jaasConfigFile ? readJaas(config.jaasConfigFile, log) : '';
     this.sasl = new SaslAuthenticator(jaasText, Object.values(config.superUsers));
     skipAclChecks(config.skipAcl);
@@ -53,6 +54,7 @@ export class ZkTcpServer implements ConnectionHost {
       preAllocSize: c.preAllocSize,
       log: this.log,
       onFailure: (err) => this.fail(err, 'transaction log failed; shutting down'),
+      storage: this.storage,
       // Txns reach the log only once the server below exists.
       logMetrics: {
         fsynced: (ms) => this.server.stats.fsyncTime.add(ms),

@@ -1,7 +1,7 @@
-import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Txn } from '../datatree/index.js';
 import { JuteWriter } from '../jute/index.js';
+import { mkdirDurable, nodeStorage, type Storage, type StorageFile } from '../storage/storage.js';
 import type { TxnLog } from './txn-log.js';
 import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, logFileName, paddedFileSize, writeLogEntry } from './txn-log-file.js';
 
@@ -11,6 +11,8 @@ export interface FileTxnLogOptions {
   /** fsync each batch before acknowledging it (zoo.cfg forceSync, default yes). */
   forceSync: boolean;
   preAllocSize?: number;
+  /** Where the files go (default: the real file system). */
+  storage?: Storage;
   /** Called once when a write or fsync fails; from then on nothing more is acknowledged. */
   onFailure(err: Error): void;
   /** Called when a `durable` callback throws (a bug in what follows the log, not an IO error). */
@@ -27,7 +29,7 @@ export interface TxnLogMetrics {
 }
 
 interface OpenFile {
-  handle: FileHandle;
+  handle: StorageFile;
   name: string;
   position: number;
   size: number;
@@ -57,7 +59,11 @@ export class FileTxnLog implements TxnLog {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly options: FileTxnLogOptions) {}
+  private readonly storage: Storage;
+
+  constructor(private readonly options: FileTxnLogOptions) {
+    this.storage = options.storage ?? nodeStorage;
+  }
 
   append(txn: Txn, durable: () => void): void {
     if (this.failed || this.closed) return; // never acknowledged: the server is stopping
@@ -141,7 +147,7 @@ export class FileTxnLog implements TxnLog {
       const old = this.file.handle;
       old.close().catch(() => {});
     } else {
-      await mkdir(this.options.dir, { recursive: true });
+      await mkdirDurable(this.storage, this.options.dir);
     }
     const name = logFileName(firstZxid);
     // A file of this name can only be one a crash left without a single whole txn (recovery replayed
@@ -149,11 +155,11 @@ export class FileTxnLog implements TxnLog {
     // Created under a name no reader takes for a log (not "log.*"), and renamed once the header is
     // in: a crash in between must not leave a log without a header, which ZooKeeper cannot start on.
     const tmp = join(this.options.dir, `tmp.${name}`);
-    const handle = await open(tmp, 'w');
+    const handle = await this.storage.open(tmp, 'w');
     const header = encodeLogFileHeader();
     await handle.write(header, 0, header.length, 0);
-    await rename(tmp, join(this.options.dir, name));
-    const dirSync = syncDir(this.options.dir);
+    await this.storage.rename(tmp, join(this.options.dir, name));
+    const dirSync = this.storage.syncDir(this.options.dir);
     dirSync.catch(() => {}); // awaited with the first batch, which reports its failure
     this.file = { handle, name, position: header.length, size: header.length, dirSync };
     return this.file;
@@ -175,14 +181,5 @@ export class FileTxnLog implements TxnLog {
     this.closed = true;
     await this.file?.handle.close();
     this.file = undefined;
-  }
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
   }
 }

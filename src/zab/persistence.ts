@@ -1,11 +1,11 @@
-import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataTree, Txn } from '../datatree/index.js';
+import { nodeStorage, syncFile, type Storage } from '../storage/storage.js';
 import { FileTxnLog, type TxnLogMetrics } from './file-txn-log.js';
 import { recover, type Recovered } from './recovery.js';
 import { snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
 import type { TxnLog } from './txn-log.js';
-import { listDataDir, logsToReplay } from './txn-log-file.js';
+import { isValidSnapshotFile, listDataDir, logsToReplay } from './txn-log-file.js';
 
 export interface PersistenceOptions {
   dataDir: string;
@@ -22,6 +22,10 @@ export interface PersistenceOptions {
   onFailure(err: Error): void;
   /** Where the log reports its fsync times and batch sizes. */
   logMetrics?: TxnLogMetrics;
+  /** Where the files are (default: the real file system). */
+  storage?: Storage;
+  /** Draws the randomized snapshot intervals (default Math.random; a seeded one in tests). */
+  random?: () => number;
 }
 
 /** ZooKeeper keeps its files in dataDir/version-2 (and dataLogDir/version-2). */
@@ -39,12 +43,15 @@ export class Persistence implements TxnLog {
   private sinceSnapshot = 0;
   private nextSnapshotAt: number;
   private snapshotting: Promise<void> | undefined;
+  private readonly storage: Storage;
 
   private constructor(private readonly tree: DataTree, private readonly options: PersistenceOptions) {
     this.snapDir = join(options.dataDir, VERSION_DIR);
     this.logDir = join(options.dataLogDir, VERSION_DIR);
+    this.storage = options.storage ?? nodeStorage;
     this.txnLog = new FileTxnLog({
       dir: this.logDir,
+      storage: this.storage,
       forceSync: options.forceSync,
       preAllocSize: options.preAllocSize,
       onFailure: options.onFailure,
@@ -57,7 +64,7 @@ export class Persistence implements TxnLog {
   static async open(options: PersistenceOptions): Promise<{ persistence: Persistence; recovered: Recovered }> {
     const snapDir = join(options.dataDir, VERSION_DIR);
     const logDir = join(options.dataLogDir, VERSION_DIR);
-    const recovered = await recover(snapDir, logDir, { extendedTypesEnabled: options.extendedTypesEnabled });
+    const recovered = await recover(snapDir, logDir, { extendedTypesEnabled: options.extendedTypesEnabled, storage: options.storage });
     for (const w of recovered.warnings) options.log.warn({}, w);
     const persistence = new Persistence(recovered.tree, options);
     // Apache ZooKeeper writes snapshot.0 when it starts on an empty dataDir (FileTxnSnapLog.restore)
@@ -69,7 +76,7 @@ export class Persistence implements TxnLog {
 
   private randomizedThreshold(): number {
     const half = Math.max(1, Math.floor(this.options.snapCount / 2));
-    return half + Math.floor(Math.random() * half);
+    return half + Math.floor((this.options.random ?? Math.random)() * half);
   }
 
   append(txn: Txn, durable: () => void): void {
@@ -100,6 +107,7 @@ export class Persistence implements TxnLog {
     const t0 = performance.now();
     const summary = await writeSnapshotFile((zxid) => join(this.snapDir, snapshotFileName(zxid)), this.tree, {
       fsync: fsync && this.options.forceSync,
+      storage: this.storage,
       // 64 KiB chunks keep the event loop free: with 1,000,000 znodes, its delay p99 stays under 3 ms
       // during the snapshot (scripts/snapshot-latency.mjs).
       chunkSize: 64 * 1024,
@@ -116,7 +124,7 @@ export class Persistence implements TxnLog {
 
   /** Deletes snapshots beyond the newest `retain` and the logs only they need. */
   purge(retain = this.options.snapRetainCount): Promise<string[]> {
-    return purgeDataDir(this.options.dataDir, this.options.dataLogDir, retain);
+    return purgeDataDir(this.options.dataDir, this.options.dataLogDir, retain, this.storage);
   }
 
   /**
@@ -139,29 +147,29 @@ export class Persistence implements TxnLog {
  * ZooKeeper's PurgeTxnLog: keeps the newest `retain` snapshots (at least 3) and the logs needed to
  * replay from the oldest of them; deletes the rest. Returns the files removed.
  */
-export async function purgeDataDir(dataDir: string, dataLogDir: string, retain: number): Promise<string[]> {
+export async function purgeDataDir(dataDir: string, dataLogDir: string, retain: number, storage: Storage = nodeStorage): Promise<string[]> {
   if (retain < 3) throw new Error(`snapRetainCount must be at least 3, got ${retain}`);
   const snapDir = join(dataDir, VERSION_DIR);
   const logDir = join(dataLogDir, VERSION_DIR);
-  const snaps = (await listDataDir(snapDir)).snapshots.filter((s) => !s.name.endsWith('.tmp'));
-  if (snaps.length <= retain) return [];
-  const oldestKept = snaps[retain - 1]!.zxid;
-  const logs = (await listDataDir(logDir)).logs;
+  const snaps = (await listDataDir(snapDir, storage)).snapshots.filter((s) => !s.name.endsWith('.tmp'));
+  // Only snapshots that look whole count, as in ZooKeeper's findNValidSnapshots: one that did not
+  // reach the disk whole (a power cut after its rename) must not stand in for an older one.
+  const kept: typeof snaps = [];
+  for (const snap of snaps) {
+    if (kept.length === retain) break;
+    if (await isValidSnapshotFile(snap.path, snap.name, storage)) kept.push(snap);
+  }
+  if (kept.length < retain) return [];
+  const oldestKept = kept[retain - 1]!.zxid;
+  const logs = (await listDataDir(logDir, storage)).logs;
   const neededLogs = new Set(logsToReplay(logs, oldestKept).map((l) => l.path));
-  const removed = [...snaps.slice(retain).map((s) => s.path), ...logs.filter((l) => !neededLogs.has(l.path)).map((l) => l.path)];
+  const removed = [...snaps.filter((s) => s.zxid < oldestKept).map((s) => s.path), ...logs.filter((l) => !neededLogs.has(l.path)).map((l) => l.path)];
   // Periodic snapshots are written without fsync: before the files that could rebuild the tree
   // without them go, the kept snapshots are made durable (a power loss must not leave only
-  // snapshots that never reached the disk, and no logs to replay instead).
-  for (const snap of snaps.slice(0, retain)) await fsyncFile(snap.path);
-  for (const path of removed) await unlink(path);
+  // snapshots that never reached the disk, and no logs to replay instead), their names included:
+  // they were renamed into place without a directory fsync.
+  for (const snap of kept) await syncFile(storage, snap.path);
+  await storage.syncDir(snapDir);
+  for (const path of removed) await storage.unlink(path);
   return removed;
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

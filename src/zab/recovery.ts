@@ -1,6 +1,6 @@
-import { access, constants, mkdir, readdir, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataTree } from '../datatree/index.js';
+import { mkdirDurable, nodeStorage, type Storage } from '../storage/storage.js';
 import { readSnapshotFile } from './snapshot-file.js';
 import { listDataDir, logsToReplay, streamLogFile } from './txn-log-file.js';
 
@@ -22,14 +22,20 @@ export interface Recovered {
 const COUNTER_MASK = 0xffffffff;
 const epochOf = (zxid: number) => Math.floor(zxid / 2 ** 32);
 
+const PROBE = Buffer.from('x');
+
 /** Creates `dir` if needed and proves it writable, so that a bad dataDir fails at start, not at the first write. */
-export async function ensureWritableDir(dir: string): Promise<void> {
+export async function ensureWritableDir(dir: string, storage: Storage = nodeStorage): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
+    await mkdirDurable(storage, dir);
     const probe = join(dir, `.zkts-write-test-${process.pid}`);
-    await writeFile(probe, 'x');
-    await unlink(probe);
+    const fh = await storage.open(probe, 'w');
+    try {
+      await fh.write(PROBE, 0, PROBE.length, 0);
+    } finally {
+      await fh.close();
+    }
+    await storage.unlink(probe);
   } catch (e) {
     throw new RecoveryError(`data directory ${dir} cannot be written: ${(e as Error).message}`);
   }
@@ -41,16 +47,17 @@ export async function ensureWritableDir(dir: string): Promise<void> {
  * crash during an append leaves) is cut off and reported; a gap in zxids or an undecodable entry
  * with a good checksum stops recovery with an error naming the file.
  */
-export async function recover(snapDir: string, logDir: string, options: { extendedTypesEnabled: boolean }): Promise<Recovered> {
-  await ensureWritableDir(snapDir);
-  if (logDir !== snapDir) await ensureWritableDir(logDir);
+export async function recover(snapDir: string, logDir: string, options: { extendedTypesEnabled: boolean; storage?: Storage }): Promise<Recovered> {
+  const storage = options.storage ?? nodeStorage;
+  await ensureWritableDir(snapDir, storage);
+  if (logDir !== snapDir) await ensureWritableDir(logDir, storage);
   const warnings: string[] = [];
   let tree: DataTree | undefined;
   let snapshotFile: string | undefined;
-  for (const snap of (await listDataDir(snapDir)).snapshots) {
+  for (const snap of (await listDataDir(snapDir, storage)).snapshots) {
     if (snap.name.endsWith('.tmp')) continue; // a snapshot that was being written when we stopped
     try {
-      const loaded = await readSnapshotFile(snap.path, { extendedTypesEnabled: options.extendedTypesEnabled });
+      const loaded = await readSnapshotFile(snap.path, { extendedTypesEnabled: options.extendedTypesEnabled, storage });
       tree = loaded.tree;
       snapshotFile = snap.path;
       if (loaded.digestMatches === false) warnings.push(`${snap.path}: digest does not match its nodes (loaded anyway, as ZooKeeper does)`);
@@ -63,17 +70,17 @@ export async function recover(snapDir: string, logDir: string, options: { extend
   const snapshotZxid = tree.lastProcessedZxid;
 
   // A log file being created when the server died (FileTxnLog writes its header under this name).
-  for (const name of await readdir(logDir)) {
+  for (const name of await storage.readdir(logDir)) {
     if (name.startsWith('tmp.log.')) {
       warnings.push(`${join(logDir, name)}: a log file that was being created; removed`);
-      await unlink(join(logDir, name));
+      await storage.unlink(join(logDir, name));
     }
   }
-  const logs = logsToReplay((await listDataDir(logDir)).logs, snapshotZxid);
+  const logs = logsToReplay((await listDataDir(logDir, storage)).logs, snapshotZxid);
   let replayed = 0;
   let lastFile = snapshotFile ?? '(empty tree)';
   for (const [i, file] of logs.entries()) {
-    const entries = streamLogFile(file.path, { skipThrough: tree.lastProcessedZxid });
+    const entries = streamLogFile(file.path, { skipThrough: tree.lastProcessedZxid, storage });
     let r = await entries.next();
     for (; !r.done; r = await entries.next()) {
       for (const { txn } of r.value) {
@@ -98,14 +105,14 @@ export async function recover(snapDir: string, logDir: string, options: { extend
       // Not even a whole header: a file created just before a crash. ZooKeeper refuses to start
       // with such a file around, so it goes.
       warnings.push(`${file.path}: shorter than a log header; removed`);
-      await unlink(file.path);
+      await storage.unlink(file.path);
     } else if (end.kind === 'torn') {
       const later = logs.length - 1 - i;
       warnings.push(
         `${file.path}: torn or corrupt entry at offset ${end.offset} (${end.reason ?? 'partial write'}); ` +
           `truncated there${later > 0 ? `, ${later} later log file(s) follow` : ''}`,
       );
-      await truncate(file.path, end.offset);
+      await storage.truncate(file.path, end.offset);
     }
   }
   return { tree, snapshotZxid, snapshotFile, replayed, warnings };

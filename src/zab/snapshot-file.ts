@@ -17,11 +17,8 @@
  * bytes); the zxid in the name is the tree's lastProcessedZxid when the snapshot began, and the
  * file itself holds no zxid.
  */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -31,6 +28,7 @@ import { DataTree } from '../datatree/datatree.js';
 import { NO_NODE, ROOT, type NodeFields } from '../datatree/node-store.js';
 import { TreeWalk } from '../datatree/tree-walk.js';
 import { JuteError, JuteReader, JuteWriter, Perms, records } from '../jute/index.js';
+import { nodeStorage, type Storage, type StorageFile } from '../storage/storage.js';
 import { adler32, crc32Range } from './checksum.js';
 import {
   FILE_FORMAT_VERSION,
@@ -334,6 +332,8 @@ export interface SnapshotFileWriteOptions extends SnapshotWriteOptions {
    * chunk. Default 0: one chunk per event-loop turn.
    */
   sliceMs?: () => number;
+  /** Where the file goes (default: the real file system). */
+  storage?: Storage;
 }
 
 /**
@@ -366,35 +366,50 @@ export async function writeSnapshotFile(
       }
     }
   }
-  // Room for several chunks in flight, so that a slice of several chunks does not wait for the
-  // disk after each one.
-  const out = createWriteStream(tmp, { highWaterMark: 4 << 20 });
+  const storage = options.storage ?? nodeStorage;
+  // A temp file left by an earlier snapshot goes first: emptying and rewriting it in place could,
+  // after a power cut, leave its old contents (an older snapshot, made durable by a purge's fsync)
+  // under the new snapshot's name. A new file has no contents but those written now.
+  await storage.unlink(tmp).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+  const fh = await storage.open(tmp, 'w');
   try {
-    await once(out, 'open');
-    if (options.compression === 'gz') await pipeline(Readable.from(slices()), zlib.createGzip(), out);
-    else await pipeline(Readable.from(slices()), out);
-  } finally {
-    gen.return(undefined as never); // ends the tree's snapshot view if writing failed half-way
-  }
-  if (options.fsync ?? true) {
-    const fh = await open(tmp, 'r+');
     try {
-      await fh.sync();
+      if (options.compression === 'gz') await pipeline(Readable.from(slices()), zlib.createGzip(), fileWritable(fh));
+      else await pipeline(Readable.from(slices()), fileWritable(fh));
     } finally {
-      await fh.close();
+      gen.return(undefined as never); // ends the tree's snapshot view if writing failed half-way
     }
+    if (options.fsync ?? true) await fh.sync();
+  } finally {
+    await fh.close();
   }
   const path = typeof target === 'string' ? target : target(summary!.zxid);
-  await rename(tmp, path);
-  if (options.fsync ?? true) {
-    const dh = await open(dirname(path), 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  }
+  await storage.rename(tmp, path);
+  if (options.fsync ?? true) await storage.syncDir(dirname(path));
   return { ...summary!, path };
+}
+
+/**
+ * A stream writing a file from its start, with room for several chunks in flight (4 MiB, as the
+ * fs.WriteStream it replaces), so that a slice of several chunks does not wait for the disk after
+ * each one.
+ */
+function fileWritable(fh: StorageFile): Writable {
+  let position = 0;
+  const write = (bytes: Buffer, callback: (err?: Error | null) => void) => {
+    fh.write(bytes, 0, bytes.length, position).then(() => {
+      position += bytes.length;
+      callback();
+    }, callback);
+  };
+  return new Writable({
+    highWaterMark: 4 << 20,
+    write: (chunk: Buffer, _encoding, callback) => write(chunk, callback),
+    // The chunks queued while a write was in flight go out in one.
+    writev: (chunks, callback) => write(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -650,7 +665,7 @@ const gunzip = promisify(zlib.gunzip);
  * Reads a snapshot file: its zxid from the name (unless given), gunzipped if it ends in .gz.
  * Snappy-compressed snapshots are refused.
  */
-export async function readSnapshotFile(path: string, options: Partial<SnapshotReadOptions> = {}): Promise<LoadedSnapshot> {
+export async function readSnapshotFile(path: string, options: Partial<SnapshotReadOptions> & { storage?: Storage } = {}): Promise<LoadedSnapshot> {
   const name = basename(path);
   const zxid = options.zxid ?? zxidFromFileName(name, SNAPSHOT_FILE_PREFIX);
   if (zxid < 0) throw new SnapshotFormatError(`${name} is not named snapshot.<zxid>`);
@@ -658,7 +673,8 @@ export async function readSnapshotFile(path: string, options: Partial<SnapshotRe
   if (compression === 'snappy') {
     throw new SnapshotFormatError(`${name}: snappy-compressed snapshots (zookeeper.snapshot.compression.method=snappy) are not supported`);
   }
-  let buf = await readFile(path);
+  const { storage, ...readOptions } = options;
+  let buf = await (storage ?? nodeStorage).readFile(path);
   if (compression === 'gz') buf = await gunzip(buf);
-  return parseSnapshot(buf, { ...options, zxid });
+  return parseSnapshot(buf, { ...readOptions, zxid });
 }

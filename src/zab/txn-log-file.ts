@@ -11,9 +11,9 @@
  * saying where that is, so the caller can truncate there. It also lists a data dir's log and
  * snapshot files and picks the logs a recovery needs.
  */
-import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JuteError, JuteWriter } from '../jute/index.js';
+import { nodeStorage, type Storage, type StorageFile } from '../storage/storage.js';
 import { adler32 } from './checksum.js';
 import { decodeTxnEntry, writeTxnEntry, type DecodedTxnEntry, type TxnEntry } from './txn-codec.js';
 
@@ -138,6 +138,8 @@ export interface LogReadOptions {
    * or returned: recovery needs only what follows its snapshot.
    */
   skipThrough?: number;
+  /** Where the file is (default: the real file system). */
+  storage?: Storage;
 }
 
 /** Thrown for a file that is not a txn log at all (a whole header with the wrong magic). */
@@ -259,7 +261,7 @@ const READ_CHUNK = 1 << 20;
  * Throws LogFormatError if the file is not a log.
  */
 export async function* streamLogFile(path: string, options: LogReadOptions = {}): AsyncGenerator<LogEntry[], LogReadResult['end'] & { header: FileHeader | undefined }> {
-  const fh = await open(path, 'r');
+  const fh = await (options.storage ?? nodeStorage).open(path, 'r');
   try {
     const fileSize = (await fh.stat()).size;
     let buf = Buffer.alloc(0);
@@ -314,7 +316,7 @@ export async function* streamLogFile(path: string, options: LogReadOptions = {})
   }
 }
 
-async function firstNonZeroInFile(fh: FileHandle, from: number, fileSize: number): Promise<number> {
+async function firstNonZeroInFile(fh: StorageFile, from: number, fileSize: number): Promise<number> {
   const chunk = Buffer.allocUnsafe(READ_CHUNK);
   for (let pos = from; pos < fileSize; ) {
     const { bytesRead } = await fh.read(chunk, 0, Math.min(READ_CHUNK, fileSize - pos), pos);
@@ -430,8 +432,8 @@ export function logsToReplay<T extends { zxid: number }>(sortedLogs: readonly T[
 }
 
 /** The log and snapshot files of a dir (ZooKeeper's dataDir/version-2): logs ascending, snapshots most recent first. */
-export async function listDataDir(dir: string): Promise<{ logs: DataFile[]; snapshots: SnapshotFile[] }> {
-  const names = await readdir(dir);
+export async function listDataDir(dir: string, storage: Storage = nodeStorage): Promise<{ logs: DataFile[]; snapshots: SnapshotFile[] }> {
+  const names = await storage.readdir(dir);
   const files = names.map((name) => ({ name, path: join(dir, name) }));
   return { logs: sortLogFiles(files), snapshots: sortSnapshotFiles(files.filter((f) => f.name.startsWith(SNAPSHOT_FILE_PREFIX + '.'))) };
 }
@@ -441,11 +443,15 @@ export async function listDataDir(dir: string): Promise<{ logs: DataFile[]; snap
  * a zxid and, for an uncompressed one, at least 10 bytes ending in the seal's "/" (int 1, '/'). For
  * gz it checks the gzip magic; for snappy, snappy-java's stream magic.
  */
-export async function isValidSnapshotFile(path: string, name = path.substring(path.lastIndexOf('/') + 1)): Promise<boolean> {
+export async function isValidSnapshotFile(
+  path: string,
+  name = path.substring(path.lastIndexOf('/') + 1),
+  storage: Storage = nodeStorage,
+): Promise<boolean> {
   if (zxidFromFileName(name, SNAPSHOT_FILE_PREFIX) === -1) return false;
   let fh;
   try {
-    fh = await open(path, 'r');
+    fh = await storage.open(path, 'r');
   } catch {
     return false;
   }
