@@ -34,18 +34,33 @@ scripts/kazoo-suite.sh zkts || status=1
 compare=${PIPESTATUS[0]}
 (( compare == 0 )) || status=1
 
+echo "== kazoo's test suite on 3-server ensembles: Apache ZooKeeper 3.8.0, then zkts"
+export KAZOO_WORK_DIR=$RESULTS/kazoo3
+ZOOKEEPER_CLUSTER_SIZE=3 scripts/kazoo-suite.sh zookeeper || status=1
+ZOOKEEPER_CLUSTER_SIZE=3 scripts/kazoo-suite.sh zkts || status=1
+/usr/bin/python3 scripts/kazoo-compare.py --allowlist test/compat/kazoo/expected-failures-size3.txt \
+  --zookeeper "$KAZOO_WORK_DIR/zookeeper/junit.xml" --zkts "$KAZOO_WORK_DIR/zkts/junit.xml" \
+  | tee "$RESULTS/kazoo3-compare.txt"
+compare3=${PIPESTATUS[0]}
+(( compare3 == 0 )) || status=1
+
 # One closing line over both runners. Kazoo tests that fail on Apache ZooKeeper too (they need an
 # ensemble) or that the allowlist names are reported by kazoo-compare above, not counted here.
 node -e '
   const fs = require("fs");
   const v = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-  const cmp = fs.readFileSync(process.argv[2], "utf8");
-  const kazooPassed = Number((/^passed\s+\d+\s+(\d+)/m.exec(cmp) || [0, 0])[1]);
-  const unexpected = Number((/allowlisted, (\d+) not\)/.exec(cmp) || [0, 0])[1]);
+  // Both kazoo runs (a standalone server, then 3-server ensembles), each compared with ZooKeeper.
+  let kazooPassed = 0;
+  let unexpected = 0;
+  for (const file of [process.argv[2], process.argv[4]]) {
+    const cmp = fs.readFileSync(file, "utf8");
+    kazooPassed += Number((/^passed\s+\d+\s+(\d+)/m.exec(cmp) || [0, 0])[1]);
+    unexpected += Number((/allowlisted, (\d+) not\)/.exec(cmp) || [0, 0])[1]);
+  }
   // A failed type check, and a test file that failed outside any test (e.g. a dependency missing
   // under CI), count as one failure each.
   const fileFailures = v.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
   const failed = v.numFailedTests + fileFailures + Number(process.argv[3]) + unexpected;
   console.log(`zkts tests: ${v.numPassedTests + kazooPassed} passed, ${failed} failed`);
-' "$RESULTS/vitest.json" "$RESULTS/kazoo-compare.txt" "$typecheck_failed" || status=1
+' "$RESULTS/vitest.json" "$RESULTS/kazoo-compare.txt" "$typecheck_failed" "$RESULTS/kazoo3-compare.txt" || status=1
 exit $status

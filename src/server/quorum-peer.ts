@@ -161,7 +161,7 @@ export class QuorumPeer implements ReplicaStore {
     return this.runRole(role, port, async () => {
       const me = this.config.servers.find((s) => s.id === this.myid)!;
       await port.listen(me.quorumPort, me.host);
-      return () => void port.shutdown();
+      return () => port.shutdown();
     });
   }
 
@@ -187,12 +187,12 @@ export class QuorumPeer implements ReplicaStore {
     return this.runRole(role, port, async () => {
       await port.connect(leader.host, leader.quorumPort, Date.now() + this.config.initLimit * this.config.tickTime);
       this.input(() => role.connected(Date.now()));
-      return () => port.close(0, 'leaving the role');
+      return async () => port.close(0, 'leaving the role');
     });
   }
 
   /** Runs a role until it stops; resolves with why. */
-  private async runRole(role: Role, sender: LeaderPort | LearnerPort, open: () => Promise<() => void>): Promise<string> {
+  private async runRole(role: Role, sender: LeaderPort | LearnerPort, open: () => Promise<() => Promise<void>>): Promise<string> {
     this.role = role;
     this.sender = sender;
     const ended = new Promise<string>((resolve) => (this.ended = resolve));
@@ -204,7 +204,7 @@ export class QuorumPeer implements ReplicaStore {
       return await ended;
     } finally {
       clearInterval(ticker);
-      close();
+      await close();
     }
   }
 

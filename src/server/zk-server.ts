@@ -765,6 +765,8 @@ export class ZkServer {
 
   /** Deletes empty containers that once had children and expired TTL nodes, via deleteContainer txns. */
   checkContainers(): void {
+    // Only the leader (or a standalone server) deletes them, as ZooKeeper's ContainerManager runs on the leader.
+    if (this.replication?.role === 'follower') return;
     const now = this.now();
     const candidates: string[] = [];
     for (const path of this.tree.containers) {
