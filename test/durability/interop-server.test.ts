@@ -283,7 +283,10 @@ describe.skipIf(skipWithout(ZOOKEEPER, DIST))('a dataDir moved between Apache Zo
       for (const p of liveEphemerals) expect(after.get(p)?.stat.ephemeralOwner, p).toBe(sessions.live.sessionId);
       expect(await zk.fourLetter('mntr')).toMatch(/zk_digest_mismatches_count\s+0\b/);
       expect(zk.output()).not.toMatch(/[Dd]igest.*(mismatch|not matching)/);
-      expect(zk.output()).not.toMatch(/ERROR/);
+      // ZooKeeper's own start-up race is not about the data: a four-letter word (the launcher polls
+      // srvr) answered before its database is loaded logs an NPE closing that socket.
+      const errors = zk.output().split('\n').filter((l) => /ERROR/.test(l) && !/Error closing a command socket/.test(l));
+      expect(errors).toEqual([]);
       await zk.stop('SIGTERM');
     }, 120_000);
   }

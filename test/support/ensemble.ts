@@ -39,7 +39,11 @@ export async function startEnsemble(kinds: Kind[], opts: { tickTime?: number; in
   for (let i = 0; i < kinds.length; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
   const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:participant`);
   const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts));
-  for (const m of members) m.start();
+  // The highest sid first, and the others once it takes part in elections: with equal data it then
+  // leads whatever its kind (a JVM starting slowly would otherwise let the others elect without it).
+  members.at(-1)!.start();
+  await portOpen(ports.at(-1)!.election, 30_000);
+  for (const m of members.slice(0, -1)) m.start();
   const ensemble: Ensemble = {
     members,
     async settled(timeoutMs = 30_000) {
@@ -121,6 +125,23 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
       clearTimeout(timer);
     },
   };
+}
+
+async function portOpen(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ port, host: '127.0.0.1' });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export function fourLetter(port: number, word: string): Promise<string> {
