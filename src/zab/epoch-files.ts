@@ -5,8 +5,8 @@
  * decimal text of a long with no newline, in dataDir/version-2, replaced atomically through a
  * `.tmp` file. The same files and checks let a dataDir move between zkts and ZooKeeper.
  */
-import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { nodeStorage, type Storage } from '../storage/storage.js';
 
 export const CURRENT_EPOCH_FILE = 'currentEpoch';
 export const ACCEPTED_EPOCH_FILE = 'acceptedEpoch';
@@ -22,11 +22,11 @@ export interface Epochs {
 }
 
 /** The epoch file's value, or undefined if it does not exist. */
-export async function readEpochFile(snapDir: string, name: string): Promise<number | undefined> {
+export async function readEpochFile(snapDir: string, name: string, storage: Storage = nodeStorage): Promise<number | undefined> {
   const path = join(snapDir, name);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await storage.readFile(path)).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -36,22 +36,18 @@ export async function readEpochFile(snapDir: string, name: string): Promise<numb
 }
 
 /** Writes `name` atomically: the value goes to name.tmp, is fsynced, then renamed over the old file. */
-export async function writeEpochFile(snapDir: string, name: string, epoch: number): Promise<void> {
+export async function writeEpochFile(snapDir: string, name: string, epoch: number, storage: Storage = nodeStorage): Promise<void> {
   const path = join(snapDir, name);
-  const fh = await open(path + TMP, 'w');
+  const bytes = Buffer.from(String(epoch));
+  const fh = await storage.open(path + TMP, 'w');
   try {
-    await fh.writeFile(String(epoch));
+    await fh.write(bytes, 0, bytes.length, 0);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(path + TMP, path);
-  const dir = await open(snapDir, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await storage.rename(path + TMP, path);
+  await storage.syncDir(snapDir);
 }
 
 /**
@@ -60,27 +56,27 @@ export async function writeEpochFile(snapDir: string, name: string, epoch: numbe
  * (unless a currentEpoch.tmp left by a crash mid-write says which it was), and the accepted epoch
  * may not be older than the current one.
  */
-export async function loadEpochs(snapDir: string, lastProcessedZxid: number): Promise<Epochs> {
+export async function loadEpochs(snapDir: string, lastProcessedZxid: number, storage: Storage = nodeStorage): Promise<Epochs> {
   const epochOfZxid = Math.floor(lastProcessedZxid / 2 ** 32);
-  let currentEpoch = await readEpochFile(snapDir, CURRENT_EPOCH_FILE);
+  let currentEpoch = await readEpochFile(snapDir, CURRENT_EPOCH_FILE, storage);
   if (currentEpoch === undefined) {
     currentEpoch = epochOfZxid;
-    await writeEpochFile(snapDir, CURRENT_EPOCH_FILE, currentEpoch);
+    await writeEpochFile(snapDir, CURRENT_EPOCH_FILE, currentEpoch, storage);
   }
   if (epochOfZxid > currentEpoch) {
-    const fromTmp = await readEpochFile(snapDir, CURRENT_EPOCH_FILE + TMP);
+    const fromTmp = await readEpochFile(snapDir, CURRENT_EPOCH_FILE + TMP, storage);
     if (fromTmp === undefined) {
       throw new EpochFileError(
         `${join(snapDir, CURRENT_EPOCH_FILE)}: the current epoch, ${currentEpoch}, is older than the last zxid, 0x${lastProcessedZxid.toString(16)}`,
       );
     }
     currentEpoch = fromTmp;
-    await writeEpochFile(snapDir, CURRENT_EPOCH_FILE, currentEpoch);
+    await writeEpochFile(snapDir, CURRENT_EPOCH_FILE, currentEpoch, storage);
   }
-  let acceptedEpoch = await readEpochFile(snapDir, ACCEPTED_EPOCH_FILE);
+  let acceptedEpoch = await readEpochFile(snapDir, ACCEPTED_EPOCH_FILE, storage);
   if (acceptedEpoch === undefined) {
     acceptedEpoch = epochOfZxid;
-    await writeEpochFile(snapDir, ACCEPTED_EPOCH_FILE, acceptedEpoch);
+    await writeEpochFile(snapDir, ACCEPTED_EPOCH_FILE, acceptedEpoch, storage);
   }
   if (acceptedEpoch < currentEpoch) {
     throw new EpochFileError(`${join(snapDir, ACCEPTED_EPOCH_FILE)}: the accepted epoch, ${acceptedEpoch}, is less than the current epoch, ${currentEpoch}`);

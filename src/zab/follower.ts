@@ -1,6 +1,7 @@
 import { PacketType, ZAB_PROTOCOL_VERSION, encodeInt, encodeLearnerInfo, epochOf, zxidOf, type QuorumPacket } from '../jute/quorum.js';
 import type { History, HistoryEntry } from './history.js';
-import { emptyReady, type Ready, type ZabTiming } from './ready.js';
+import type { ZabTiming } from './ready.js';
+import { RoleBase } from './role-base.js';
 
 /**
  * The follower's side of ZAB, sans-IO (ZooKeeper's Follower + Learner): FOLLOWERINFO, accept the
@@ -25,25 +26,19 @@ export interface FollowerParams {
 
 type Phase = 'connecting' | 'epoch' | 'sync-mode' | 'syncing' | 'newleader' | 'uptodate' | 'broadcast' | 'stopped';
 
-export class ZabFollower {
+export class ZabFollower extends RoleBase {
   readonly myid: number;
   readonly leader: number;
   private readonly timing: ZabTiming;
   private readonly history: History;
   private readonly configVersion: bigint;
   private phase: Phase = 'connecting';
-  private out: Ready = emptyReady();
   acceptedEpoch: number;
   currentEpoch: number;
   /** The epoch the leader announced in LEADERINFO. */
   private newEpoch = -1;
-  /** The last txn received (appended, maybe not yet durable) and the durable end of the log. */
+  /** The last txn received (appended, maybe not yet durable). */
   private lastReceived: number;
-  lastLogged: number;
-  lastCommitted: number;
-  lastApplied: number;
-  /** Received, in zxid order, and not yet applied (the history may have dropped them already). */
-  private unapplied: HistoryEntry[] = [];
   /** Proposals logged but not yet acked: held back until NEWLEADER is acked. */
   private unacked: number[] = [];
   private lastHeard: number;
@@ -51,6 +46,7 @@ export class ZabFollower {
   private awaitingSnapshot = false;
 
   constructor(p: FollowerParams) {
+    super(p.history.lastZxid);
     this.myid = p.myid;
     this.leader = p.leader;
     this.timing = p.timing;
@@ -58,7 +54,7 @@ export class ZabFollower {
     this.configVersion = p.configVersion ?? 0n;
     this.acceptedEpoch = p.acceptedEpoch;
     this.currentEpoch = p.currentEpoch;
-    this.lastReceived = this.lastLogged = this.lastCommitted = this.lastApplied = p.history.lastZxid;
+    this.lastReceived = p.history.lastZxid;
     this.lastHeard = p.now;
   }
 
@@ -68,12 +64,6 @@ export class ZabFollower {
 
   get isStopped(): boolean {
     return this.phase === 'stopped';
-  }
-
-  ready(): Ready {
-    const r = this.out;
-    this.out = emptyReady();
-    return r;
   }
 
   // ---- inputs ----
@@ -217,16 +207,6 @@ export class ZabFollower {
     }
     if (n > 0) this.unacked = this.unacked.slice(n);
   }
-
-  private applyCommitted(): void {
-    const upTo = Math.min(this.lastCommitted, this.lastLogged);
-    let n = 0;
-    while (n < this.unapplied.length && this.unapplied[n]!.zxid <= upTo) this.out.commits.push(this.unapplied[n++]!);
-    if (n === 0) return;
-    this.lastApplied = this.unapplied[n - 1]!.zxid;
-    this.unapplied = this.unapplied.slice(n);
-  }
-
 
   private send(packet: QuorumPacket): void {
     this.out.messages.push({ to: this.leader, packet });

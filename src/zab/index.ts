@@ -16,3 +16,4 @@ export * from './leader.js';
 export * from './follower.js';
 export * from './log-tail.js';
 export * from './log-truncate.js';
+export * from './role-base.js';

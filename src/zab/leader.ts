@@ -1,7 +1,8 @@
 import { PacketType, ZAB_PROTOCOL_VERSION, decodeInt, decodeLearnerInfo, encodeInt, epochOf, zxidOf, type QuorumPacket } from '../jute/quorum.js';
 import type { History, HistoryEntry } from './history.js';
 import { MajorityQuorum } from './quorum.js';
-import { emptyReady, type Ready, type ZabTiming } from './ready.js';
+import type { ZabTiming } from './ready.js';
+import { RoleBase } from './role-base.js';
 import { planSync } from './sync-plan.js';
 
 /**
@@ -46,14 +47,13 @@ interface Proposal {
 
 type Phase = 'discovery' | 'epoch-ack' | 'newleader' | 'broadcast' | 'stopped';
 
-export class ZabLeader {
+export class ZabLeader extends RoleBase {
   readonly myid: number;
   private readonly quorum: MajorityQuorum;
   private readonly timing: ZabTiming;
   private readonly history: History;
   private readonly config: Buffer | null;
   private phase: Phase = 'discovery';
-  private out: Ready = emptyReady();
   private readonly learners = new Map<number, Learner>();
   private readonly currentEpoch: number;
   private maxAcceptedEpoch: number;
@@ -66,16 +66,11 @@ export class ZabLeader {
   /** Proposed and not yet committed, in zxid order. */
   private readonly outstanding = new Map<number, Proposal>();
   lastProposed: number;
-  lastCommitted: number;
-  /** The local log's durable end. */
-  private lastLogged: number;
-  lastApplied: number;
-  /** Proposed, in zxid order, and not yet applied (the history may have dropped them already). */
-  private unapplied: HistoryEntry[] = [];
   /** Syncs waiting for lastCommitted to reach `zxid`. */
   private readonly pendingSyncs: { from: number; zxid: number }[] = [];
 
   constructor(p: LeaderParams) {
+    super(p.history.lastZxid);
     this.myid = p.myid;
     this.quorum = new MajorityQuorum(p.voters);
     this.timing = p.timing;
@@ -83,7 +78,7 @@ export class ZabLeader {
     this.config = p.config;
     this.currentEpoch = p.currentEpoch;
     this.maxAcceptedEpoch = p.acceptedEpoch;
-    this.lastProposed = this.lastCommitted = this.lastLogged = this.lastApplied = p.history.lastZxid;
+    this.lastProposed = p.history.lastZxid;
     this.phaseDeadline = p.now + p.timing.initLimit * p.timing.tickTime;
     this.tryDecideEpoch();
   }
@@ -94,12 +89,6 @@ export class ZabLeader {
 
   get isStopped(): boolean {
     return this.phase === 'stopped';
-  }
-
-  ready(): Ready {
-    const r = this.out;
-    this.out = emptyReady();
-    return r;
   }
 
   // ---- inputs ----
@@ -305,16 +294,6 @@ export class ZabLeader {
     this.applyCommitted();
     this.answerSyncs();
   }
-
-  private applyCommitted(): void {
-    const upTo = Math.min(this.lastCommitted, this.lastLogged);
-    let n = 0;
-    while (n < this.unapplied.length && this.unapplied[n]!.zxid <= upTo) this.out.commits.push(this.unapplied[n++]!);
-    if (n === 0) return;
-    this.lastApplied = this.unapplied[n - 1]!.zxid;
-    this.unapplied = this.unapplied.slice(n);
-  }
-
 
   private answerSyncs(): void {
     while (this.pendingSyncs.length > 0 && this.pendingSyncs[0]!.zxid <= this.lastApplied && this.pendingSyncs[0]!.zxid <= this.lastCommitted) {

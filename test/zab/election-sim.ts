@@ -8,18 +8,7 @@
  */
 import { PeerState, type Notification } from '../../src/jute/election.js';
 import { FastLeaderElection, betterVote, type Step } from '../../src/zab/election.js';
-
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers.js';
 
 export interface SimOptions {
   peers: number;
@@ -69,7 +58,7 @@ const INIT_LIMIT_MS = 2000;
 const SIM_LIMIT_MS = 30 * 60_000;
 
 export function simulate(opts: SimOptions): SimResult {
-  const rand = rng(opts.seed);
+  const rand = prng(opts.seed);
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const ids = Array.from({ length: opts.peers }, (_, i) => i + 1);
   const config = ids.map((id) => `server.${id}=127.0.0.1:${2000 + id}:${3000 + id}:participant\n`).join('') + 'version=0';
