@@ -95,9 +95,12 @@ export class LearnerPort implements QuorumSender {
     private readonly onClosed: (reason: string) => void,
   ) {}
 
-  /** Connects, retrying every `retryMs` until `deadline` (ZooKeeper tries for initLimit ticks). */
-  async connect(host: string, port: number, deadline: number, retryMs = 200): Promise<void> {
-    for (;;) {
+  /**
+   * Connects, retrying until `deadline` (ZooKeeper tries for initLimit ticks). The leader elected
+   * at the same moment may not listen yet: the first retries come quickly, then back off.
+   */
+  async connect(host: string, port: number, deadline: number): Promise<void> {
+    for (let retryMs = 10; ; retryMs = Math.min(retryMs * 2, 200)) {
       try {
         this.socket = await openSocket(host, port);
         break;

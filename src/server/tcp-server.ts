@@ -6,6 +6,7 @@ import { addAuthId, digestId, skipAclChecks } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetter } from './four-letter-commands.js';
+import { FOUR_LETTER_CODES } from './four-letter.js';
 import { join } from 'node:path';
 import { Persistence } from '../zab/index.js';
 import { nodeStorage, type Storage } from '../storage/storage.js';
@@ -28,6 +29,8 @@ export class ZkTcpServer implements ConnectionHost {
 
   /** In an ensemble, clients are served only while this server leads or follows (see serve()). */
   private serving = true;
+  /** Connections accepted while not serving, unread until serve(). */
+  private readonly waiting = new Set<Socket>();
 
   /** Called when the log fails (a write or fsync error) or a commit or timer throws: the server has stopped serving. */
   onFatal: (err: Error) => void = () => {};
@@ -120,6 +123,14 @@ export class ZkTcpServer implements ConnectionHost {
     this.server.onFatal = (err) => this.fail(err, 'internal error in the commit path; shutting down');
     this.serving = true;
     this.startTimers();
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const socket of waiting) {
+      socket.setTimeout(0);
+      if (socket.destroyed) continue;
+      this.accept(socket);
+      socket.resume();
+    }
   }
 
   /** The peer lost its role: clients are disconnected (they move to another server) and refused until it has one again. */
@@ -152,8 +163,23 @@ export class ZkTcpServer implements ConnectionHost {
 
   private accept(socket: Socket): void {
     if (!this.serving) {
-      // As a ZooKeeper peer that is looking for a leader: no server to hand the connection to.
-      socket.destroy();
+      // A quorum peer looking for a leader has no server to hand the connection to yet. Rather than
+      // refuse it (ZooKeeper closes it, and the client backs off before trying again), it waits,
+      // unread, until this peer serves (or for the handshake timeout).
+      this.waiting.add(socket);
+      socket.on('error', () => {});
+      socket.once('close', () => this.waiting.delete(socket));
+      socket.setTimeout(10_000, () => socket.destroy());
+      // A four-letter word is answered at once, as ZooKeeper answers it while it has no server.
+      socket.once('data', (chunk: Buffer) => {
+        socket.pause();
+        if (chunk.length >= 4 && FOUR_LETTER_CODES.has(chunk.readInt32BE(0))) {
+          this.waiting.delete(socket);
+          socket.end('This ZooKeeper instance is not currently serving requests\n');
+          return;
+        }
+        socket.unshift(chunk);
+      });
       return;
     }
     const ip = socket.remoteAddress ?? '';
@@ -235,6 +261,7 @@ export class ZkTcpServer implements ConnectionHost {
     if (this.containerTimer) clearInterval(this.containerTimer);
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const c of this.connections) c.close('server shutting down');
+    for (const socket of this.waiting) socket.destroy();
     await new Promise<void>((resolve) => this.listener.close(() => resolve()));
   }
 
