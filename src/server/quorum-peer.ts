@@ -5,10 +5,12 @@ import { PeerState, type QuorumConfig } from '../jute/election.js';
 import {
   PacketType,
   decodeForwardedRequest,
+  decodeRevalidateReply,
   decodeRevalidateRequest,
   decodeSessionTouches,
   encodeForwardedRequest,
   encodeRevalidateReply,
+  encodeRevalidateRequest,
   encodeSessionTouches,
   OpCode,
   type QuorumPacket,
@@ -71,6 +73,8 @@ export class QuorumPeer implements ReplicaStore {
   private readonly syncWaiters: (() => void)[] = [];
   /** Follower: syncs the leader answered, waiting for us to apply up to `zxid`. */
   private readonly syncsReady: { zxid: number; done: () => void }[] = [];
+  /** Follower: clients re-attaching to sessions, waiting for the leader's REVALIDATE answer. */
+  private readonly revalidations = new Map<bigint, ((valid: boolean) => void)[]>();
   /** Leader: our own clients' syncs, answered by the role in order. */
   private readonly localSyncs: (() => void)[] = [];
   private appendChain: Promise<void> = Promise.resolve();
@@ -252,6 +256,7 @@ export class QuorumPeer implements ReplicaStore {
     this.syncWaiters.length = 0;
     this.syncsReady.length = 0;
     this.localSyncs.length = 0;
+    this.revalidations.clear();
     this.touches.clear();
     for (const e of this.history.after(this.tree.lastProcessedZxid)) this.tree.apply(e.txn ?? decodeTxnEntry(e.payload).txn);
     this.state = 'looking';
@@ -292,6 +297,9 @@ export class QuorumPeer implements ReplicaStore {
           this.input(() => role.sync(this.myid));
         },
         touched: () => {},
+        revalidate: () => {
+          throw new Error('the leader revalidates nothing');
+        },
       };
     }
     return {
@@ -301,7 +309,15 @@ export class QuorumPeer implements ReplicaStore {
         this.syncWaiters.push(done);
         this.sendToLeader(role, forwardPacket({ sessionId: 0n, cxid: 0, type: OpCode.sync, body: Buffer.alloc(0), ids: [{ scheme: 'ip', id: '127.0.0.1' }] }));
       },
-      touched: (id, timeout) => this.touches.set(id, timeout),
+      touched: (id, timeout) => {
+        this.touches.set(id, timeout);
+      },
+      revalidate: (id, timeout, done) => {
+        const waiting = this.revalidations.get(id) ?? [];
+        waiting.push(done);
+        this.revalidations.set(id, waiting);
+        this.sendToLeader(role, { type: PacketType.REVALIDATE, zxid: -1, data: encodeRevalidateRequest(id, timeout), authinfo: null });
+      },
     };
   }
 
@@ -322,7 +338,7 @@ export class QuorumPeer implements ReplicaStore {
       case PacketType.REQUEST: {
         const f = decodeForwardedRequest(p.data ?? Buffer.alloc(0));
         if (f.type === OpCode.sync) return this.input(() => role.sync(from));
-        this.zk.handleForwarded({ sessionId: f.sessionId, cxid: f.cxid, type: f.type, body: f.request, ids: p.authinfo ?? [] });
+        this.zk.handleForwarded({ sessionId: f.sessionId, cxid: f.cxid, type: f.type, body: f.request, ids: p.authinfo ?? [] }, from);
         return;
       }
       case PacketType.PING:
@@ -330,8 +346,7 @@ export class QuorumPeer implements ReplicaStore {
         return;
       case PacketType.REVALIDATE: {
         const { sessionId } = decodeRevalidateRequest(p.data ?? Buffer.alloc(0));
-        const valid = this.zk.sessions.has(sessionId);
-        if (valid) this.zk.touchSession(sessionId);
+        const valid = this.zk.revalidate(sessionId, from);
         this.runnerSend(from, { type: PacketType.REVALIDATE, zxid: -1, data: encodeRevalidateReply(sessionId, valid), authinfo: null });
         return;
       }
@@ -339,6 +354,13 @@ export class QuorumPeer implements ReplicaStore {
   }
 
   private followerDeliver(p: QuorumPacket): void {
+    if (p.type === PacketType.REVALIDATE && p.data) {
+      const { sessionId, valid } = decodeRevalidateReply(p.data);
+      const waiting = this.revalidations.get(sessionId);
+      this.revalidations.delete(sessionId);
+      for (const done of waiting ?? []) done(valid);
+      return;
+    }
     if (p.type === PacketType.SYNC) {
       const done = this.syncWaiters.shift();
       const role = this.role;

@@ -51,6 +51,8 @@ export interface Replication {
   sync(done: () => void): void;
   /** Follower: a client touched its session; the leader hears of it in the next PING reply. */
   touched(sessionId: bigint, timeout: number): void;
+  /** Follower: a client re-attached here; the leader makes this server the session's owner (REVALIDATE). */
+  revalidate(sessionId: bigint, timeout: number, done: (valid: boolean) => void): void;
 }
 
 export interface ForwardedRequest {
@@ -120,6 +122,11 @@ export class ZkServer {
   replication: Replication | undefined;
   /** Follower: the request being dispatched, as it came, for write() to forward. */
   private forwarding: { type: number; body: Buffer } | undefined;
+  /**
+   * Leader: which server each session's client is connected to (ZooKeeper's session owner); a
+   * request for it from anywhere else is refused with SESSIONMOVED, which closes that connection.
+   */
+  private readonly owners = new Map<bigint, number>();
   /** Follower: forwarded requests waiting for their txn to commit, by session and cxid. */
   private readonly awaiting = new Map<string, (r: TxnResult, zxid: number) => void>();
   readonly stats = new ServerStats();
@@ -186,10 +193,18 @@ export class ZkServer {
         done({ ok: false, sessionId: 0n, timeout: 0, passwd: Buffer.alloc(16) });
         return;
       }
-      if (session.client && session.client !== client) session.client.close('session moved to a new connection');
-      session.client = client;
-      this.expiry.touch(session.id, session.timeout, this.now());
-      done({ ok: true, sessionId: session.id, timeout, passwd: session.passwd });
+      const attach = () => {
+        if (session.client && session.client !== client) session.client.close('session moved to a new connection');
+        session.client = client;
+        this.expiry.touch(session.id, session.timeout, this.now());
+        done({ ok: true, sessionId: session.id, timeout, passwd: session.passwd });
+      };
+      if (this.replication?.role === 'follower') {
+        this.replication.revalidate(session.id, session.timeout, (ok) => (ok ? attach() : done({ ok: false, sessionId: 0n, timeout: 0, passwd: Buffer.alloc(16) })));
+        return;
+      }
+      if (this.replication?.role === 'leader') this.owners.set(session.id, this.config.myid ?? 0);
+      attach();
       return;
     }
     const id = this.nextSessionId;
@@ -208,6 +223,7 @@ export class ZkServer {
       this.replication.forward({ sessionId: id, cxid: 0, type: OpCode.createSession, body: intBytes(timeout), ids: client.ids });
       return;
     }
+    if (this.replication?.role === 'leader') this.owners.set(id, this.config.myid ?? 0);
     this.createSession(id, timeout, created);
   }
 
@@ -345,15 +361,18 @@ export class ZkServer {
    * the client's ids; nobody is answered here (the follower answers when the txn commits there).
    * Whatever goes wrong becomes an error txn, so that the follower's client still gets its answer.
    */
-  handleForwarded(req: ForwardedRequest): void {
+  handleForwarded(req: ForwardedRequest, from: number): void {
     const session = this.sessions.get(req.sessionId);
     if (req.type === OpCode.createSession) {
       const timeout = req.body.length >= 4 ? req.body.readInt32BE(0) : this.config.tickTime * 2;
       if (!session) this.sessions.set(req.sessionId, { id: req.sessionId, timeout, passwd: sessionPassword(req.sessionId), client: undefined, closing: false });
+      this.owners.set(req.sessionId, from);
       this.createSession(req.sessionId, timeout, () => {});
       return;
     }
     if (!session || session.closing) return this.errorTxn(req, ErrorCode.SESSIONEXPIRED);
+    const owner = this.owners.get(req.sessionId);
+    if (owner !== undefined && owner !== from) return this.errorTxn(req, ErrorCode.SESSIONMOVED);
     if (req.type === OpCode.closeSession) return this.closeSession(session, () => {}, req.cxid);
     if (!WRITE_TYPES.has(req.type)) return this.errorTxn(req, ErrorCode.UNIMPLEMENTED);
     try {
@@ -367,6 +386,18 @@ export class ZkServer {
   private errorTxn(req: ForwardedRequest, err: number): void {
     const { zxid } = this.prepare(req.sessionId, req.ids, () => ({ type: OpCode.error, txn: { err } }));
     this.submit(req.sessionId, req.cxid, zxid, { type: OpCode.error, txn: { err } }, () => {});
+  }
+
+  /** Leader: a learner's client re-attached to a session: that learner owns it now, if it is alive. */
+  revalidate(sessionId: bigint, from: number): boolean {
+    const s = this.sessions.get(sessionId);
+    if (!s || s.closing) return false;
+    this.owners.set(sessionId, from);
+    this.expiry.touch(sessionId, s.timeout, this.now());
+    // A client of ours on that session is on the wrong server now.
+    if (s.client) s.client.close('session moved to another server');
+    s.client = undefined;
+    return true;
   }
 
   /** Leader: proposals of a new epoch are numbered from epoch << 32. */
@@ -402,6 +433,12 @@ export class ZkServer {
     order.lastWrite = barrier;
     this.outstandingRequests++;
     const committed = (r: TxnResult, zxid: number) => {
+      if (r.err === ErrorCode.SESSIONMOVED) {
+        // ZooKeeper answers a moved session's request by closing that connection, not with an error.
+        this.outstandingRequests--;
+        client.close('session moved to another server');
+        return;
+      }
       this.outstandingRequests--;
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));

@@ -66,15 +66,20 @@ describe.each(MIXES.map((kinds) => [kinds.join('+'), kinds] as const))('ensemble
       expect((await c.getChildren('/')).children?.filter((n) => n.startsWith('n')).length).toBe(30);
       expect((await c.getData('/n29')).data?.toString()).toBe('v29');
     }
-    // A session with ephemerals moves from one server to another (of the other kind, when mixed).
+    // A session with its ephemeral moves from server to server (of the other kind, when mixed): to a
+    // follower (which revalidates it with the leader), then to the leader. Each time, the connection
+    // it left is closed at its next write (SESSIONMOVED), as ZooKeeper does.
     const from = clients[0]!;
     expect((await from.create('/eph', Buffer.from('e'), OPEN_ACL, 1)).err).toBe(0);
     const session = { id: from.sessionId, passwd: from.passwd };
-    from.drop();
+    const onFollower = await RawClient.connect(members[1]!.clientPort, 20_000, session);
+    expect(onFollower.sessionId).toBe(session.id);
+    expect(await from.setData('/n1', Buffer.from('stale')), 'the connection the session left is closed').toBe(-4);
     const moved = await RawClient.connect(members[2]!.clientPort, 20_000, session);
-    expect(moved.sessionId).toBe(session.id);
+    expect(await onFollower.setData('/n1', Buffer.from('stale')), 'and again').toBe(-4);
     expect((await moved.getData('/eph')).stat?.ephemeralOwner).toBe(session.id);
-    expect((await moved.setData('/n0', Buffer.from('moved'))).valueOf()).toBe(0);
+    expect(await moved.setData('/n0', Buffer.from('moved'))).toBe(0);
+    expect((await moved.getData('/n1')).data?.toString(), 'no write of a moved session got through').toBe('v1');
     await moved.close();
     for (const c of clients.slice(1)) {
       expect(await c.sync('/')).toBe(0);
