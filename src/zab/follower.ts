@@ -89,7 +89,7 @@ export class ZabFollower extends RoleBase {
         return this.onSyncMode(p, () => {
           this.out.truncate = p.zxid;
           this.history.truncateAfter(p.zxid);
-          this.unapplied = [];
+          this.resetUnapplied();
           this.lastReceived = this.lastLogged = this.lastCommitted = this.lastApplied = p.zxid;
         });
       case PacketType.SNAP:
@@ -117,7 +117,7 @@ export class ZabFollower extends RoleBase {
     if (!this.awaitingSnapshot) throw new Error('no SNAP to install');
     this.awaitingSnapshot = false;
     this.history.reset(zxid);
-    this.unapplied = [];
+    this.resetUnapplied();
     this.lastReceived = this.lastLogged = this.lastCommitted = this.lastApplied = zxid;
   }
 
@@ -205,7 +205,8 @@ export class ZabFollower extends RoleBase {
       this.send({ type: PacketType.ACK, zxid: this.unacked[n]!, data: null, authinfo: null });
       n++;
     }
-    if (n > 0) this.unacked = this.unacked.slice(n);
+    // Everything logged is acked at once, so this cuts the front of a short list.
+    if (n > 0) this.unacked.splice(0, n);
   }
 
   private send(packet: QuorumPacket): void {

@@ -7,8 +7,13 @@ import { emptyReady, type Ready } from './ready.js';
  */
 export abstract class RoleBase {
   protected out: Ready = emptyReady();
-  /** Logged, in zxid order, not yet applied (the history window may have dropped them already). */
+  /**
+   * Logged, in zxid order, not yet applied (the history window may have dropped them already): the
+   * entries from `unappliedHead` on. Under load thousands wait here; taking them off the front by
+   * an index keeps each commit O(1) rather than a copy of the rest.
+   */
   protected unapplied: HistoryEntry[] = [];
+  private unappliedHead = 0;
   /** The end of the local log that is durable. */
   lastLogged: number;
   /** The newest txn known committed (by a quorum). */
@@ -26,13 +31,24 @@ export abstract class RoleBase {
     return r;
   }
 
+  /** Forgets what was waiting to be applied (the log was truncated or replaced). */
+  protected resetUnapplied(): void {
+    this.unapplied = [];
+    this.unappliedHead = 0;
+  }
+
   /** Commits every unapplied txn that is both committed and in the local log on disk. */
   protected applyCommitted(): void {
     const upTo = Math.min(this.lastCommitted, this.lastLogged);
-    let n = 0;
-    while (n < this.unapplied.length && this.unapplied[n]!.zxid <= upTo) this.out.commits.push(this.unapplied[n++]!);
-    if (n === 0) return;
-    this.lastApplied = this.unapplied[n - 1]!.zxid;
-    this.unapplied = this.unapplied.slice(n);
+    const q = this.unapplied;
+    let i = this.unappliedHead;
+    while (i < q.length && q[i]!.zxid <= upTo) this.out.commits.push(q[i++]!);
+    if (i === this.unappliedHead) return;
+    this.lastApplied = q[i - 1]!.zxid;
+    this.unappliedHead = i;
+    if (i > 1024 && i * 2 > q.length) {
+      this.unapplied = q.slice(i);
+      this.unappliedHead = 0;
+    }
   }
 }
