@@ -1,8 +1,8 @@
 /**
  * What zkts does with the ZooKeeper settings it reads but does not act on. An operator who writes
  * `secureClientPort` or `audit.enable=true` believes something is on: each such key gets a warning
- * at start saying what happens instead. Keys that change nothing in a standalone ZooKeeper either
- * (the quorum's own settings) are accepted quietly.
+ * at start saying what happens instead. Keys that change nothing (or that ensembles take as
+ * ZooKeeper's defaults mean them) are accepted quietly.
  *
  * A note is `null` (accepted quietly), a string (the warning's text), or `undefined` (not a key
  * ZooKeeper knows: warned as unknown).
@@ -11,21 +11,15 @@
 type Note = string | null | undefined;
 
 const TLS = 'TLS is not supported: zkts serves plaintext on clientPort only';
-const QUORUM_SASL = 'quorum SASL is not supported (zkts runs standalone only)';
+const QUORUM_SASL = 'quorum SASL is not supported: servers of an ensemble talk without authentication';
 const NO_ADMIN = 'the AdminServer (HTTP) is not implemented: no admin endpoint is started';
 
-/** Settings of the quorum (election, learners, observers): no effect on a standalone server. */
+/** Settings of the quorum that zkts's ensembles take as ZooKeeper's defaults mean them, or that change nothing. */
 const QUORUM_ONLY = new Set([
-  'peerType',
   'syncEnabled',
   'electionAlg',
-  'quorumListenOnAllIPs',
-  'leaderServes',
-  'cnxTimeout',
   'observerMasterPort',
   'connectToLearnerMasterLimit',
-  'localSessionsEnabled',
-  'localSessionsUpgradingEnabled',
   'quorum.cnxn.threads.size',
   'oraclePath',
   'version',
@@ -43,6 +37,12 @@ const isTrue = (v: string) => /^(true|yes)$/i.test(v.trim());
 /** The note for a zoo.cfg key (or a `zookeeper.`-prefixed system property without its prefix). */
 export function keyNote(key: string, value: string): Note {
   if (QUORUM_ONLY.has(key) || /^(group|weight|multiAddress)\./.test(key)) return null;
+  // Quorum settings whose non-default values zkts's ensembles do not honour yet.
+  if (key === 'peerType') return value.trim() === 'observer' ? 'observers are not supported yet: this server takes part as a participant' : null;
+  if (key === 'quorumListenOnAllIPs') return isTrue(value) ? 'not supported: the quorum and election ports listen on the address of this server\'s server.N line' : null;
+  if (key === 'leaderServes') return isTrue(value) ? null : 'not supported: the leader serves clients too';
+  if (key === 'cnxTimeout' || key === 'electionPortBindRetry') return 'ignored: election connections time out after 5 s, and a busy election port fails the start';
+  if (key === 'localSessionsEnabled' || key === 'localSessionsUpgradingEnabled') return isTrue(value) ? 'local sessions are not supported: every session is global (created through the leader)' : null;
   // Implemented by the request throttling work; until then accepted as before.
   if (key === 'globalOutstandingLimit') return null;
   if (key.startsWith('authProvider.')) {
@@ -53,7 +53,7 @@ export function keyNote(key: string, value: string): Note {
   if (key === 'secureClientPort' || key === 'secureClientPortAddress' || key === 'portUnification' || key.startsWith('ssl.')) {
     return TLS;
   }
-  if (key === 'sslQuorum' || key === 'sslQuorumReloadCertFiles') return 'TLS between servers is not supported (zkts runs standalone only)';
+  if (key === 'sslQuorum' || key === 'sslQuorumReloadCertFiles') return 'TLS between servers is not supported: the quorum and election ports are plaintext';
   if (key.startsWith('quorum.auth.')) return QUORUM_SASL;
   if (key === 'admin.enableServer') return isTrue(value) ? NO_ADMIN : null;
   if (key.startsWith('admin.')) return NO_ADMIN;

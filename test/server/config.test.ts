@@ -104,6 +104,8 @@ describe('ensemble configs', () => {
     expect(() => resolveServerConfig({ config: cfg })).toThrowError(/My id 7 not in the peer list/);
     writeFileSync(join(dir, 'myid'), '2\n');
     expect(resolveServerConfig({ config: cfg }).myid).toBe(2);
+    writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}\nclientPort=2181\nserver.1=a:2888:3888\nserver.2=b:2888:3888:observer\n`);
+    expect(() => resolveServerConfig({ config: cfg })).toThrowError(/server\.2 is an observer: observers are not supported yet/);
   });
 });
 
@@ -136,6 +138,11 @@ describe('settings zkts does not act on', () => {
     ['snapSizeLimitInKb=4194304', /every snapCount txns only/],
     ['clientPortListenBacklog=100', /default backlog/],
     ['jvm.pause.monitor=true', /no JVM pause monitor/],
+    ['peerType=observer', /observers are not supported yet/],
+    ['quorumListenOnAllIPs=true', /listen on the address of this server's server\.N line/],
+    ['cnxTimeout=5000', /time out after 5 s/],
+    ['localSessionsEnabled=true', /every session is global/],
+    ['leaderServes=no', /the leader serves clients too/],
   ])('%s: one warning naming the line and key', (line, note) => {
     const key = line.substring(0, line.indexOf('='));
     const warnings = warningsOf(line);
@@ -151,17 +158,16 @@ describe('settings zkts does not act on', () => {
     'skipACL=no',
     'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
     'authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
-    'peerType=observer',
+    'peerType=participant',
     'standaloneEnabled=false',
     'syncEnabled=true',
     'electionAlg=3',
-    'quorumListenOnAllIPs=true',
+    'quorumListenOnAllIPs=false',
     'leaderServes=yes',
-    'cnxTimeout=5000',
     'group.1=1:2:3',
     'weight.1=1',
     'DigestAuthenticationProvider.digestAlg=SHA1',
-  ])('%s: accepted quietly (no effect on a standalone ZooKeeper either, or done)', (line) => {
+  ])('%s: accepted quietly (the default, no effect, or done)', (line) => {
     expect(warningsOf(line)).toEqual([]);
   });
 
