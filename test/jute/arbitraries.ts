@@ -93,12 +93,17 @@ export function arbitraryFor(shape: Shape, opts: ArbitraryOptions = {}): fc.Arbi
 
 /**
  * True when re-encoding `value` (decoded from arbitrary bytes) is exact: a longNumber read from the wire
- * is only exact within the safe-integer range (see JuteReader.longNumber).
+ * is only exact within the safe-integer range (see JuteReader.longNumber), and a string holding a
+ * character outside the BMP (arbitrary bytes can hold a valid 4-byte UTF-8 sequence) is written back
+ * as CESU-8 surrogates, which read as U+FFFD each, as ZooKeeper's Jute does in Java.
  */
 export function isExact(shape: Shape, value: unknown): boolean {
   switch (shape.kind) {
     case 'longNumber':
       return Number.isSafeInteger(value);
+    case 'ustring':
+    case 'path':
+      return typeof value !== 'string' || !/[\ud800-\udbff][\udc00-\udfff]/.test(value);
     case 'vector':
       return (value as unknown[]).every((v) => isExact(shape.of, v));
     case 'record':
