@@ -9,6 +9,7 @@ import {
   decodeRevalidateRequest,
   decodeSessionTouches,
   encodeForwardedRequest,
+  encodeQuorumPacket,
   encodeRevalidateReply,
   encodeRevalidateRequest,
   encodeSessionTouches,
@@ -40,7 +41,7 @@ import type { ServerConfig } from './config.js';
 import { ElectionRunner } from './election-runner.js';
 import { LeaderPort, LearnerPort } from './quorum-port.js';
 import { ZkTcpServer } from './tcp-server.js';
-import { encode, LearnerInbox, ReadyRunner, type ReplicaStore } from './zab-runtime.js';
+import { LearnerInbox, ReadyRunner, type ReplicaStore } from './zab-runtime.js';
 import { ZkServer, type ForwardedRequest, type Replication } from './zk-server.js';
 
 type Role = ZabLeader | ZabFollower;
@@ -327,7 +328,7 @@ export class QuorumPeer implements ReplicaStore {
 
   /** Session-level packets go straight to the socket; ZAB's own go through the runner. */
   private runnerSend(to: number, p: QuorumPacket): void {
-    this.sender?.send(to, encode(p));
+    this.sender?.send(to, encodeQuorumPacket(p));
   }
 
   // ---- session-level packets ----

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { JuteError, JuteWriter, PacketType, QuorumPacketStream, packetTypeName, writeQuorumPacket, type QuorumPacket } from '../jute/index.js';
+import { JuteError, PacketType, QuorumPacketStream, encodeQuorumPacket, type QuorumPacket } from '../jute/index.js';
 import { WireSnapshotScanner, type HistoryEntry, type Ready, type RoleEvent, type ZabFollower, type ZabLeader } from '../zab/index.js';
 
 /**
@@ -74,9 +74,9 @@ export class ReadyRunner {
     for (const c of r.commits) this.store.apply(c);
     for (const m of r.messages) {
       if ('packet' in m) {
-        this.sender.send(m.to, encode(m.packet));
+        this.sender.send(m.to, encodeQuorumPacket(m.packet));
       } else {
-        this.sender.send(m.to, encode({ type: PacketType.SNAP, zxid: m.zxid, data: null, authinfo: null }));
+        this.sender.send(m.to, encodeQuorumPacket({ type: PacketType.SNAP, zxid: m.zxid, data: null, authinfo: null }));
         for (const chunk of await this.store.snapshot()) this.sender.send(m.to, chunk);
       }
     }
@@ -93,7 +93,7 @@ export class ReadyRunner {
     for (const ev of r.events) {
       if (ev.kind === 'dropLearner') this.sender.close(ev.sid, ev.reason);
       if (ev.kind === 'deliver' && ev.packet.type === PacketType.PING && this.hooks.pingReply && 'leader' in this.role) {
-        this.sender.send(this.role.leader, encode(this.hooks.pingReply(ev.packet.zxid)));
+        this.sender.send(this.role.leader, encodeQuorumPacket(this.hooks.pingReply(ev.packet.zxid)));
         continue;
       }
       this.hooks.onEvent(ev);
@@ -172,16 +172,6 @@ export class LearnerInbox {
       }
     }
   }
-}
-
-export function encode(p: QuorumPacket): Buffer {
-  const w = new JuteWriter(32 + (p.data?.length ?? 0));
-  writeQuorumPacket(w, p);
-  return Buffer.from(w.bytes());
-}
-
-export function describePacket(p: QuorumPacket): string {
-  return `${packetTypeName(p.type)} 0x${p.zxid < 0 ? '-1' : p.zxid.toString(16)}`;
 }
 
 function isEmpty(r: Ready): boolean {

@@ -69,11 +69,6 @@ export class History {
     return this.indexOf(zxid) >= 0;
   }
 
-  get(zxid: number): HistoryEntry | undefined {
-    const i = this.indexOf(zxid);
-    return i >= 0 ? this.entries[i] : undefined;
-  }
-
   /** Entries with zxid > `after`, in order. */
   after(after: number): HistoryEntry[] {
     let lo = 0;
