@@ -5,11 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuorumConfig } from '../../src/jute/election.js';
-import { ZOOKEEPER_CLASSPATH } from '../support/servers.js';
+import { fourLetter, ZOOKEEPER_CLASSPATH } from '../support/servers.js';
 
 export interface EnsembleZk {
   sid: number;
@@ -73,19 +72,4 @@ export async function waitForModes(zks: EnsembleZk[], timeoutMs: number): Promis
     if (Date.now() > deadline) throw new Error(`no quorum within ${timeoutMs} ms: modes ${JSON.stringify(modes)}\n${zks.map((z) => `--- sid ${z.sid}\n${z.output().slice(-3000)}`).join('\n')}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-function fourLetter(port: number, cmd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = createConnection({ port, host: '127.0.0.1' });
-    sock.setTimeout(3000, () => {
-      sock.destroy();
-      reject(new Error(`${cmd}: no answer`));
-    });
-    let data = '';
-    sock.on('connect', () => sock.write(cmd));
-    sock.on('data', (d) => (data += d.toString()));
-    sock.on('end', () => resolve(data));
-    sock.on('error', reject);
-  });
 }

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ZKTS_BIN, ZOOKEEPER_CLASSPATH } from './servers.js';
+import { fourLetter, freePort, ZKTS_BIN, ZOOKEEPER_CLASSPATH } from './servers.js';
 
 export type Kind = 'zkts' | 'zookeeper';
 
@@ -142,17 +142,4 @@ async function portOpen(port: number, timeoutMs: number): Promise<void> {
     if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-export function fourLetter(port: number, word: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = createConnection({ port, host: '127.0.0.1' });
-    let out = '';
-    s.setTimeout(2000, () => s.destroy(new Error('4lw timeout')));
-    s.on('connect', () => s.write(word));
-    s.on('data', (d) => (out += d.toString()));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-    s.on('close', () => resolve(out));
-  });
 }

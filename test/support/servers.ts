@@ -116,3 +116,19 @@ export async function startServer(kind: 'zkts' | 'zookeeper', opts: ServerOption
     },
   };
 }
+
+/** A four-letter word's answer (the server closes the connection after it); rejects after 3 s of silence. */
+export function fourLetter(port: number, cmd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection({ port, host: '127.0.0.1' });
+    sock.setTimeout(3000, () => {
+      sock.destroy();
+      reject(new Error(`${cmd}: no answer`));
+    });
+    let data = '';
+    sock.on('connect', () => sock.write(cmd));
+    sock.on('data', (d) => (data += d.toString()));
+    sock.on('end', () => resolve(data));
+    sock.on('error', reject);
+  });
+}

@@ -5,9 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { freePort, ZOOKEEPER_CLASSPATH } from '../support/servers.js';
+import { fourLetter, freePort, ZOOKEEPER_CLASSPATH } from '../support/servers.js';
 
 export interface Zk {
   port: number;
@@ -63,19 +62,4 @@ export async function startZk(workDir: string, dataDir: string, props: string[] 
     },
     fourLetter: (cmd) => fourLetter(port, cmd),
   };
-}
-
-function fourLetter(port: number, cmd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = createConnection({ port, host: '127.0.0.1' });
-    sock.setTimeout(3000, () => {
-      sock.destroy();
-      reject(new Error(`${cmd}: no answer`));
-    });
-    let data = '';
-    sock.on('connect', () => sock.write(cmd));
-    sock.on('data', (d) => (data += d.toString()));
-    sock.on('end', () => resolve(data));
-    sock.on('error', reject);
-  });
 }
