@@ -51,6 +51,7 @@ export class ElectionRunner {
         .filter((m) => m.sid !== opts.myId && m.addresses[0])
         .map((m) => ({ sid: m.sid, host: m.addresses[0]!.host, electionPort: m.addresses[0]!.electionPort })),
       onMessage: (sid, payload) => this.message(sid, payload),
+      onReachability: (sid, reachable) => this.apply(this.core.peerReachable(sid, reachable)),
       logger: opts.logger,
     });
   }

@@ -29,6 +29,11 @@ export interface QuorumCnxOptions {
   peers: ElectionPeer[];
   /** A frame from `sid` (a notification's bytes). */
   onMessage: (sid: number, payload: Buffer) => void;
+  /**
+   * A peer's connection came up (true), or a dial to it failed or its connection closed (false): the
+   * election decides without waiting for a peer it cannot hear from.
+   */
+  onReachability?: (sid: number, reachable: boolean) => void;
   logger?: Logger;
   /** zookeeper.cnxTimeout: connect and handshake timeout. */
   connectTimeoutMs?: number;
@@ -133,6 +138,7 @@ export class QuorumCnxManager {
     sock.once('close', () => {
       if (link.dialing) {
         link.dialing = false;
+        if (!this.closed) this.opts.onReachability?.(sid, false);
         this.redialLater(sid, link);
       }
     });
@@ -196,6 +202,7 @@ export class QuorumCnxManager {
     if (link.socket && link.socket !== sock) link.socket.destroy();
     link.socket = sock;
     link.backoffMs = this.reconnectMinMs;
+    this.opts.onReachability?.(sid, true);
     sock.setNoDelay(true);
     if (!link.pending && link.last) sock.write(link.last);
     this.flush(sid, link);
@@ -219,6 +226,7 @@ export class QuorumCnxManager {
     sock.once('close', () => {
       if (link.socket !== sock) return;
       link.socket = null;
+      if (!this.closed) this.opts.onReachability?.(sid, false);
       this.redialLater(sid, link);
     });
   }

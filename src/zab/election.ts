@@ -8,6 +8,13 @@
  * for its vote, in case a better vote is still on its way. When every voter has already sent exactly
  * our vote in this round, no better vote can come (each peer's vote is at least as good as its own
  * initial vote), so we decide at once; a ZooKeeper peer in the ensemble decides the same 200 ms later.
+ * The same holds for a voter the runtime reports unreachable (its election connection was refused or
+ * closed, and none came back): no vote of its can arrive within finalizeWait, so a quorum for our vote
+ * plus every other voter unreachable decides at once too. This is what makes failover after a kill -9
+ * of the leader not wait 200 ms for the dead leader's vote. It only changes when we decide, never
+ * what: the election is a liveness device, ZAB's epoch and quorum rules keep it safe, and a wrong
+ * "unreachable" (a peer that comes back with a better vote) costs a new round, as a late vote does
+ * in ZooKeeper.
  */
 import { JuteError } from '../jute/errors.js';
 import { NO_VOTE, PeerState, parseQuorumConfig, type Notification } from '../jute/election.js';
@@ -125,6 +132,8 @@ export class FastLeaderElection {
   private notificationDeadline = 0;
   /** Set while waiting finalizeWait after a quorum for our vote: when we decide unless a better vote comes. */
   private finalizeDeadline: number | null = null;
+  /** Voters the runtime last reported unreachable (see the file comment). */
+  private readonly unreachable = new Set<number>();
 
   constructor(opts: ElectionOptions) {
     this.myId = opts.myId;
@@ -192,6 +201,23 @@ export class FastLeaderElection {
     const step: Step = { messages: [] };
     if (!this.started) return step;
     this.receive(nowMs, fromSid, n, step);
+    return step;
+  }
+
+  /**
+   * The runtime's view of a voter's election connection: false when a dial failed or the connection
+   * closed, true when one is up. While waiting out finalizeWait, the last voter we wait for becoming
+   * unreachable decides at once.
+   */
+  peerReachable(fromSid: number, reachable: boolean): Step {
+    const step: Step = { messages: [] };
+    if (fromSid === this.myId || !this.quorum.isVoter(fromSid)) return step;
+    if (reachable) this.unreachable.delete(fromSid);
+    else this.unreachable.add(fromSid);
+    if (!reachable && this.started && this.peerState === PeerState.LOOKING && this.finalizeDeadline !== null) {
+      const ours: StoredVote = { ...this.proposal, electionEpoch: this.logicalClock, state: PeerState.LOOKING, version: 0 };
+      if (this.nobodyElseToWaitFor(this.agreeing(this.recvset, ours))) this.decide(ours.leader, ours.zxid, ours.electionEpoch, ours.peerEpoch, step);
+    }
     return step;
   }
 
@@ -279,7 +305,7 @@ export class FastLeaderElection {
     const ours: StoredVote = { ...this.proposal, electionEpoch: this.logicalClock, state: PeerState.LOOKING, version: 0 };
     const agreeing = this.agreeing(this.recvset, ours);
     if (!this.quorum.isQuorum(agreeing)) return;
-    if (this.decideEarly && agreeing.length === this.quorum.members.size) {
+    if (this.nobodyElseToWaitFor(agreeing)) {
       this.decide(ours.leader, ours.zxid, ours.electionEpoch, ours.peerEpoch, step);
     } else {
       this.finalizeDeadline = nowMs + this.finalizeWaitMs;
@@ -296,7 +322,15 @@ export class FastLeaderElection {
     const ours: StoredVote = { ...this.proposal, electionEpoch: this.logicalClock, state: PeerState.LOOKING, version: 0 };
     if (!sameVote(vote, ours)) return;
     this.recvset.set(fromSid, vote);
-    if (this.agreeing(this.recvset, ours).length === this.quorum.members.size) this.decide(ours.leader, ours.zxid, ours.electionEpoch, ours.peerEpoch, step);
+    if (this.nobodyElseToWaitFor(this.agreeing(this.recvset, ours))) this.decide(ours.leader, ours.zxid, ours.electionEpoch, ours.peerEpoch, step);
+  }
+
+  /** With decideEarly: every voter either sent our vote (`agreeing`, a quorum) or is unreachable. */
+  private nobodyElseToWaitFor(agreeing: number[]): boolean {
+    if (!this.decideEarly || !this.quorum.isQuorum(agreeing)) return false;
+    const agree = new Set(agreeing);
+    for (const sid of this.quorum.members) if (!agree.has(sid) && !this.unreachable.has(sid)) return false;
+    return true;
   }
 
   /** receivedFollowingNotification / receivedLeadingNotification (without the 2-node oracle). */

@@ -52,7 +52,8 @@ type Event =
   | { kind: 'initLimit'; peer: number; generation: number }
   | { kind: 'start'; peer: number }
   | { kind: 'health' }
-  | { kind: 'heal' };
+  | { kind: 'heal' }
+  | { kind: 'cut' };
 
 const INIT_LIMIT_MS = 2000;
 const SIM_LIMIT_MS = 30 * 60_000;
@@ -78,7 +79,10 @@ export function simulate(opts: SimOptions): SimResult {
     const side = new Set(ids.filter(() => rand() < 0.5));
     for (const a of ids) for (const b of ids) if (a < b && (side.has(a) !== side.has(b) ? rand() < 0.8 : rand() < 0.1)) cut.add(`${a}-${b}`);
   }
-  const faults = `${clean ? 'clean ' : ''}drop=${dropP.toFixed(2)} dup=${dupP.toFixed(2)} delay<=${maxDelay}ms partition=${partition ? `[${[...cut].join(',')}] ${partStart}..${partEnd}ms` : 'none'}`;
+  // Unclean runs may also tell the cores which peers they cannot reach (a peer not started yet, a
+  // cut link), as the runtime does when a dial is refused: the early decision it allows must stay safe.
+  const reachability = !clean && rand() < 0.7;
+  const faults = `${clean ? 'clean ' : ''}${reachability ? 'reachability ' : ''}drop=${dropP.toFixed(2)} dup=${dupP.toFixed(2)} delay<=${maxDelay}ms partition=${partition ? `[${[...cut].join(',')}] ${partStart}..${partEnd}ms` : 'none'}`;
   const linkUp = (a: number, b: number, t: number) =>
     a === b || !partition || t < partStart || t >= partEnd || !cut.has(a < b ? `${a}-${b}` : `${b}-${a}`);
 
@@ -200,11 +204,20 @@ export function simulate(opts: SimOptions): SimResult {
     p.core.updatePeerEpoch(p.currentEpoch);
   };
 
+  const tellReachable = (a: number, b: number, up: boolean) => {
+    if (started.has(a)) absorb(peers.get(a)!, peers.get(a)!.core.peerReachable(b, up && started.has(b)));
+    if (started.has(b)) absorb(peers.get(b)!, peers.get(b)!.core.peerReachable(a, up && started.has(a)));
+  };
+
   const handle = (e: Event) => {
     switch (e.kind) {
       case 'start': {
         const p = peers.get(e.peer)!;
         started.add(p.id);
+        if (reachability) {
+          for (const other of ids) if (other !== p.id) absorb(p, p.core.peerReachable(other, started.has(other) && linkUp(p.id, other, now)));
+          for (const other of started) if (other !== p.id && linkUp(p.id, other, now)) absorb(peers.get(other)!, peers.get(other)!.core.peerReachable(p.id, true));
+        }
         for (const other of ids) if (other !== p.id) resendLast(other, p.id);
         absorb(p, p.core.start(now, p.zxid, p.currentEpoch));
         return;
@@ -240,8 +253,16 @@ export function simulate(opts: SimOptions): SimResult {
       case 'heal': {
         for (const link of cut) {
           const [a, b] = link.split('-').map(Number) as [number, number];
+          if (reachability) tellReachable(a, b, true);
           resendLast(a, b);
           resendLast(b, a);
+        }
+        return;
+      }
+      case 'cut': {
+        for (const link of cut) {
+          const [a, b] = link.split('-').map(Number) as [number, number];
+          if (rand() < 0.7) tellReachable(a, b, false);
         }
         return;
       }
@@ -267,6 +288,7 @@ export function simulate(opts: SimOptions): SimResult {
   if (partition) {
     const heal = { kind: 'heal' } as const;
     push(partEnd, heal);
+    if (reachability) push(partStart, { kind: 'cut' });
   }
 
   const settled = (): Peer | null => {

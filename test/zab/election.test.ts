@@ -113,6 +113,36 @@ describe('FastLeaderElection', () => {
     }
   });
 
+  it('decides at once when the only voter missing from a quorum is unreachable, whichever comes first', () => {
+    // Reported unreachable while waiting out finalizeWait.
+    const waiting = peer(3);
+    waiting.start(0, 0, 0);
+    expect(waiting.received(10, 2, note(PeerState.LOOKING, 3, 0, 1, 0)).decision).toBeUndefined();
+    expect(waiting.nextDeadline()).toBe(210);
+    expect(waiting.peerReachable(1, false).decision).toEqual({ state: PeerState.LEADING, leader: 3, zxid: 0, electionEpoch: 1, peerEpoch: 0 });
+    // Unreachable before the quorum's last vote arrives.
+    const known = peer(2);
+    known.peerReachable(1, false);
+    known.start(0, 0, 0);
+    expect(known.received(5, 3, note(PeerState.LOOKING, 3, 0, 1, 0)).decision).toMatchObject({ state: PeerState.FOLLOWING, leader: 3 });
+    // Reachable again (its connection came back): the wait is ZooKeeper's again.
+    const back = peer(3);
+    back.peerReachable(1, false);
+    back.peerReachable(1, true);
+    back.start(0, 0, 0);
+    expect(back.received(10, 2, note(PeerState.LOOKING, 3, 0, 1, 0)).decision).toBeUndefined();
+    // No quorum, or told to wait like ZooKeeper: no early decision.
+    const alone = peer(3, { voters: [1, 2, 3, 4, 5] });
+    alone.start(0, 0, 0);
+    alone.peerReachable(1, false);
+    expect(alone.received(10, 2, note(PeerState.LOOKING, 3, 0, 1, 0)).decision).toBeUndefined();
+    expect(alone.peerReachable(4, false).decision).toBeUndefined(); // {2,3} of 5 is not a quorum
+    const zk = peer(3, { decideEarly: false });
+    zk.start(0, 0, 0);
+    zk.received(10, 2, note(PeerState.LOOKING, 3, 0, 1, 0));
+    expect(zk.peerReachable(1, false).decision).toBeUndefined();
+  });
+
   it('a peer with a higher zxid wins', () => {
     const d = runAll([peer(1), peer(2), peer(3)], new Map([[1, [0x100000007, 1]], [2, [0x100000003, 1]], [3, [0x100000005, 1]]]));
     for (const sid of [1, 2, 3]) expect(d.get(sid)).toMatchObject({ leader: 1, zxid: 0x100000007, peerEpoch: 1 });
