@@ -413,7 +413,7 @@ export class QuorumPeer implements ReplicaStore {
     const done = new Promise<void>((resolve) => {
       let left = entries.length;
       for (const e of entries) {
-        this.persistence.append(e.txn ?? decodeTxnEntry(e.payload).txn, () => {
+        this.persistence.appendEncoded(e.zxid, e.payload, () => {
           if (--left === 0) resolve();
         });
       }

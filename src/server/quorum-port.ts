@@ -137,19 +137,21 @@ export class LearnerPort implements QuorumSender {
 /**
  * Packets sent to one peer in one turn of the event loop go out in one write: a leader sends a
  * PROPOSAL and a COMMIT per txn to every follower, and a follower an ACK per txn, each a few dozen
- * bytes, which one write() apiece would turn into a system call apiece.
+ * bytes, which one write() apiece would turn into a system call (and a stream request) apiece.
  */
-const corked = new WeakSet<Socket>();
+const gathered = new WeakMap<Socket, Buffer[]>();
 function writeBatched(socket: Socket, bytes: Buffer): void {
-  if (!corked.has(socket)) {
-    corked.add(socket);
-    socket.cork();
-    process.nextTick(() => {
-      corked.delete(socket);
-      socket.uncork();
-    });
+  const pending = gathered.get(socket);
+  if (pending) {
+    pending.push(bytes);
+    return;
   }
-  socket.write(bytes);
+  const batch = [bytes];
+  gathered.set(socket, batch);
+  process.nextTick(() => {
+    gathered.delete(socket);
+    if (!socket.destroyed) socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+  });
 }
 
 function openSocket(host: string, port: number): Promise<Socket> {

@@ -46,6 +46,7 @@ type Role = ZabLeader | ZabFollower;
 export class ReadyRunner {
   private chain: Promise<void> = Promise.resolve();
   private failed = false;
+  private pumpQueued = false;
 
   constructor(
     private readonly role: Role,
@@ -55,8 +56,20 @@ export class ReadyRunner {
     private readonly log: Logger,
   ) {}
 
-  /** Call after every input to the role. */
+  /**
+   * Call after every input to the role. The inputs of one turn of the event loop (the packets of
+   * one socket read, the requests of one client read) are carried out as one Ready: one log append,
+   * one batch of packets per peer, instead of one of each per input.
+   */
   pump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => this.pumpNow());
+  }
+
+  private pumpNow(): void {
+    if (!this.pumpQueued) return;
+    this.pumpQueued = false;
     const ready = this.role.ready();
     if (isEmpty(ready)) return;
     this.chain = this.chain.then(() => this.execute(ready)).catch((e) => this.fail(e as Error));
@@ -64,6 +77,7 @@ export class ReadyRunner {
 
   /** Resolves once every Ready so far is carried out (its appends handed to the log). */
   idle(): Promise<void> {
+    this.pumpNow();
     return this.chain;
   }
 
@@ -72,9 +86,12 @@ export class ReadyRunner {
     for (const e of r.epochs) await this.store.writeEpoch(e.name, e.value);
     if (r.truncate !== undefined) await this.store.truncate(r.truncate);
     for (const c of r.commits) this.store.apply(c);
+    // A PROPOSAL or COMMIT goes to every follower as the same packet object: encoded once.
+    let encoded: { packet: QuorumPacket; bytes: Buffer } | undefined;
     for (const m of r.messages) {
       if ('packet' in m) {
-        this.sender.send(m.to, encodeQuorumPacket(m.packet));
+        if (encoded?.packet !== m.packet) encoded = { packet: m.packet, bytes: encodeQuorumPacket(m.packet) };
+        this.sender.send(m.to, encoded.bytes);
       } else {
         this.sender.send(m.to, encodeQuorumPacket({ type: PacketType.SNAP, zxid: m.zxid, data: null, authinfo: null }));
         for (const chunk of await this.store.snapshot()) this.sender.send(m.to, chunk);

@@ -3,7 +3,7 @@ import type { Txn } from '../datatree/index.js';
 import { JuteWriter } from '../jute/index.js';
 import { mkdirDurable, nodeStorage, type Storage, type StorageFile } from '../storage/storage.js';
 import type { TxnLog } from './txn-log.js';
-import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, logFileName, paddedFileSize, writeLogEntry } from './txn-log-file.js';
+import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, logFileName, paddedFileSize, writeEncodedLogEntry, writeLogEntry } from './txn-log-file.js';
 
 export interface FileTxnLogOptions {
   /** The log directory (dataLogDir/version-2). */
@@ -69,6 +69,18 @@ export class FileTxnLog implements TxnLog {
     if (this.failed || this.closed) return; // never acknowledged: the server is stopping
     if (this.pendingCallbacks.length === 0) this.pendingFirstZxid = txn.zxid;
     writeLogEntry(this.pending, { txn });
+    this.queued(durable);
+  }
+
+  /** As append, for a txn already encoded (TxnHeader, record and digest): a PROPOSAL's payload. */
+  appendEncoded(zxid: number, payload: Buffer, durable: () => void): void {
+    if (this.failed || this.closed) return;
+    if (this.pendingCallbacks.length === 0) this.pendingFirstZxid = zxid;
+    writeEncodedLogEntry(this.pending, payload);
+    this.queued(durable);
+  }
+
+  private queued(durable: () => void): void {
     this.pendingCallbacks.push(durable);
     if (!this.flushing) {
       this.flushing = true;

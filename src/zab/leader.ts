@@ -165,7 +165,8 @@ export class ZabLeader extends RoleBase {
     this.unapplied.push(entry);
     this.outstanding.set(entry.zxid, { entry, acks: new Set(), proposedAt: now });
     this.out.appends.push(entry);
-    for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, proposalPacket(entry));
+    const proposal = proposalPacket(entry);
+    for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, proposal);
   }
 
   /**
@@ -289,7 +290,8 @@ export class ZabLeader extends RoleBase {
       if (!this.quorum.isQuorum(prop.acks)) break;
       this.outstanding.delete(zxid);
       this.lastCommitted = zxid;
-      for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, { type: PacketType.COMMIT, zxid, data: null, authinfo: null });
+      const commit: QuorumPacket = { type: PacketType.COMMIT, zxid, data: null, authinfo: null };
+      for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, commit);
     }
     this.applyCommitted();
     this.answerSyncs();

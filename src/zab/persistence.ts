@@ -80,10 +80,17 @@ export class Persistence implements TxnLog {
   }
 
   append(txn: Txn, durable: () => void): void {
-    this.txnLog.append(txn, () => {
-      durable();
-      if (++this.sinceSnapshot >= this.nextSnapshotAt && !this.snapshotting) this.startSnapshot();
-    });
+    this.txnLog.append(txn, () => this.logged(durable));
+  }
+
+  /** As append, for a txn already encoded (a PROPOSAL's payload): logged as it is. */
+  appendEncoded(zxid: number, payload: Buffer, durable: () => void): void {
+    this.txnLog.appendEncoded(zxid, payload, () => this.logged(durable));
+  }
+
+  private logged(durable: () => void): void {
+    durable();
+    if (++this.sinceSnapshot >= this.nextSnapshotAt && !this.snapshotting) this.startSnapshot();
   }
 
   private startSnapshot(): void {

@@ -63,6 +63,21 @@ export function writeLogEntry(w: JuteWriter, entry: TxnEntry): void {
   w.buf.writeUInt32BE(adler32(w.buf, frame + 4, end), crcAt + 4);
 }
 
+/**
+ * One log entry from the bytes of its TxnHeader, record and digest as they were already encoded (a
+ * PROPOSAL's payload): the log holds exactly what the leader sent, with no decode and re-encode.
+ */
+export function writeEncodedLogEntry(w: JuteWriter, payload: Buffer): void {
+  const crcAt = w.offset;
+  w.long(0n);
+  const frame = w.startFrame();
+  w.raw(payload);
+  w.finishFrame(frame);
+  const end = w.offset;
+  w.raw(EOR_BYTE);
+  w.buf.writeUInt32BE(adler32(w.buf, frame + 4, end), crcAt + 4);
+}
+
 /** One framed entry, ready to append to a log file. */
 export function encodeLogEntry(entry: TxnEntry): Buffer {
   const w = new JuteWriter(256);

@@ -18,8 +18,11 @@ import {
   sortLogFiles,
   sortSnapshotFiles,
   streamLogFile,
+  writeEncodedLogEntry,
+  writeLogEntry,
   zxidFromFileName,
 } from '../../src/zab/txn-log-file.js';
+import { JuteWriter } from '../../src/jute/writer.js';
 import { encodeTxnEntry } from '../../src/zab/txn-codec.js';
 import { prng, TxnGen } from './helpers.js';
 
@@ -48,6 +51,18 @@ describe('txn log file: writing', () => {
     expect(entry.subarray(12, 12 + payload.length).equals(payload)).toBe(true);
     expect(entry[entry.length - 1]).toBe(0x42);
     expect(encodeLogFileHeader().toString('hex')).toBe('5a4b4c47' + '00000002' + '0000000000000000');
+  });
+
+  it('writes an already-encoded payload (a PROPOSAL\'s, digest included) as the same bytes as the txn it encodes', () => {
+    const { entries } = sampleLog(30, 7);
+    const fromTxns = new JuteWriter(64);
+    const fromPayloads = new JuteWriter(64);
+    for (const e of entries) {
+      writeLogEntry(fromTxns, e);
+      writeEncodedLogEntry(fromPayloads, encodeTxnEntry(e.txn, e.digest));
+    }
+    expect(fromPayloads.bytes().equals(fromTxns.bytes())).toBe(true);
+    expect(readLog(Buffer.concat([encodeLogFileHeader(), fromPayloads.bytes()])).entries.map((e) => ({ txn: e.txn, ...(e.digest ? { digest: e.digest } : {}) }))).toEqual(entries);
   });
 
   it('grows files as FilePadding does', () => {
