@@ -98,6 +98,7 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
       if (openFds !== undefined) lines.push(['zk_open_file_descriptor_count', openFds]);
       const maxFds = maxFileDescriptorCount();
       if (maxFds !== undefined) lines.push(['zk_max_file_descriptor_count', maxFds]);
+      if (server.replication) lines.push(...server.replication.monitor());
       for (const summary of s.summaries()) for (const [k, v] of summary.rows()) lines.push([`zk_${k}`, v]);
       return lines.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
     }

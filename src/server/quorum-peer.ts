@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { DataTree, Txn } from '../datatree/index.js';
 import { PeerState, type QuorumConfig } from '../jute/election.js';
@@ -39,6 +40,7 @@ import {
 } from '../zab/index.js';
 import type { ServerConfig } from './config.js';
 import { ElectionRunner } from './election-runner.js';
+import { Summary } from './server-stats.js';
 import { LeaderPort, LearnerPort } from './quorum-port.js';
 import { ZkTcpServer } from './tcp-server.js';
 import { LearnerInbox, ReadyRunner, type ReplicaStore } from './zab-runtime.js';
@@ -58,6 +60,11 @@ export class QuorumPeer implements ReplicaStore {
   private tree!: DataTree;
   private history!: History;
   private epochs!: Epochs;
+  /** mntr's looking_count and election_time: elections entered, and how long each took to decide (ms). */
+  private lookingCount = 0;
+  private readonly electionTime = new Summary('election_time');
+  /** When the current role began (mntr's leader_uptime). */
+  private roleStartedAt = 0;
   private election!: ElectionRunner;
   private role: Role | undefined;
   private runner: ReadyRunner | undefined;
@@ -136,8 +143,12 @@ export class QuorumPeer implements ReplicaStore {
   private async run(): Promise<void> {
     while (!this.stopped) {
       const lastZxid = this.history.lastZxid;
+      this.lookingCount++;
+      const electionStarted = performance.now();
       const decision = await this.election.elect(lastZxid, this.epochs.currentEpoch);
+      this.electionTime.add(Math.round(performance.now() - electionStarted));
       if (this.stopped) return;
+      this.roleStartedAt = performance.now();
       const reason = await (decision.state === PeerState.LEADING ? this.lead() : this.follow(decision.leader)).catch((e: Error) => e.message);
       this.log.info({ reason, state: this.state }, 'role ended; looking for a leader');
       await this.leaveRole(reason);
@@ -301,6 +312,23 @@ export class QuorumPeer implements ReplicaStore {
         revalidate: () => {
           throw new Error('the leader revalidates nothing');
         },
+        monitor: () => {
+          const f = role.figures;
+          return [
+            ...this.peerRows('leading'),
+            ['zk_learners', f.learners],
+            ['zk_synced_followers', f.syncedFollowers],
+            // zkts refuses non-voting learners (observers come later): these sets are empty, not unmeasured.
+            ['zk_synced_non_voting_followers', 0],
+            ['zk_synced_observers', 0],
+            ['zk_pending_syncs', f.pendingSyncs],
+            ['zk_leader_uptime', Math.round(performance.now() - this.roleStartedAt)],
+            ['zk_proposal_count', f.proposals],
+            ['zk_last_proposal_size', f.lastProposalSize],
+            ['zk_min_proposal_size', f.minProposalSize],
+            ['zk_max_proposal_size', f.maxProposalSize],
+          ];
+        },
       };
     }
     return {
@@ -319,7 +347,25 @@ export class QuorumPeer implements ReplicaStore {
         this.revalidations.set(id, waiting);
         this.sendToLeader(role, { type: PacketType.REVALIDATE, zxid: -1, data: encodeRevalidateRequest(id, timeout), authinfo: null });
       },
+      monitor: () => [
+        ...this.peerRows('following'),
+        ['zk_learner_proposal_received_count', role.proposalsReceived],
+        ['zk_learner_commit_received_count', role.commitsReceived],
+      ],
     };
+  }
+
+  /**
+   * The rows every member shows. A role serves clients only once synchronized (ZooKeeper's ZabState
+   * BROADCAST), and mntr is answered only while serving: so the peer state is "<role> - broadcast".
+   */
+  private peerRows(state: 'leading' | 'following'): [string, string | number][] {
+    return [
+      ['zk_peer_state', `${state} - broadcast`],
+      ['zk_quorum_size', votersOf(this.config).size],
+      ['zk_looking_count', this.lookingCount],
+      ...this.electionTime.rows().map(([k, v]): [string, string] => [`zk_${k}`, v]),
+    ];
   }
 
   private sendToLeader(role: ZabFollower, p: QuorumPacket): void {

@@ -53,6 +53,8 @@ export interface Replication {
   touched(sessionId: bigint, timeout: number): void;
   /** Follower: a client re-attached here; the leader makes this server the session's owner (REVALIDATE). */
   revalidate(sessionId: bigint, timeout: number, done: (valid: boolean) => void): void;
+  /** mntr's ensemble rows (zk_peer_state, zk_quorum_size, the leader's learner and proposal figures, ...), measured. */
+  monitor(): [string, string | number][];
 }
 
 export interface ForwardedRequest {

@@ -44,6 +44,9 @@ export class ZabFollower extends RoleBase {
   private lastHeard: number;
   /** Waiting for the runtime to install the snapshot that follows SNAP. */
   private awaitingSnapshot = false;
+  /** mntr's learner_proposal_received_count and learner_commit_received_count. */
+  proposalsReceived = 0;
+  commitsReceived = 0;
 
   constructor(p: FollowerParams) {
     super(p.history.lastZxid);
@@ -95,8 +98,10 @@ export class ZabFollower extends RoleBase {
       case PacketType.SNAP:
         return this.onSyncMode(p, () => (this.awaitingSnapshot = true));
       case PacketType.PROPOSAL:
+        this.proposalsReceived++;
         return this.onProposal(p);
       case PacketType.COMMIT:
+        this.commitsReceived++;
         return this.onCommit(p.zxid);
       case PacketType.NEWLEADER:
         return this.onNewLeader(p);

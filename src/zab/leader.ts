@@ -47,6 +47,21 @@ interface Proposal {
 
 type Phase = 'discovery' | 'epoch-ack' | 'newleader' | 'broadcast' | 'stopped';
 
+/** What a leader's mntr shows of its learners and proposals (ZooKeeper's names in the comments). */
+export interface LeaderFigures {
+  /** learners: connected learners that introduced themselves. */
+  learners: number;
+  /** synced_followers: followers that get PROPOSALs and COMMITs (ZooKeeper's forwardingFollowers). */
+  syncedFollowers: number;
+  /** pending_syncs: client syncs waiting for the commits before them. */
+  pendingSyncs: number;
+  /** proposal_count, and last/min/max_proposal_size in bytes (-1 before the first). */
+  proposals: number;
+  lastProposalSize: number;
+  minProposalSize: number;
+  maxProposalSize: number;
+}
+
 export class ZabLeader extends RoleBase {
   readonly myid: number;
   private readonly quorum: MajorityQuorum;
@@ -68,6 +83,7 @@ export class ZabLeader extends RoleBase {
   lastProposed: number;
   /** Syncs waiting for lastCommitted to reach `zxid`. */
   private readonly pendingSyncs: { from: number; zxid: number }[] = [];
+  private readonly proposalStats = { count: 0, last: -1, min: -1, max: -1 };
 
   constructor(p: LeaderParams) {
     super(p.history.lastZxid);
@@ -89,6 +105,21 @@ export class ZabLeader extends RoleBase {
 
   get isStopped(): boolean {
     return this.phase === 'stopped';
+  }
+
+  get figures(): LeaderFigures {
+    let synced = 0;
+    for (const l of this.learners.values()) if (l.forwarding) synced++;
+    const p = this.proposalStats;
+    return {
+      learners: this.learners.size,
+      syncedFollowers: synced,
+      pendingSyncs: this.pendingSyncs.length,
+      proposals: p.count,
+      lastProposalSize: p.last,
+      minProposalSize: p.min,
+      maxProposalSize: p.max,
+    };
   }
 
   // ---- inputs ----
@@ -161,6 +192,7 @@ export class ZabLeader extends RoleBase {
     if (entry.zxid !== this.lastProposed + 1) throw new Error(`proposal 0x${entry.zxid.toString(16)} out of order after 0x${this.lastProposed.toString(16)}`);
     // ZooKeeper forces an election before the counter wraps (ZOOKEEPER-1277).
     this.lastProposed = entry.zxid;
+    this.countProposal(entry.payload.length);
     this.history.add(entry);
     this.unapplied.push(entry);
     this.outstanding.set(entry.zxid, { entry, acks: new Set(), proposedAt: now });
@@ -311,6 +343,14 @@ export class ZabLeader extends RoleBase {
   }
 
   // ---- helpers ----
+
+  private countProposal(size: number): void {
+    const p = this.proposalStats;
+    p.count++;
+    p.last = size;
+    p.min = p.min === -1 ? size : Math.min(p.min, size);
+    p.max = Math.max(p.max, size);
+  }
 
   private send(to: number, packet: QuorumPacket): void {
     this.out.messages.push({ to, packet });
