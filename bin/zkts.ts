@@ -165,6 +165,8 @@ program
   .option('--zkts-node-args <args>', "extra node arguments for zkts in --compare, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'")
   .option('--dir <path>', 'where --compare puts the servers\' data (default $TMPDIR/zkts-bench)')
   .option('--keep', 'keep the servers\' data and logs')
+  .option('--ensemble <n>', 'with --compare: run zkts and ZooKeeper as replicated ensembles of n servers (fsync on, clients spread over all)')
+  .option('--kills <n>', 'failover: kill -9 of the leader per run (default 5)')
   .action(async (workloads: string[], opts: BenchCliOptions) => {
     try {
       process.exitCode = await runBenchCli(workloads, opts);

@@ -7,6 +7,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { OwnCpu } from './proc.js';
 import { renderTables } from './report.js';
 import type { HostPort } from './runner.js';
+import { BenchEnsemble } from './ensemble.js';
 import { ManagedServer, SERVER_KINDS, defaultBaseDir, javaVersion, zookeeperAvailable, type ServerKind, type ServerSettings } from './servers.js';
 import { PACED_BASE, WORKLOADS, runWorkload, type BenchConfig, type RunResult, type Target, type Workload } from './workloads.js';
 
@@ -31,6 +32,7 @@ export const DEFAULTS: BenchConfig & { rounds: number; prewarmMs: number } = {
   populate: 1_000_000,
   connectConcurrency: 64,
   prefix: '/bench',
+  kills: 5,
   rounds: 3,
   prewarmMs: 5000,
 };
@@ -49,6 +51,7 @@ export const SMOKE: Partial<BenchConfig & { rounds: number; prewarmMs: number }>
   fanouts: 2,
   sessionCount: 20,
   populate: 300,
+  kills: 1,
   rounds: 1,
   prewarmMs: 0,
 };
@@ -85,6 +88,8 @@ export interface BenchCliOptions {
   dir?: string;
   keep?: boolean;
   rate?: string;
+  ensemble?: string;
+  kills?: string;
 }
 
 function num(v: string | undefined, name: string): number | undefined {
@@ -133,17 +138,19 @@ export function buildConfig(o: BenchCliOptions): BenchConfig & { rounds: number;
   set('populate', num(o.populate, 'populate'));
   set('connectConcurrency', num(o.connectConcurrency, 'connect-concurrency'));
   set('rate', num(o.rate, 'rate'));
+  set('kills', num(o.kills, 'kills'));
   if (o.prefix) base.prefix = o.prefix.replace(/\/$/, '');
-  for (const k of ['sessions', 'outstanding', 'threads', 'rounds', 'keys', 'largeSessions', 'largeOutstanding', 'fanouts', 'connectConcurrency'] as const) {
+  for (const k of ['sessions', 'outstanding', 'threads', 'rounds', 'keys', 'largeSessions', 'largeOutstanding', 'fanouts', 'connectConcurrency', 'kills'] as const) {
     if (base[k] < 1) throw new Error(`${k} must be at least 1`);
   }
   return base;
 }
 
-function selectWorkloads(names: string[]): Workload[] {
+/** The workloads named (default all; failover only in "all" when ensembles are compared). */
+function selectWorkloads(names: string[], ensembles: boolean): Workload[] {
   const all = names.length === 0 || (names.length === 1 && names[0] === 'all');
   const out: Workload[] = [];
-  for (const n of all ? WORKLOADS : names.flatMap((x) => x.split(','))) {
+  for (const n of all ? WORKLOADS.filter((w) => ensembles || w !== 'failover') : names.flatMap((x) => x.split(','))) {
     if (!(WORKLOADS as readonly string[]).includes(n)) throw new Error(`unknown workload '${n}' (one of: ${WORKLOADS.join(', ')}, all)`);
     if (!out.includes(n as Workload)) out.push(n as Workload);
   }
@@ -178,7 +185,7 @@ function configFor<C extends BenchConfig>(cfg: C, w: Workload, target: string, r
 /** Runs the CLI; resolves with the exit status (1 when any run reported an error). */
 export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): Promise<number> {
   const cfg = buildConfig(o);
-  const workloads = selectWorkloads(workloadNames);
+  const workloads = selectWorkloads(workloadNames, o.compare === true && o.ensemble !== undefined);
   const emit = (r: RunResult) => {
     const line = JSON.stringify({ type: 'run', time: new Date().toISOString(), ...r });
     process.stdout.write(line + '\n');
@@ -212,17 +219,30 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
       baseDir: o.dir ?? defaultBaseDir(),
       keep: o.keep ?? false,
     };
+    const ensembleSize = num(o.ensemble, 'ensemble');
+    if (ensembleSize !== undefined && (ensembleSize < 1 || !Number.isInteger(ensembleSize))) throw new Error(`--ensemble must be a whole number of servers, got '${o.ensemble}'`);
+    if (ensembleSize !== undefined && kinds.includes('ceiling')) throw new Error('the ceiling server has no ensemble mode: use --servers zkts,zookeeper with --ensemble');
     targets = kinds;
-    const servers = new Map<ServerKind, ManagedServer>();
+    const started = new Map<ServerKind, { target: Target; destroy: () => Promise<void> }>();
     header.push(...machineInfo(kinds.includes('zookeeper')));
     header.push(`config: tickTime=${settings.tickTime} forceSync=yes maxClientCnxns=0 4lw=* admin server off, log level WARN; data under ${settings.baseDir}`);
+    if (ensembleSize !== undefined) header.push(`ensembles of ${ensembleSize} servers on loopback: sessions spread over all members, writes go through the leader`);
     try {
       for (const k of kinds) {
-        const s = new ManagedServer(k, settings, 'main');
-        progress(`starting ${k}: ${s.describe()}`);
-        await s.start();
-        servers.set(k, s);
-        header.push(`${k}: ${s.describe()}`);
+        if (ensembleSize !== undefined) {
+          const ens = await BenchEnsemble.create(k as 'zkts' | 'zookeeper', ensembleSize, settings, 'main');
+          progress(`starting ${k}: ${ens.describe()}`);
+          started.set(k, { target: { name: k, kind: k, hosts: ens.hosts, ensemble: ens }, destroy: () => ens.destroy() });
+          await ens.start();
+          header.push(`${k}: ${ens.describe()}`);
+        } else {
+          const s = new ManagedServer(k, settings, 'main');
+          progress(`starting ${k}: ${s.describe()}`);
+          started.set(k, { target: { name: k, kind: k, hosts: [], managed: s }, destroy: () => s.destroy() });
+          await s.start();
+          Object.assign(started.get(k)!.target, { hosts: s.hosts, pid: s.pid }); // the port is chosen at start
+          header.push(`${k}: ${s.describe()}`);
+        }
       }
       let tag = 0;
       // The JVM compiles its hot paths after thousands of calls (and V8 too): a first, unrecorded pass.
@@ -230,10 +250,9 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
       if (cfg.prewarmMs > 0 && prewarm.length > 0) {
         const warmCfg = { ...cfg, warmupMs: 0, durationMs: cfg.prewarmMs };
         for (const k of kinds) {
-          const s = servers.get(k)!;
           for (const w of prewarm) {
             progress(`prewarm: ${w} on ${k} for ${cfg.prewarmMs / 1000}s (not recorded)`);
-            const r = await runWorkload(w, { name: k, kind: k, hosts: s.hosts, pid: s.pid, managed: s }, warmCfg, 0);
+            const r = await runWorkload(w, started.get(k)!.target, warmCfg, 0);
             if (r.some((x) => x.errorCount > 0)) record(r);
           }
         }
@@ -244,15 +263,16 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
         const order = round % 2 === 1 ? kinds : [...kinds].reverse();
         for (const w of workloads) {
           for (const k of order) {
-            const s = servers.get(k)!;
-            const t: Target = { name: k, kind: k, hosts: s.hosts, pid: s.pid, managed: s };
+            const t = started.get(k)!.target;
+            // A fresh server for populate/restart; an ensemble target populates itself and skips restart.
+            const fresh = t.ensemble ? undefined : () => new ManagedServer(k, settings, `fresh${++tag}`);
             progress(`round ${round}/${cfg.rounds}: ${w} on ${k}`);
-            record(await runWorkload(w, t, configFor(cfg, w, k, round, results), round, () => new ManagedServer(k, settings, `fresh${++tag}`)));
+            record(await runWorkload(w, t, configFor(cfg, w, k, round, results), round, fresh));
           }
         }
       }
     } finally {
-      for (const s of servers.values()) await s.destroy();
+      for (const s of started.values()) await s.destroy();
     }
   } else {
     const connect = o.connect ?? '127.0.0.1:2181';

@@ -87,6 +87,32 @@ export class ProcSampler {
   }
 }
 
+/** Several processes (an ensemble's servers) sampled together: CPU and RSS summed over them. */
+export class ProcGroupSampler {
+  private readonly parts: ProcSampler[];
+
+  constructor(pids: number[]) {
+    this.parts = pids.map((pid) => new ProcSampler(pid));
+  }
+
+  start(): void {
+    for (const p of this.parts) p.start();
+  }
+
+  stop(): ServerUsage {
+    const usages = this.parts.map((p) => p.stop());
+    const sum = (f: (u: ServerUsage) => number) => usages.reduce((a, u) => a + f(u), 0);
+    return {
+      pid: usages[0]?.pid ?? 0,
+      cpuPct: sum((u) => u.cpuPct),
+      rssStartMB: sum((u) => u.rssStartMB),
+      rssEndMB: sum((u) => u.rssEndMB),
+      // The sum of each one's peak: an upper bound of the group's peak.
+      rssPeakMB: sum((u) => u.rssPeakMB),
+    };
+  }
+}
+
 /** CPU of this process (all its threads, workers included) between two calls, in % of one core. */
 export class OwnCpu {
   private u0 = process.cpuUsage();

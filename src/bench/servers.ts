@@ -84,9 +84,23 @@ export class ManagedServer {
   /** Wall time of the last spawn. */
   spawnedAt = 0;
 
-  constructor(readonly kind: ServerKind, readonly settings: ServerSettings, readonly tag: string) {
+  /**
+   * `member`: this server is one of an ensemble (src/bench/ensemble.ts): its id, its client port and
+   * the ensemble's server lines, which go into its zoo.cfg with a myid file.
+   */
+  constructor(
+    readonly kind: ServerKind,
+    readonly settings: ServerSettings,
+    readonly tag: string,
+    readonly member?: { sid: number; clientPort: number; serverLines: string[] },
+  ) {
     mkdirSync(settings.baseDir, { recursive: true });
     this.dir = mkdtempSync(join(settings.baseDir, `${kind}-${tag}-`));
+    if (member) {
+      this.port = member.clientPort;
+      mkdirSync(join(this.dir, 'data'), { recursive: true });
+      writeFileSync(join(this.dir, 'data', 'myid'), `${member.sid}\n`);
+    }
   }
 
   get pid(): number {
@@ -130,6 +144,7 @@ export class ManagedServer {
         'forceSync=yes',
         '4lw.commands.whitelist=*',
         'admin.enableServer=false',
+        ...(this.member ? ['initLimit=10', 'syncLimit=5', ...this.member.serverLines] : []),
         '',
       ].join('\n'),
     );
@@ -168,7 +183,7 @@ export class ManagedServer {
             `-Dlog4j.configuration=file:${log4j}`,
             '-Dzookeeper.admin.enableServer=false',
             '-Dzookeeper.forceSync=yes',
-            'org.apache.zookeeper.server.ZooKeeperServerMain',
+            this.member ? 'org.apache.zookeeper.server.quorum.QuorumPeerMain' : 'org.apache.zookeeper.server.ZooKeeperServerMain',
             cfg,
           ],
           { cwd: this.dir, stdio },

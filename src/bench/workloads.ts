@@ -4,13 +4,15 @@
  */
 import { ZkClient } from '../client/index.js';
 import { ErrorCode, KeeperError, errorName } from '../jute/index.js';
-import { OwnCpu, ProcSampler, rssBytes, type ServerUsage } from './proc.js';
+import type { BenchEnsemble } from './ensemble.js';
+import { measureFailover } from './failover.js';
+import { OwnCpu, ProcGroupSampler, ProcSampler, rssBytes, type ServerUsage } from './proc.js';
 import { dataPath, largePath, now, popPath, watchPath, type HostPort, type LoadKind, type LoadResult } from './runner.js';
 import { ManagedServer, type ServerKind } from './servers.js';
 import { addCounts, summarize, type LatencySummary } from './stats.js';
 import { createRunners, type RunnerHandle } from './worker.js';
 
-export const WORKLOADS = ['read', 'write', 'mixed', 'create-delete', 'read-paced', 'write-paced', 'large-read', 'large-write', 'watch', 'sessions', 'populate', 'restart'] as const;
+export const WORKLOADS = ['read', 'write', 'mixed', 'create-delete', 'read-paced', 'write-paced', 'large-read', 'large-write', 'watch', 'sessions', 'populate', 'restart', 'failover'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export interface BenchConfig {
@@ -37,6 +39,8 @@ export interface BenchConfig {
    * on the same target (see pacedRate in index.ts).
    */
   rate?: number;
+  /** failover: kills of the leader per run. */
+  kills: number;
 }
 
 /** The closed-loop workload whose peak sets the offered load of a paced one. */
@@ -50,6 +54,8 @@ export interface Target {
   hosts: HostPort[];
   pid?: number;
   managed?: ManagedServer;
+  /** --ensemble: the replicated ensemble behind `hosts` (its members' CPU and RSS are summed). */
+  ensemble?: BenchEnsemble;
 }
 
 /** One figure of a run: a number, which way is better, and how to print it. */
@@ -115,7 +121,8 @@ async function ensurePath(c: ZkClient, path: string): Promise<void> {
   for (const p of chain(path)) await createAll(c, [p], () => null);
 }
 
-function sampler(t: Target): ProcSampler | undefined {
+function sampler(t: Target): ProcSampler | ProcGroupSampler | undefined {
+  if (t.ensemble) return new ProcGroupSampler(t.ensemble.pids);
   return t.pid ? new ProcSampler(t.pid) : undefined;
 }
 
@@ -485,6 +492,26 @@ async function restart(s: ManagedServer, cfg: BenchConfig, round: number, prefix
   };
 }
 
+/** kill -9 of the leader, `cfg.kills` times: ms to the first acknowledged write on the survivors. */
+async function failover(t: Target, ens: BenchEnsemble, cfg: BenchConfig, round: number): Promise<RunResult> {
+  const { times, failedAttempts } = await measureFailover(ens, cfg.kills, cfg.prefix);
+  const l = summarize([Float64Array.from(times)]);
+  return {
+    workload: 'failover',
+    target: t.name,
+    round,
+    params: { kills: cfg.kills, servers: ens.members.length },
+    errors: {},
+    errorCount: 0,
+    latencyMs: l,
+    figures: [
+      { name: 'failover p50 ms', value: l.p50, better: 'down' },
+      { name: 'failover max ms', value: l.max, better: 'down' },
+      { name: 'failed attempts', value: failedAttempts, better: 'none' },
+    ],
+  };
+}
+
 /** Runs one workload on one target; `fresh` makes a new server of the target's kind (populate, restart). */
 export async function runWorkload(
   w: Workload,
@@ -511,6 +538,9 @@ export async function runWorkload(
       return [await watch(t, cfg, round)];
     case 'sessions':
       return [await sessions(t, cfg, round)];
+    case 'failover':
+      if (!t.ensemble) return skip('failover needs an ensemble this tool starts (--compare --ensemble 3)');
+      return [await failover(t, t.ensemble, cfg, round)];
     case 'populate':
     case 'restart': {
       // populate and restart share one fresh server: restart needs the populated data on disk.

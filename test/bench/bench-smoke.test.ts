@@ -86,8 +86,10 @@ describe.skipIf(skipWithout(DIST))('zkts bench --smoke', () => {
     expect(summary.errorCount).toBe(0);
     expect(summary.runs).toBe(runs.length);
     for (const run of runs) expectWellFormed(run);
-    // Every workload ran on zkts (restart reports populate too), with the server's /proc figures.
-    for (const w of WORKLOADS) {
+    // Every workload ran on zkts (restart reports populate too), with the server's /proc figures;
+    // failover needs ensembles (next test).
+    expect(runs.some((x) => x.workload === 'failover')).toBe(false);
+    for (const w of WORKLOADS.filter((x) => x !== 'failover')) {
       const run = runs.find((x) => x.workload === w && x.target === 'zkts');
       expect(run, `no ${w} run on zkts`).toBeDefined();
       expect(run!.skipped).toBeUndefined();
@@ -100,6 +102,21 @@ describe.skipIf(skipWithout(DIST))('zkts bench --smoke', () => {
     // The readable table follows the JSON.
     expect(r.stdout).toMatch(/zkts\/ceiling/);
   }, 90_000);
+
+  test('compare mode on 3-server zkts ensembles: writes spread over the members, failover after kill -9 of the leader', async () => {
+    const r = await bench(['--smoke', '--compare', '--ensemble', '3', '--servers', 'zkts', 'write', 'failover']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const { runs } = jsonLines(r.stdout);
+    for (const run of runs) expectWellFormed(run);
+    const write = runs.find((x) => x.workload === 'write')!;
+    expect(write.latencyMs!.count).toBeGreaterThan(0);
+    // CPU and RSS are the three members' summed: more than one server's ~40 MB.
+    expect(write.server!.rssEndMB).toBeGreaterThan(3 * 30);
+    const failover = runs.find((x) => x.workload === 'failover')!;
+    expect(failover.skipped).toBeUndefined();
+    expect(failover.latencyMs!.count).toBe(1); // --smoke: one kill
+    expect(failover.figures.find((f) => f.name === 'failover p50 ms')!.value).toBeGreaterThan(0);
+  }, 120_000);
 
   test('a connect string, sessions on two worker threads', async () => {
     const r = await bench(['read', 'write', 'mixed', 'create-delete', 'write-paced', 'populate', '--smoke', '--threads', '2', '--rate', '2000', '--connect', `127.0.0.1:${ceiling.port}`]);
