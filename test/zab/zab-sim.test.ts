@@ -1,5 +1,5 @@
 /**
- * Deterministic simulation of ZAB ensembles (test/zab/sim/ensemble-sim.ts): crashes that lose
+ * Deterministic simulation of ZAB ensembles with the real election core (test/zab/sim/ensemble-sim.ts): crashes that lose
  * what was not fsynced, partitions of any links, healing, and a client writing all along; the
  * invariants are checked after every event. ZAB_SIM_SEEDS=N runs more seeds; ZAB_SIM_SEED=S one.
  */

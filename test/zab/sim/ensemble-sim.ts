@@ -2,9 +2,13 @@
  * A whole ensemble's ZAB in one process under a seeded simulated network, disk and clock: the
  * sans-IO roles (src/zab/leader.ts, follower.ts) driven by a small runtime that carries their
  * Ready out as the real one must (epochs and truncation durable first, appends durable only after
- * a simulated fsync, a crash loses what was not fsynced). Leader election is an oracle with
- * FastLeaderElection's outcome: among a quorum of mutually reachable LOOKING peers, the best
- * (currentEpoch, lastLoggedZxid, sid) leads; a LOOKING peer that can reach a leader follows it.
+ * a simulated fsync, a crash loses what was not fsynced). Leader election is the real
+ * FastLeaderElection core (src/zab/election.ts) over the same simulated network: a peer without a
+ * role looks for a leader with its currentEpoch and last logged zxid, notifications travel with
+ * delays and are lost on cut links (the last one sent is sent again when a link heals, as
+ * QuorumCnxManager does), the runtime reports peers it cannot reach, and a decision starts the
+ * leader or follower role. What the election gets wrong (a leader behind a follower, a follower of
+ * a peer that does not lead) ZAB must undo, and the invariants check that it does.
  *
  * Invariants are checked after every event; `run()` throws with the seed and the event count on
  * the first violation, and at the end checks that every acknowledged write survived.
@@ -14,6 +18,8 @@ import { PacketType, packetTypeName, type QuorumPacket } from '../../../src/jute
 const TRACE = process.env.ZAB_SIM_TRACE ? Number(process.env.ZAB_SIM_TRACE) : undefined;
 import { ZabFollower } from '../../../src/zab/follower.js';
 import { History, type HistoryEntry } from '../../../src/zab/history.js';
+import { PeerState, type Notification } from '../../../src/jute/election.js';
+import { FastLeaderElection, type Step } from '../../../src/zab/election.js';
 import { ZabLeader } from '../../../src/zab/leader.js';
 import type { Ready, ZabTiming } from '../../../src/zab/ready.js';
 import { prng } from '../helpers.js';
@@ -58,7 +64,13 @@ interface Peer {
   role: ZabLeader | ZabFollower | undefined;
   /** Incremented on every crash and role change, so that stale timers and messages are dropped. */
   incarnation: number;
+  /** The election core; a new one at every start (ZooKeeper keeps nothing of elections across restarts). */
+  election: FastLeaderElection;
+  /** Looking for a leader (the core's round is running). */
+  looking: boolean;
 }
+
+const CONFIG_LINES = (n: number) => Array.from({ length: n }, (_, i) => `server.${i + 1}=127.0.0.1:${2000 + i}:${3000 + i}:participant\n`).join('') + 'version=0';
 
 type Event = { at: number; seq: number; run: () => void };
 
@@ -81,18 +93,23 @@ export class EnsembleSim {
   private nextWrite = 0;
   private stats = { events: 0, elections: 0, crashes: 0, partitions: 0, diffs: 0, truncs: 0, snaps: 0 };
 
+  /** This run's disk: a fast one (fsync within 15 ms) or a slow one (within 100 ms). */
+  private readonly fsyncMaxMs: number;
+
   constructor(private readonly opts: SimOptions) {
     this.rand = prng(opts.seed);
+    this.fsyncMaxMs = this.rand() < 0.5 ? 15 : 100;
     this.voters = new Set(Array.from({ length: opts.servers }, (_, i) => i + 1));
     for (const sid of this.voters) {
-      this.peers.push({ sid, up: true, log: [], pending: [], fsyncing: false, acceptedEpoch: 0, currentEpoch: 0, state: [], role: undefined, incarnation: 0 });
+      this.peers.push({ sid, up: true, log: [], pending: [], fsyncing: false, acceptedEpoch: 0, currentEpoch: 0, state: [], role: undefined, incarnation: 0, election: this.newElection(sid), looking: false });
     }
   }
 
   run(): SimResult {
     const settle = this.opts.settleMs ?? 20_000;
     const end = this.opts.durationMs + settle;
-    this.every(100, () => this.elect());
+    for (const p of this.peers) this.at(this.int(0, 50), () => this.lookForLeader(p));
+    this.every(10, () => this.tickElections());
     this.every(TIMING.tickTime / 4, () => this.tickRoles());
     this.every(10, () => this.now < this.opts.durationMs + settle / 2 && this.clientWrite());
     if (this.opts.faults !== false) this.scheduleFault();
@@ -180,17 +197,23 @@ export class EnsembleSim {
     p.fsyncing = false;
     this.dropRole(p, 'crashed');
     p.incarnation++;
+    p.looking = false;
+    for (const q of this.peers) if (q !== p) this.linkDown(p.sid, q.sid);
   }
 
-  /** Recovery: the state is the replay of the durable log. */
+  /** Recovery: the state is the replay of the durable log; then a new election core looks for a leader. */
   private restart(p: Peer): void {
     p.up = true;
     p.state = [...p.log];
+    p.election = this.newElection(p.sid);
+    for (const k of [...this.lastNotification.keys()]) if (k.startsWith(`${p.sid}>`)) this.lastNotification.delete(k);
+    this.lookForLeader(p);
+    for (const q of this.peers) if (q !== p && this.reachable(p.sid, q.sid)) this.linkUp(p.sid, q.sid);
   }
 
   private partition(): void {
     this.stats.partitions++;
-    this.cut.clear();
+    this.heal();
     const sids = [...this.voters];
     const shape = this.rand();
     if (shape < 0.5) {
@@ -200,33 +223,95 @@ export class EnsembleSim {
       const side = new Set(sids.filter(() => this.rand() < 0.5));
       for (const a of sids) for (const b of sids) if (a < b && side.has(a) !== side.has(b)) this.cut.add(linkKey(a, b));
     }
+    for (const link of this.cut) {
+      const [a, b] = link.split('-').map(Number) as [number, number];
+      // A dial across the cut fails at once, or hangs (the runtime then cannot tell).
+      if (this.rand() < 0.7) this.linkDown(a, b);
+    }
     // Connections across the cut break (as TCP would after its timeouts, here at once or never).
     for (const p of this.peers) if (p.role instanceof ZabFollower && !this.reachable(p.sid, p.role.leader) && this.rand() < 0.5) this.breakLink(p.sid, p.role.leader, 'partitioned');
   }
 
   private heal(): void {
+    const healed = [...this.cut];
     this.cut.clear();
+    for (const link of healed) {
+      const [a, b] = link.split('-').map(Number) as [number, number];
+      this.linkUp(a, b);
+    }
   }
 
   private reachable(a: number, b: number): boolean {
     return a === b || !this.cut.has(linkKey(a, b));
   }
 
-  // ---- election oracle ----
+  // ---- election (the real FastLeaderElection core over the simulated network) ----
 
-  private elect(): void {
+  private newElection(sid: number): FastLeaderElection {
+    return new FastLeaderElection({ myId: sid, voters: this.voters, config: CONFIG_LINES(this.voters.size) });
+  }
+
+  /** A peer without a role starts a round with its own vote. */
+  private lookForLeader(p: Peer): void {
+    if (!p.up || p.role || p.looking) return;
+    p.looking = true;
+    for (const q of this.peers) if (q !== p) this.electionStep(p, p.election.peerReachable(q.sid, q.up && this.reachable(p.sid, q.sid)));
+    this.electionStep(p, p.election.start(this.now, lastZxid(p), p.currentEpoch));
+  }
+
+  private tickElections(): void {
     for (const p of this.peers) {
-      if (!p.up || p.role) continue;
-      const leader = this.peers.find((l) => l.up && l.role instanceof ZabLeader && !l.role.isStopped && this.reachable(l.sid, p.sid));
-      if (leader) this.follow(p, leader.sid);
+      const d = p.up ? p.election.nextDeadline() : null;
+      if (d !== null && d <= this.now) this.electionStep(p, p.election.tick(this.now));
     }
-    for (const c of this.peers) {
-      if (!c.up || c.role) continue;
-      const group = this.peers.filter((q) => q.up && !q.role && this.reachable(c.sid, q.sid));
-      if (group.length <= this.voters.size / 2 || group.some((q) => better(q, c))) continue;
+  }
+
+  /** QuorumCnxManager keeps the last notification per peer and sends it again on a new connection. */
+  private readonly lastNotification = new Map<string, Notification>();
+
+  private electionStep(p: Peer, step: Step): void {
+    for (const m of step.messages) {
+      this.lastNotification.set(`${p.sid}>${m.to}`, m.notification);
+      this.sendNotification(p.sid, m.to, m.notification);
+    }
+    const d = step.decision;
+    if (!d || !p.looking) return;
+    p.looking = false;
+    if (d.state === PeerState.LEADING) {
       this.stats.elections++;
-      this.lead(c);
-      for (const q of group) if (q !== c) this.follow(q, c.sid);
+      this.lead(p);
+    } else {
+      this.follow(p, d.leader);
+    }
+  }
+
+  private sendNotification(from: number, to: number, n: Notification): void {
+    if (!this.reachable(from, to)) return; // lost; sent again when the link heals
+    const dir = `e${from}>${to}`;
+    const arrive = Math.max(this.channelTail.get(dir) ?? 0, this.now + this.int(1, 20));
+    this.channelTail.set(dir, arrive);
+    this.at(arrive - this.now, () => {
+      const q = this.peer(to);
+      if (!q.up || !this.reachable(from, to)) return;
+      this.electionStep(q, q.election.received(this.now, from, n));
+    });
+  }
+
+  /** A link came back (heal, restart): each side's last notification goes out again, and each can reach the other. */
+  private linkUp(a: number, b: number): void {
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      const px = this.peer(x);
+      if (!px.up) continue;
+      this.electionStep(px, px.election.peerReachable(y, this.peer(y).up));
+      const last = this.lastNotification.get(`${x}>${y}`);
+      if (last && this.peer(y).up) this.sendNotification(x, y, last);
+    }
+  }
+
+  private linkDown(a: number, b: number): void {
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      const px = this.peer(x);
+      if (px.up) this.electionStep(px, px.election.peerReachable(y, false));
     }
   }
 
@@ -271,6 +356,8 @@ export class EnsembleSim {
       p.fsyncing = false;
       p.state = [...p.log];
     }
+    // Back to LOOKING (a crashed peer looks again when it restarts).
+    if (p.up) this.at(0, () => this.lookForLeader(p));
     if (role instanceof ZabLeader) {
       for (const q of this.peers) if (q.role instanceof ZabFollower && q.role.leader === p.sid) this.breakLink(q.sid, p.sid, `leader ${reason}`);
     } else {
@@ -344,6 +431,7 @@ export class EnsembleSim {
         if (ev.kind === 'stopped') this.dropRole(p, ev.reason);
         else if (ev.kind === 'dropLearner') this.breakLink(ev.sid, p.sid, ev.reason);
         else if (ev.kind === 'serving' && role instanceof ZabLeader) this.established(p.sid, ev.epoch);
+        else if (ev.kind === 'serving') p.election.updatePeerEpoch(ev.epoch);
         else if (ev.kind === 'deliver' && ev.packet.type === PacketType.PING && role instanceof ZabFollower) {
           this.send(p, role.leader, { type: PacketType.PING, zxid: ev.packet.zxid, data: Buffer.alloc(0), authinfo: null });
         }
@@ -356,7 +444,7 @@ export class EnsembleSim {
     p.fsyncing = true;
     const inc = p.incarnation;
     const batch = p.pending.length;
-    this.at(this.int(1, 15), () => {
+    this.at(this.int(1, this.fsyncMaxMs), () => {
       if (p.incarnation !== inc || !p.up) return;
       p.fsyncing = false;
       const done = p.pending.splice(0, batch);
@@ -424,6 +512,8 @@ export class EnsembleSim {
   }
 
   private established(sid: number, epoch: number): void {
+    // ZOOKEEPER-1732: members of an established epoch answer LOOKING peers with it.
+    this.peer(sid).election.updatePeerEpoch(epoch);
     const other = this.establishedEpochs.get(epoch);
     if (other !== undefined && other !== sid) this.fail(`two leaders established in epoch ${epoch}: ${other} and ${sid}`);
     this.establishedEpochs.set(epoch, sid);
@@ -470,13 +560,6 @@ function linkKey(a: number, b: number): string {
 
 function lastZxid(p: Peer): number {
   return p.log.at(-1)?.zxid ?? 0;
-}
-
-/** FastLeaderElection's order: currentEpoch, then last logged zxid, then server id. */
-function better(a: Peer, b: Peer): boolean {
-  if (a.currentEpoch !== b.currentEpoch) return a.currentEpoch > b.currentEpoch;
-  if (lastZxid(a) !== lastZxid(b)) return lastZxid(a) > lastZxid(b);
-  return a.sid > b.sid;
 }
 
 /** A small in-memory history (ZooKeeper keeps 500), so that learners far behind get a SNAP. */
