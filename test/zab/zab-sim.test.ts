@@ -35,7 +35,7 @@ describe('ZAB under a simulated network, disk and clock', () => {
     expect(r.acknowledged).toBeGreaterThan(300);
   });
 
-  for (const bug of ['ack-before-fsync', 'commit-without-quorum'] as const) {
+  for (const bug of ['ack-before-fsync', 'commit-without-quorum', 'snapshot-without-sessions'] as const) {
     it(`catches a broken rule on purpose: ${bug}`, () => {
       let caught: string | undefined;
       for (let seed = 1; seed <= 200 && !caught; seed++) {

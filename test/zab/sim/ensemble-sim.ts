@@ -10,6 +10,12 @@
  * leader or follower role. What the election gets wrong (a leader behind a follower, a follower of
  * a peer that does not lead) ZAB must undo, and the invariants check that it does.
  *
+ * The txns are real ones (test/zab/helpers.ts's TxnGen: sessions, ephemerals, multi, containers),
+ * encoded as a leader encodes them, applied by each server to its own DataTree; a SNAP carries the
+ * leader's tree serialized in ZooKeeper's wire layout, parsed by the learner. Every tree must be the
+ * replay of the txns its server applied, and servers that applied the same txns must hold the same
+ * nodes, sessions and ephemerals.
+ *
  * Invariants are checked after every event; `run()` throws with the seed and the event count on
  * the first violation, and at the end checks that every acknowledged write survived.
  */
@@ -22,7 +28,16 @@ import { PeerState, type Notification } from '../../../src/jute/election.js';
 import { FastLeaderElection, type Step } from '../../../src/zab/election.js';
 import { ZabLeader } from '../../../src/zab/leader.js';
 import type { Ready, ZabTiming } from '../../../src/zab/ready.js';
-import { prng } from '../helpers.js';
+import { DataTree } from '../../../src/datatree/index.js';
+import { computeTreeDigest, encodeSnapshot, parseSnapshot } from '../../../src/zab/snapshot-file.js';
+import { decodeTxnEntry, encodeTxnEntry } from '../../../src/zab/txn-codec.js';
+import { prng, TxnGen } from '../helpers.js';
+
+/** What a SNAP carries in the simulation: the leader's tree in the wire layout, and the txns behind it (the log model). */
+interface SimSnapshot {
+  entries: HistoryEntry[];
+  bytes: Buffer;
+}
 
 export interface SimOptions {
   seed: number;
@@ -32,7 +47,7 @@ export interface SimOptions {
   settleMs?: number;
   faults?: boolean;
   /** Test-only sabotage, to show the invariants catch real bugs. */
-  bug?: 'ack-before-fsync' | 'commit-without-quorum';
+  bug?: 'ack-before-fsync' | 'commit-without-quorum' | 'snapshot-without-sessions';
 }
 
 export interface SimResult {
@@ -59,8 +74,9 @@ interface Peer {
   fsyncing: boolean;
   acceptedEpoch: number;
   currentEpoch: number;
-  /** The state machine: the zxids applied, in order. */
+  /** The state machine: the txns applied, in order, and the data tree they built. */
   state: HistoryEntry[];
+  tree: DataTree;
   role: ZabLeader | ZabFollower | undefined;
   /** Incremented on every crash and role change, so that stale timers and messages are dropped. */
   incarnation: number;
@@ -91,6 +107,7 @@ export class EnsembleSim {
   private readonly everSeen = new Map<number, string>();
   private readonly establishedEpochs = new Map<number, number>();
   private nextWrite = 0;
+  private readonly txns: TxnGen;
   private stats = { events: 0, elections: 0, crashes: 0, partitions: 0, diffs: 0, truncs: 0, snaps: 0 };
 
   /** This run's disk: a fast one (fsync within 15 ms) or a slow one (within 100 ms). */
@@ -99,9 +116,10 @@ export class EnsembleSim {
   constructor(private readonly opts: SimOptions) {
     this.rand = prng(opts.seed);
     this.fsyncMaxMs = this.rand() < 0.5 ? 15 : 100;
+    this.txns = new TxnGen(prng(opts.seed ^ 0x5eed), { ttl: false });
     this.voters = new Set(Array.from({ length: opts.servers }, (_, i) => i + 1));
     for (const sid of this.voters) {
-      this.peers.push({ sid, up: true, log: [], pending: [], fsyncing: false, acceptedEpoch: 0, currentEpoch: 0, state: [], role: undefined, incarnation: 0, election: this.newElection(sid), looking: false });
+      this.peers.push({ sid, up: true, log: [], pending: [], fsyncing: false, acceptedEpoch: 0, currentEpoch: 0, state: [], tree: new DataTree(), role: undefined, incarnation: 0, election: this.newElection(sid), looking: false });
     }
   }
 
@@ -204,7 +222,7 @@ export class EnsembleSim {
   /** Recovery: the state is the replay of the durable log; then a new election core looks for a leader. */
   private restart(p: Peer): void {
     p.up = true;
-    p.state = [...p.log];
+    this.replayLog(p, true);
     p.election = this.newElection(p.sid);
     for (const k of [...this.lastNotification.keys()]) if (k.startsWith(`${p.sid}>`)) this.lastNotification.delete(k);
     this.lookForLeader(p);
@@ -354,7 +372,7 @@ export class EnsembleSim {
       p.log.push(...p.pending);
       p.pending = [];
       p.fsyncing = false;
-      p.state = [...p.log];
+      this.replayLog(p, false);
     }
     // Back to LOOKING (a crashed peer looks again when it restarts).
     if (p.up) this.at(0, () => this.lookForLeader(p));
@@ -391,9 +409,10 @@ export class EnsembleSim {
     const leader = this.peers.find((p) => p.up && p.role instanceof ZabLeader && p.role.isServing);
     if (!leader || !(leader.role instanceof ZabLeader)) return;
     const role = leader.role;
-    const zxid = role.nextZxid();
-    const payload = Buffer.from(`w${this.nextWrite++}@${leader.sid}`);
-    role.propose({ zxid, payload }, this.now);
+    // A txn as a client's request would make it (sessions, ephemerals, multi, containers, TTLs),
+    // prepared against every txn proposed so far; the id makes each payload unique.
+    const txn = { ...this.txns.next(), zxid: role.nextZxid(), cxid: this.nextWrite++ };
+    role.propose({ zxid: txn.zxid, payload: encodeTxnEntry(txn) }, this.now);
     this.process(leader);
   }
 
@@ -411,10 +430,10 @@ export class EnsembleSim {
         const z = r.truncate;
         p.log = p.log.filter((e) => e.zxid <= z);
         p.pending = p.pending.filter((e) => e.zxid <= z);
-        p.state = [...p.log];
+        this.replayLog(p, true);
       }
       for (const c of r.commits) this.apply(p, c, role instanceof ZabLeader);
-      for (const m of r.messages) this.send(p, m.to, 'packet' in m ? m.packet : { type: PacketType.SNAP, zxid: m.zxid, data: null, authinfo: null }, 'snapshot' in m ? [...p.state] : undefined);
+      for (const m of r.messages) this.send(p, m.to, 'packet' in m ? m.packet : { type: PacketType.SNAP, zxid: m.zxid, data: null, authinfo: null }, 'snapshot' in m ? { entries: [...p.state], bytes: this.snapshotBytes(p.tree) } : undefined);
       if (r.appends.length > 0) {
         for (const a of r.appends) {
           this.checkAppend(p, a);
@@ -439,6 +458,12 @@ export class EnsembleSim {
     }
   }
 
+  private snapshotBytes(tree: DataTree): Buffer {
+    // Sabotage: a SNAP that leaves the session table out (a learner then expires nobody's ephemerals right).
+    const sessions = this.opts.bug === 'snapshot-without-sessions' ? new Map<bigint, number>() : undefined;
+    return encodeSnapshot(tree, { format: 'wire', ...(sessions ? { sessions } : {}) }).bytes;
+  }
+
   private scheduleFsync(p: Peer): void {
     if (p.fsyncing || p.pending.length === 0) return;
     p.fsyncing = true;
@@ -455,7 +480,7 @@ export class EnsembleSim {
     });
   }
 
-  private send(from: Peer, to: number, packet: QuorumPacket, snapshot?: HistoryEntry[]): void {
+  private send(from: Peer, to: number, packet: QuorumPacket, snapshot?: SimSnapshot): void {
     if (packet.type === PacketType.DIFF) this.stats.diffs++;
     else if (packet.type === PacketType.TRUNC) this.stats.truncs++;
     else if (packet.type === PacketType.SNAP) this.stats.snaps++;
@@ -473,7 +498,7 @@ export class EnsembleSim {
     this.at(arrive - this.now, () => this.deliver(from.sid, to, gen, packet, snapshot));
   }
 
-  private deliver(from: number, to: number, gen: number, packet: QuorumPacket, snapshot?: HistoryEntry[]): void {
+  private deliver(from: number, to: number, gen: number, packet: QuorumPacket, snapshot?: SimSnapshot): void {
     if ((this.channelGen.get(linkKey(from, to)) ?? 0) !== gen) return; // that connection is gone
     if (TRACE === to || TRACE === from) console.log(`${this.now} ${from}->${to} ${packetTypeName(packet.type)} 0x${packet.zxid.toString(16)}`);
     const p = this.peer(to);
@@ -485,10 +510,14 @@ export class EnsembleSim {
       p.role.receive(packet, this.now);
       if (snapshot) {
         // The runtime loads the snapshot and makes it durable, then tells the role.
-        p.log = [...snapshot];
+        // The log model keeps the txns the snapshot holds; the tree is the one the snapshot's bytes build.
+        const zxid = snapshot.entries.at(-1)?.zxid ?? 0;
+        p.log = [...snapshot.entries];
         p.pending = [];
-        p.state = [...snapshot];
-        p.role.snapshotInstalled(snapshot.at(-1)?.zxid ?? 0);
+        p.state = [...snapshot.entries];
+        p.tree = parseSnapshot(snapshot.bytes, { zxid, format: 'wire' }).tree;
+        this.checkTreeIsReplay(p, 'after installing a snapshot');
+        p.role.snapshotInstalled(zxid);
       }
     }
     this.process(p);
@@ -501,13 +530,29 @@ export class EnsembleSim {
     const logged = i < p.log.length ? p.log[i] : p.pending[i - p.log.length];
     if (logged?.zxid !== entry.zxid) this.fail(`server ${p.sid} applies 0x${entry.zxid.toString(16)}, but its log has 0x${logged?.zxid.toString(16)} there`);
     p.state.push(entry);
-    if (asLeader) this.acknowledged.set(entry.zxid, entry.payload.toString());
+    p.tree.apply(decodeTxnEntry(entry.payload).txn);
+    if (asLeader) this.acknowledged.set(entry.zxid, entry.payload.toString('base64'));
+  }
+
+  /**
+   * The state becomes the whole durable log: replayed from an empty tree (`fresh`: a restart, a
+   * truncation), or, when the state is a prefix of the log (a role ending), the rest applied on top.
+   */
+  private replayLog(p: Peer, fresh: boolean): void {
+    if (fresh || p.state.length > p.log.length || p.state.some((e, i) => p.log[i]!.zxid !== e.zxid)) {
+      p.tree = new DataTree();
+      p.state = [];
+    }
+    for (const e of p.log.slice(p.state.length)) {
+      p.state.push(e);
+      p.tree.apply(decodeTxnEntry(e.payload).txn);
+    }
   }
 
   private remember(e: HistoryEntry): void {
-    const text = e.payload.toString();
+    const text = e.payload.toString('base64');
     const seen = this.everSeen.get(e.zxid);
-    if (seen !== undefined && seen !== text) this.fail(`two txns with zxid 0x${e.zxid.toString(16)}: ${seen} and ${text}`);
+    if (seen !== undefined && seen !== text) this.fail(`two different txns with zxid 0x${e.zxid.toString(16)}`);
     this.everSeen.set(e.zxid, text);
   }
 
@@ -530,17 +575,17 @@ export class EnsembleSim {
   /** An acknowledged write is in the log of every leader established after it was acknowledged. */
   private checkLeaderHasAcknowledged(p: Peer): void {
     const have = new Set([...p.log, ...p.pending].map((e) => e.zxid));
-    for (const [zxid, text] of this.acknowledged) {
-      if (!have.has(zxid)) this.fail(`leader ${p.sid} established without acknowledged ${text} (0x${zxid.toString(16)})`);
+    for (const zxid of this.acknowledged.keys()) {
+      if (!have.has(zxid)) this.fail(`leader ${p.sid} established without acknowledged txn 0x${zxid.toString(16)}`);
     }
   }
 
   private checkFinal(): void {
     const live = this.peers.filter((p) => p.up);
     for (const p of live) {
-      const have = new Map(p.state.map((e) => [e.zxid, e.payload.toString()]));
+      const have = new Map(p.state.map((e) => [e.zxid, e.payload.toString('base64')]));
       for (const [zxid, text] of this.acknowledged) {
-        if (have.get(zxid) !== text) this.fail(`after settling, server ${p.sid} lacks acknowledged ${text} (0x${zxid.toString(16)}); has ${p.state.length} txns`);
+        if (have.get(zxid) !== text) this.fail(`after settling, server ${p.sid} lacks acknowledged txn 0x${zxid.toString(16)}; has ${p.state.length} txns`);
       }
     }
     const serving = live.filter((p) => p.role?.isServing);
@@ -551,7 +596,28 @@ export class EnsembleSim {
       const n = Math.min(mine.length, reference.length);
       if (mine.slice(0, n).join() !== reference.slice(0, n).join()) this.fail(`servers ${serving[0]!.sid} and ${p.sid} applied different txns`);
     }
+    // Every tree is the replay of what its server applied, and servers that applied the same txns
+    // hold the same tree: nodes and their digest, sessions, ephemerals by owner.
+    for (const p of live) this.checkTreeIsReplay(p, 'after settling');
+    const last = (p: Peer) => p.state.at(-1)?.zxid ?? 0;
+    for (const p of serving) {
+      const q = serving.find((x) => x !== p && last(x) === last(p));
+      if (q && treeSummary(p.tree) !== treeSummary(q.tree)) this.fail(`servers ${p.sid} and ${q.sid} applied the same txns but hold different trees`);
+    }
   }
+
+  private checkTreeIsReplay(p: Peer, when: string): void {
+    const replay = new DataTree();
+    for (const e of p.state) replay.apply(decodeTxnEntry(e.payload).txn);
+    if (treeSummary(p.tree) !== treeSummary(replay)) this.fail(`${when}, server ${p.sid}'s tree is not the replay of the ${p.state.length} txns it applied`);
+  }
+}
+
+/** What two trees must agree on: the nodes' digest, the session table, and the ephemerals of each session. */
+function treeSummary(t: DataTree): string {
+  const sessions = [...t.sessions].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, to]) => `${id.toString(16)}:${to}`);
+  const ephemerals = [...t.ephemeralSessions()].filter(([, paths]) => paths.size > 0).sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, paths]) => `${id.toString(16)}=${[...paths].sort().join(',')}`);
+  return `${computeTreeDigest(t)}|${t.nodeCount}|${sessions.join(' ')}|${ephemerals.join(' ')}`;
 }
 
 function linkKey(a: number, b: number): string {
