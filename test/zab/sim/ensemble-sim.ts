@@ -355,10 +355,29 @@ export class EnsembleSim {
   private follow(p: Peer, leaderSid: number): void {
     const role = new ZabFollower({ myid: p.sid, leader: leaderSid, acceptedEpoch: p.acceptedEpoch, currentEpoch: p.currentEpoch, history: historyOf(p), timing: TIMING, now: this.now });
     p.role = role;
-    const key = linkKey(p.sid, leaderSid);
-    this.channelGen.set(key, (this.channelGen.get(key) ?? 0) + 1);
-    role.connected(this.now);
-    this.process(p);
+    this.connectToLeader(p, role, this.now + TIMING.initLimit * TIMING.tickTime, 10);
+  }
+
+  /**
+   * As the runtime's LearnerPort: the leader's quorum port accepts only while it leads, so the
+   * learner retries (10 ms, doubling to 200 ms) until initLimit runs out, then gives up the role.
+   */
+  private connectToLeader(p: Peer, role: ZabFollower, deadline: number, retryMs: number): void {
+    if (p.role !== role || !p.up) return;
+    const leader = this.peer(role.leader);
+    if (leader.up && leader.role instanceof ZabLeader && !leader.role.isStopped && this.reachable(p.sid, leader.sid)) {
+      const key = linkKey(p.sid, role.leader);
+      this.channelGen.set(key, (this.channelGen.get(key) ?? 0) + 1);
+      role.connected(this.now);
+      this.process(p);
+      return;
+    }
+    if (this.now + retryMs > deadline) {
+      role.stop(`could not reach leader ${role.leader}'s quorum port within initLimit`);
+      this.process(p);
+      return;
+    }
+    this.at(retryMs, () => this.connectToLeader(p, role, deadline, Math.min(retryMs * 2, 200)));
   }
 
   /** Leaving a role: the log is flushed and all of it applied (ZooKeeper's fast-forward). */
@@ -582,14 +601,14 @@ export class EnsembleSim {
 
   private checkFinal(): void {
     const live = this.peers.filter((p) => p.up);
+    const serving = live.filter((p) => p.role?.isServing);
+    if (serving.length !== live.length) this.fail(`after settling with no faults, ${live.length - serving.length} of ${live.length} servers are not serving`);
     for (const p of live) {
       const have = new Map(p.state.map((e) => [e.zxid, e.payload.toString('base64')]));
       for (const [zxid, text] of this.acknowledged) {
         if (have.get(zxid) !== text) this.fail(`after settling, server ${p.sid} lacks acknowledged txn 0x${zxid.toString(16)}; has ${p.state.length} txns`);
       }
     }
-    const serving = live.filter((p) => p.role?.isServing);
-    if (serving.length !== live.length) this.fail(`after settling with no faults, ${live.length - serving.length} of ${live.length} servers are not serving`);
     const reference = serving[0]!.state.map((e) => e.zxid);
     for (const p of serving) {
       const mine = p.state.map((e) => e.zxid);
