@@ -51,7 +51,7 @@ export interface GenOptions {
  * the next from the tree's state, so that most succeed (some are error txns or failing multis).
  */
 export class TxnGen {
-  readonly tree: DataTree;
+  tree: DataTree;
   private zxid: number;
   private time: number;
   private readonly live: bigint[] = [];
@@ -206,6 +206,18 @@ export class TxnGen {
     }
     this.tree.apply(txn);
     return txn;
+  }
+
+  /**
+   * Prepares what follows against the state these txns build (a new leader's log), as a leader's
+   * prep works against its own state: txns generated for a log that lost some of them (a deposed
+   * leader's proposals) would be ones no prep makes, such as deleting a node that has children.
+   */
+  restartFrom(txns: Iterable<Txn>): void {
+    this.tree = new DataTree({ extendedTypesEnabled: !!this.opts.ttl });
+    for (const t of txns) this.tree.apply(t);
+    this.live.splice(0, this.live.length, ...this.tree.sessions.keys());
+    this.paths = [];
   }
 
   take(n: number): Txn[] {

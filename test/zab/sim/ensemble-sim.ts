@@ -577,7 +577,10 @@ export class EnsembleSim {
 
   private established(sid: number, epoch: number): void {
     // ZOOKEEPER-1732: members of an established epoch answer LOOKING peers with it.
-    this.peer(sid).election.updatePeerEpoch(epoch);
+    const leader = this.peer(sid);
+    leader.election.updatePeerEpoch(epoch);
+    // The client's requests are now prepared against this leader's log, all of which it commits.
+    this.txns.restartFrom([...leader.log, ...leader.pending].map((e) => decodeTxnEntry(e.payload).txn));
     const other = this.establishedEpochs.get(epoch);
     if (other !== undefined && other !== sid) this.fail(`two leaders established in epoch ${epoch}: ${other} and ${sid}`);
     this.establishedEpochs.set(epoch, sid);
