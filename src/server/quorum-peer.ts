@@ -127,6 +127,7 @@ export class QuorumPeer implements ReplicaStore {
       log: this.log,
       onFailure: (err) => this.endRole(`transaction log failed: ${err.message}`),
       logMetrics: { fsynced: (ms) => this.zk?.stats.fsyncTime.add(ms), flushed: (n) => this.zk?.stats.batchSize.add(n) },
+      snapshotted: (ms) => this.zk?.stats.snapshotTime.add(ms),
     });
     this.persistence = persistence;
     this.tree = recovered.tree;
@@ -305,6 +306,7 @@ export class QuorumPeer implements ReplicaStore {
     }
     return {
       role: 'follower',
+      leaderId: role.leader,
       forward: (req) => this.sendToLeader(role, forwardPacket(req)),
       sync: (done) => {
         this.syncWaiters.push(done);

@@ -45,6 +45,8 @@ export interface Session {
  */
 export interface Replication {
   readonly role: 'leader' | 'follower';
+  /** Follower: the id of the server it follows (the admin server's leader command). */
+  readonly leaderId?: number;
   /** Follower: a request for the leader to prepare (REQUEST on the quorum port). */
   forward(req: ForwardedRequest): void;
   /** A client's sync: `done` once this server has applied all the leader had proposed when asked. */
@@ -157,6 +159,11 @@ export class ZkServer {
       this.expiry.touch(id, timeout, now());
     }
     this.nextSessionId = firstSessionId(config.myid ?? 0, now());
+  }
+
+  /** Expiry time -> sessions expiring then (ZooKeeper's getSessionExpiryMap). */
+  sessionExpiryMap(): ReadonlyMap<number, ReadonlySet<bigint>> {
+    return this.expiry.byDeadline();
   }
 
   /** What srvr and mntr call this server: standalone, or its role in the ensemble. */
