@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { Persistence } from '../zab/index.js';
 import { nodeStorage, type Storage } from '../storage/storage.js';
 import { SaslAuthenticator } from './sasl.js';
+import type { AdminContext } from './admin/commands.js';
+import { HttpEndpoints } from './http-endpoints.js';
 import { ZkServer } from './zk-server.js';
 
 /** The runtime around ZkServer: the TCP listener, per-IP connection limits, timers, auth. */
@@ -26,6 +28,8 @@ export class ZkTcpServer implements ConnectionHost {
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
   private failing = false;
+  /** The admin server and the metrics endpoint, when configured (started with the client port). */
+  endpoints: HttpEndpoints | undefined;
 
   /** In an ensemble, clients are served only while this server leads or follows (see serve()). */
   private serving = true;
@@ -63,6 +67,8 @@ export class ZkTcpServer implements ConnectionHost {
         fsynced: (ms) => this.server.stats.fsyncTime.add(ms),
         flushed: (txns) => this.server.stats.batchSize.add(txns),
       },
+      // The snapshot of an empty dataDir is written before the server exists.
+      snapshotted: (ms) => (this.server as ZkServer | undefined)?.stats.snapshotTime.add(ms),
     });
     this.persistence = persistence;
     this.log.info(
@@ -102,6 +108,12 @@ export class ZkTcpServer implements ConnectionHost {
     // Without clientPortAddress, the wildcard Node chose (:: or 0.0.0.0).
     const address = typeof addr === 'object' && addr ? addr.address : (this.config.clientPortAddress ?? '');
     this.log.info({ address, port }, 'zkts listening');
+    try {
+      this.endpoints = await HttpEndpoints.start(this.config, this.log, () => this.commandContext());
+    } catch (e) {
+      await new Promise<void>((resolve) => this.listener.close(() => resolve()));
+      throw e;
+    }
     return { address, port };
   }
 
@@ -122,6 +134,7 @@ export class ZkTcpServer implements ConnectionHost {
     this.server = server;
     this.server.onFatal = (err) => this.fail(err, 'internal error in the commit path; shutting down');
     this.serving = true;
+    this.endpoints?.attach(server.stats);
     this.startTimers();
     const waiting = [...this.waiting];
     this.waiting.clear();
@@ -205,15 +218,20 @@ export class ZkTcpServer implements ConnectionHost {
   }
 
   fourLetter(word: string): string {
-    return answerFourLetter(word, {
-      server: this.server,
+    return answerFourLetter(word, { ...this.commandContext(), server: this.server });
+  }
+
+  /** What the four-letter words and the admin server read; no server while a quorum peer has no role. */
+  private commandContext(): AdminContext {
+    return {
+      server: this.serving ? (this.server as ZkServer | undefined) : undefined,
       config: this.config,
       connections: this.connections,
       resetServerStats: () => this.server.stats.reset(),
       resetConnectionStats: () => {
         for (const c of this.connections) c.resetStats();
       },
-    });
+    };
   }
 
   /** addauth: digest (and super through superDigest) or ip; any other scheme fails and closes. */
@@ -262,6 +280,8 @@ export class ZkTcpServer implements ConnectionHost {
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const c of this.connections) c.close('server shutting down');
     for (const socket of this.waiting) socket.destroy();
+    await this.endpoints?.close();
+    this.endpoints = undefined;
     await new Promise<void>((resolve) => this.listener.close(() => resolve()));
   }
 
