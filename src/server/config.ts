@@ -40,6 +40,9 @@ export interface ServerConfig {
   adminServerPort: number;
   adminCommandUrl: string;
   adminIdleTimeout: number;
+  /** zkts.console.enabled: the web console at /console of the admin server; zkts.console.writes lets it change znodes. */
+  consoleEnabled: boolean;
+  consoleWrites: boolean;
   /** metricsProvider.className=...PrometheusMetricsProvider: /metrics on httpHost:httpPort (src/server/metrics). */
   prometheus: boolean;
   metricsHttpHost: string;
@@ -111,6 +114,8 @@ export function defaultConfig(): ServerConfig {
     adminServerPort: 8080,
     adminCommandUrl: '/commands',
     adminIdleTimeout: 30_000,
+    consoleEnabled: true,
+    consoleWrites: false,
     prometheus: false,
     metricsHttpHost: '0.0.0.0',
     metricsHttpPort: 7000,
@@ -196,6 +201,8 @@ const SETTERS: Record<string, Setter> = {
     c.adminCommandUrl = v.replace(/\/+$/, '') || '/';
   },
   'admin.idleTimeout': (c, v, w, k) => (c.adminIdleTimeout = positive(v, w, k)),
+  'zkts.console.enabled': (c, v, w, k) => (c.consoleEnabled = boolValue(v, w, k)),
+  'zkts.console.writes': (c, v, w, k) => (c.consoleWrites = boolValue(v, w, k)),
   'metricsProvider.className': (c, v, w, k) => {
     c.prometheus = v === PROMETHEUS_PROVIDER;
     const note = keyNote(k, v);

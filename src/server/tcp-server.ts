@@ -30,6 +30,7 @@ export class ZkTcpServer implements ConnectionHost {
   private failing = false;
   /** The admin server and the metrics endpoint, when configured (started with the client port). */
   endpoints: HttpEndpoints | undefined;
+  private clientEndpoint: { host: string; port: number } | undefined;
 
   /** In an ensemble, clients are served only while this server leads or follows (see serve()). */
   private serving = true;
@@ -108,6 +109,8 @@ export class ZkTcpServer implements ConnectionHost {
     // Without clientPortAddress, the wildcard Node chose (:: or 0.0.0.0).
     const address = typeof addr === 'object' && addr ? addr.address : (this.config.clientPortAddress ?? '');
     this.log.info({ address, port }, 'zkts listening');
+    // A wildcard listener is reached on loopback.
+    this.clientEndpoint = { host: address === '0.0.0.0' || address === '' ? '127.0.0.1' : address === '::' ? '::1' : address, port };
     try {
       this.endpoints = await HttpEndpoints.start(this.config, this.log, () => this.commandContext());
     } catch (e) {
@@ -227,6 +230,7 @@ export class ZkTcpServer implements ConnectionHost {
       server: this.serving ? (this.server as ZkServer | undefined) : undefined,
       config: this.config,
       connections: this.connections,
+      clientEndpoint: this.clientEndpoint,
       resetServerStats: () => this.server.stats.reset(),
       resetConnectionStats: () => {
         for (const c of this.connections) c.resetStats();

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
+import { Console } from '../console/console-api.js';
 import { PRIMARY_NAMES, runCommand, type AdminContext } from './commands.js';
 import { writeJson } from './json.js';
 
@@ -40,9 +41,16 @@ export async function listenHttp(server: Server, host: string, port: number, wha
 
 export async function startAdminServer(config: ServerConfig, log: Logger, context: () => AdminContext): Promise<HttpEndpoint> {
   const base = config.adminCommandUrl === '/' ? '' : config.adminCommandUrl;
+  const webConsole = config.consoleEnabled ? new Console(context) : undefined;
   const server = createServer((req, res) => {
     try {
-      handle(req, res, base, context);
+      const url = new URL(req.url ?? '/', 'http://admin');
+      if (webConsole && url.pathname === '/' && base !== '') {
+        res.writeHead(302, { location: '/console' }).end();
+        return;
+      }
+      if (webConsole?.handle(req, res, url)) return;
+      handle(req, res, url, base, context);
     } catch (e) {
       log.error({ err: e, url: req.url }, 'admin server: command failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -52,12 +60,17 @@ export async function startAdminServer(config: ServerConfig, log: Logger, contex
   server.keepAliveTimeout = config.adminIdleTimeout;
   server.setTimeout(config.adminIdleTimeout, (socket) => socket.destroy());
   const endpoint = await listenHttp(server, config.adminServerAddress, config.adminServerPort, 'AdminServer');
-  log.info({ address: endpoint.address, port: endpoint.port, commandURL: config.adminCommandUrl }, 'admin server started');
-  return endpoint;
+  log.info({ address: endpoint.address, port: endpoint.port, commandURL: config.adminCommandUrl, console: webConsole ? '/console' : 'off' }, 'admin server started');
+  return {
+    ...endpoint,
+    close: async () => {
+      webConsole?.close();
+      await endpoint.close();
+    },
+  };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, base: string, context: () => AdminContext): void {
-  const url = new URL(req.url ?? '/', 'http://admin');
+function handle(req: IncomingMessage, res: ServerResponse, url: URL, base: string, context: () => AdminContext): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
     return;

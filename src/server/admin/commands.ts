@@ -16,6 +16,8 @@ import type { Json } from './json.js';
 /** What a command reads; `server` is undefined while a quorum peer has no role (not serving). */
 export interface AdminContext extends Omit<FourLetterContext, 'server'> {
   server: ZkServer | undefined;
+  /** Where clients reach this server (the web console is one of them). */
+  clientEndpoint: { host: string; port: number } | undefined;
 }
 
 type Fields = Record<string, Json | undefined>;
