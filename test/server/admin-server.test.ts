@@ -218,4 +218,18 @@ describe.skipIf(skipWithout(DIST))('admin server: settings', () => {
     expect(c.warnings).toEqual([]);
     expect(() => parseZooCfg('admin.commandURL=cmds\n', 'zoo.cfg')).toThrow(/must start with '\/'/);
   });
+
+  it('check-config prints the admin server and metrics settings start would use', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-admin-'));
+    try {
+      const cfg = join(dir, 'zoo.cfg');
+      writeFileSync(cfg, [`dataDir=${dir}`, 'admin.enableServer=true', 'admin.serverPort=9999', 'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', ''].join('\n'));
+      const r = spawnSync(process.execPath, [ZKTS_BIN, 'check-config', '--config', cfg], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const lines = r.stdout.split('\n');
+      for (const l of ['admin.enableServer=true', 'admin.serverAddress=0.0.0.0', 'admin.serverPort=9999', 'admin.commandURL=/commands', 'zkts.console.writes=false', 'metricsProvider.httpPort=7000', 'metricsProvider.exportJvmInfo=true']) expect(lines).toContain(l);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
