@@ -135,6 +135,11 @@ function lastSnapshot(dataDir: string): { zxid: number; timestamp: number } | un
   }
 }
 
+/** This server's client listener as ZooKeeper prints it (host:port; 0.0.0.0 for every interface). */
+function clientAddress(ctx: AdminContext): string {
+  return voterAddress(ctx.config.clientPortAddress ?? '0.0.0.0', ctx.clientEndpoint?.port ?? ctx.config.clientPort);
+}
+
 function voterAddress(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
@@ -314,7 +319,7 @@ const COMMANDS: Command[] = [
           view[String(s.id)] = {
             server_addresses: [voterAddress(s.host, s.quorumPort)],
             election_addresses: [voterAddress(s.host, s.electionPort)],
-            client_address: s.clientPort === undefined ? '' : voterAddress(s.clientAddress ?? '0.0.0.0', s.clientPort),
+            client_address: s.clientPort !== undefined ? voterAddress(s.clientAddress ?? '0.0.0.0', s.clientPort) : s.id === ctx.config.myid ? clientAddress(ctx) : '',
             learner_type: s.role,
           };
         }
@@ -356,11 +361,12 @@ const COMMANDS: Command[] = [
     run: (ctx, server) => {
       if (!server.replication) return { voting: false, zabstate: '' };
       // A zkts peer serves clients only once synced with its leader: ZooKeeper's BROADCAST phase.
-      // quorum_address, election_address and client_address (Java InetSocketAddress objects) are left out.
+      // quorum_address and election_address (ZooKeeper's MultipleAddresses, with live reachability checks) are left out.
       const zxid = BigInt(server.zxid);
       return {
         myid: ctx.config.myid ?? 0,
         is_leader: server.replication.role === 'leader',
+        client_address: clientAddress(ctx),
         voting: true,
         last_zxid: `0x${zxid.toString(16)}`,
         zab_epoch: Number(zxid >> 32n),
