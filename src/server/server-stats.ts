@@ -48,6 +48,11 @@ export class Summary {
     }
   }
 
+  /** Data points and their sum since the last reset. */
+  get recorded(): { count: number; sum: number } {
+    return { count: this.count, sum: this.total };
+  }
+
   get minimum(): number {
     return this.count === 0 ? 0 : this.min;
   }

@@ -52,6 +52,7 @@ export class ZkTcpServer implements ConnectionHost {
   async start(): Promise<{ address: string; port: number }> {
     const c = this.config;
     const t0 = performance.now();
+    const startupSnapshots: number[] = [];
     const { persistence, recovered } = await Persistence.open({
       dataDir: c.dataDir,
       dataLogDir: c.dataLogDir,
@@ -68,8 +69,12 @@ export class ZkTcpServer implements ConnectionHost {
         fsynced: (ms) => this.server.stats.fsyncTime.add(ms),
         flushed: (txns) => this.server.stats.batchSize.add(txns),
       },
-      // The snapshot of an empty dataDir is written before the server exists.
-      snapshotted: (ms) => (this.server as ZkServer | undefined)?.stats.snapshotTime.add(ms),
+      // The snapshot of an empty dataDir is written before the server exists: counted once it does (as ZooKeeper counts it).
+      snapshotted: (ms) => {
+        const server = this.server as ZkServer | undefined;
+        if (server) server.stats.snapshotTime.add(ms);
+        else startupSnapshots.push(ms);
+      },
     });
     this.persistence = persistence;
     this.log.info(
@@ -85,6 +90,7 @@ export class ZkTcpServer implements ConnectionHost {
       'data recovered',
     );
     this.server = new ZkServer(c, this.log, persistence, recovered.tree);
+    for (const ms of startupSnapshots) this.server.stats.snapshotTime.add(ms);
     this.server.onFatal = (err) => this.fail(err, 'internal error in the commit path; shutting down');
     if (c.autopurgePurgeInterval > 0) {
       this.purgeTimer = setInterval(() => void this.purge(), c.autopurgePurgeInterval * 3600_000);

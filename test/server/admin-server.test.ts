@@ -219,6 +219,25 @@ describe.skipIf(skipWithout(DIST))('admin server: settings', () => {
     expect(() => parseZooCfg('admin.commandURL=cmds\n', 'zoo.cfg')).toThrow(/must start with '\/'/);
   });
 
+  it('admin.idleTimeout closes a silent connection', async () => {
+    const port = await freePort();
+    const zkts = await startServer('zkts', { cfg: ['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', `admin.serverPort=${port}`, 'admin.idleTimeout=300'] });
+    try {
+      const { createConnection } = await import('node:net');
+      const started = Date.now();
+      const closedAfter = await new Promise<number>((resolve, reject) => {
+        const s = createConnection({ port, host: '127.0.0.1' });
+        s.on('error', reject);
+        s.on('close', () => resolve(Date.now() - started));
+      });
+      // Closed by the server (not by this test) well before vitest's own timeout.
+      expect(closedAfter).toBeGreaterThanOrEqual(250);
+      expect(closedAfter).toBeLessThan(10_000);
+    } finally {
+      await zkts.stop();
+    }
+  });
+
   it('check-config prints the admin server and metrics settings start would use', () => {
     const dir = mkdtempSync(join(tmpdir(), 'zkts-admin-'));
     try {

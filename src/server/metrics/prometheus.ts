@@ -70,6 +70,12 @@ export class WindowedSummary {
     this.slots[0]!.add(value);
   }
 
+  /** Counts what a server recorded before this summary was attached to it (the startup snapshot, a learner's sync). */
+  include(recorded: { count: number; sum: number }): void {
+    this.count += recorded.count;
+    this.sum += recorded.sum;
+  }
+
   /** Starts a new slot; the oldest of SLOTS leaves the window. */
   rotate(): void {
     this.slots = [new Slot(), ...this.slots].slice(0, SLOTS);
@@ -158,6 +164,7 @@ export async function startPrometheus(config: ServerConfig, log: Logger, context
         summaries.set(s.name, summary);
         registry.registerMetric(summary as never);
       }
+      summary.include(s.recorded);
       s.mirror = summary.observe.bind(summary);
     }
   };
