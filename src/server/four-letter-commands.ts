@@ -169,6 +169,18 @@ export function monitorValues(ctx: FourLetterContext): [string, string | number 
   if (openFds !== undefined) values.push(['open_file_descriptor_count', openFds]);
   const maxFds = maxFileDescriptorCount();
   if (maxFds !== undefined) values.push(['max_file_descriptor_count', maxFds]);
+  // A leader's gauges (LeaderZooKeeperServer); zkts has no observers or non-voting followers, so
+  // those counts are 0. A follower's synced_observers is there only with an observer master.
+  const figures = server.replication?.figures?.();
+  if (figures) {
+    values.push(
+      ['learners', figures.learners],
+      ['synced_followers', figures.syncedFollowers],
+      ['synced_non_voting_followers', 0],
+      ['synced_observers', 0],
+      ['pending_syncs', figures.pendingSyncs],
+    );
+  }
   for (const summary of s.summaries()) values.push(...summary.values());
   return values;
 }

@@ -291,6 +291,7 @@ export class QuorumPeer implements ReplicaStore {
     if (role instanceof ZabLeader) {
       return {
         role: 'leader',
+        figures: () => role.figures(),
         forward: () => {
           throw new Error('the leader forwards nothing');
         },

@@ -47,6 +47,8 @@ export interface Replication {
   readonly role: 'leader' | 'follower';
   /** Follower: the id of the server it follows (the admin server's leader command). */
   readonly leaderId?: number;
+  /** Leader: its learners, the synced ones, and syncs waiting (ZooKeeper's leader gauges). */
+  readonly figures?: () => { learners: number; syncedFollowers: number; pendingSyncs: number };
   /** Follower: a request for the leader to prepare (REQUEST on the quorum port). */
   forward(req: ForwardedRequest): void;
   /** A client's sync: `done` once this server has applied all the leader had proposed when asked. */

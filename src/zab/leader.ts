@@ -110,6 +110,13 @@ export class ZabLeader extends RoleBase {
     }
   }
 
+  /** What ZooKeeper's leader reports as learners, synced_followers and pending_syncs (mntr, Prometheus). */
+  figures(): { learners: number; syncedFollowers: number; pendingSyncs: number } {
+    let synced = 0;
+    for (const l of this.learners.values()) if (l.forwarding) synced++;
+    return { learners: this.learners.size, syncedFollowers: synced, pendingSyncs: this.pendingSyncs.length };
+  }
+
   learnerGone(sid: number): void {
     this.learners.delete(sid);
     for (const prop of this.outstanding.values()) prop.acks.delete(sid);

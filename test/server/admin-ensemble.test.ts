@@ -4,6 +4,7 @@
  * alike (zabstate less the socket addresses zkts leaves out), and the leader says it leads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZkClient } from '../../src/client/index.js';
 import { startEnsemble, type Ensemble, type Member } from '../support/ensemble.js';
 import { JETTY, httpGet } from '../support/operability.js';
 import { DIST, JAVA, ZOOKEEPER, skipWithout } from '../support/requirements.js';
@@ -24,7 +25,7 @@ describe.skipIf(skipWithout(DIST, JAVA, ZOOKEEPER, JETTY))('admin server in an e
 
   beforeAll(async () => {
     // sid 3 starts first and leads: a zkts leader, a ZooKeeper and a zkts follower.
-    ensemble = await startEnsemble(['zookeeper', 'zkts', 'zkts'], { admin: true });
+    ensemble = await startEnsemble(['zookeeper', 'zkts', 'zkts'], { admin: true, metrics: true });
     leader = await ensemble.settled(90_000);
     [zkFollower, zktsFollower] = ensemble.members;
   }, 120_000);
@@ -63,5 +64,37 @@ describe.skipIf(skipWithout(DIST, JAVA, ZOOKEEPER, JETTY))('admin server in an e
     const [theirs, ours] = [await ask(zkFollower, 'server_stats'), await ask(zktsFollower, 'server_stats')];
     expect((ours.server_stats as Answer).server_state).toBe('follower');
     expect((theirs.server_stats as Answer).server_state).toBe('follower');
+  });
+
+  it('monitor: a follower has ZooKeeper follower keys; the leader counts its learners', async () => {
+    const [theirs, ours] = [await ask(zkFollower, 'monitor'), await ask(zktsFollower, 'monitor')];
+    expect(Object.keys(ours).filter((k) => !(k in theirs))).toEqual([]);
+    for (const k of ['server_state', 'znode_count', 'global_sessions', 'synced_observers']) expect(ours[k], k).toBe(theirs[k]);
+    const lead = await ask(leader, 'monitor');
+    expect(lead).toMatchObject({ server_state: 'leader', learners: 2, synced_followers: 2, synced_non_voting_followers: 0, synced_observers: 0, pending_syncs: 0 });
+  });
+
+  it('Prometheus: quorum gauges, and a follower counts the reads it answers', async () => {
+    const scrape = async (m: Member) => (await httpGet(`http://127.0.0.1:${m.metricsPort}/metrics`)).body;
+    const sample = (text: string, name: string) => {
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    const leaderPage = await scrape(leader);
+    expect(sample(leaderPage, 'quorum_size')).toBe(3);
+    expect(sample(leaderPage, 'learners')).toBe(2);
+    expect(sample(leaderPage, 'synced_followers')).toBe(2);
+    const before = sample(await scrape(zktsFollower), 'readlatency_count') ?? 0;
+    const client = await ZkClient.connect({ port: zktsFollower.clientPort, timeout: 30_000 });
+    try {
+      for (let i = 0; i < 5; i++) await client.getData('/');
+    } finally {
+      await client.close();
+    }
+    const followerPage = await scrape(zktsFollower);
+    expect(sample(followerPage, 'quorum_size')).toBe(3);
+    // A follower has no learners: no sample, rather than an invented 0.
+    expect(sample(followerPage, 'learners')).toBeUndefined();
+    expect(sample(followerPage, 'readlatency_count')).toBe(before + 5);
   });
 });

@@ -20,6 +20,8 @@ export interface Member {
   dataDir: string;
   /** The admin server's port, when started with `admin: true`. */
   adminPort?: number;
+  /** A zkts member's Prometheus port, when started with `metrics: true`. */
+  metricsPort?: number;
   /** Everything the current (or last) process wrote. */
   output(): string;
   running(): boolean;
@@ -42,16 +44,24 @@ interface EnsembleOptions {
   syncLimit?: number;
   /** Each member runs its admin server on 127.0.0.1 (ZooKeeper with the Jetty jars it needs). */
   admin?: boolean;
+  /** Each zkts member serves Prometheus metrics on 127.0.0.1 (Debian's ZooKeeper has no provider jar). */
+  metrics?: boolean;
 }
 
 export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): Promise<Ensemble> {
   const root = mkdtempSync(join(tmpdir(), 'zkts-ensemble-'));
-  const ports: { client: number; quorum: number; election: number; admin?: number }[] = [];
+  const ports: { client: number; quorum: number; election: number; admin?: number; metrics?: number }[] = [];
   for (let i = 0; i < kinds.length; i++) {
-    ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort(), admin: opts.admin ? await freePort() : undefined });
+    ports.push({
+      client: await freePort(),
+      quorum: await freePort(),
+      election: await freePort(),
+      admin: opts.admin ? await freePort() : undefined,
+      metrics: opts.metrics && kinds[i] === 'zkts' ? await freePort() : undefined,
+    });
   }
   const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:participant`);
-  const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts, ports[i]!.admin));
+  const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts, ports[i]!.admin, ports[i]!.metrics));
   // The highest sid first, and the others once it takes part in elections: with equal data it then
   // leads whatever its kind (a JVM starting slowly would otherwise let the others elect without it).
   members.at(-1)!.start();
@@ -80,7 +90,7 @@ export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): 
   return ensemble;
 }
 
-function makeMember(root: string, sid: number, kind: Kind, clientPort: number, serverLines: string[], opts: EnsembleOptions, adminPort?: number): Member {
+function makeMember(root: string, sid: number, kind: Kind, clientPort: number, serverLines: string[], opts: EnsembleOptions, adminPort?: number, metricsPort?: number): Member {
   const dir = join(root, `s${sid}`);
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
@@ -96,6 +106,9 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     'maxClientCnxns=0',
     '4lw.commands.whitelist=*',
     ...(adminPort === undefined ? ['admin.enableServer=false'] : ['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', `admin.serverPort=${adminPort}`]),
+    ...(metricsPort === undefined
+      ? []
+      : ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`]),
     ...serverLines,
   ].join('\n');
   const log4j = join(dir, 'log4j.properties');
@@ -108,6 +121,7 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     clientPort,
     dataDir,
     adminPort,
+    metricsPort,
     output: () => out,
     running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
     async mode() {

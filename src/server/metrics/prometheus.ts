@@ -10,7 +10,7 @@
  */
 import { createServer } from 'node:http';
 import type { Logger } from 'pino';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { listenHttp, type HttpEndpoint } from '../admin/admin-server.js';
 import type { AdminContext } from '../admin/commands.js';
 import type { ServerConfig } from '../config.js';
@@ -24,6 +24,27 @@ const GAUGES = [
   'outstanding_requests', 'uptime', 'znode_count', 'watch_count', 'ephemerals_count', 'approximate_data_size',
   'global_sessions', 'local_sessions', 'open_file_descriptor_count', 'max_file_descriptor_count',
 ] as const;
+
+/** The gauges of a quorum's servers: quorum_size (QuorumZooKeeperServer), the leader's and follower's. */
+const QUORUM_GAUGES = ['quorum_size', 'learners', 'synced_followers', 'synced_non_voting_followers', 'synced_observers', 'pending_syncs'] as const;
+
+/**
+ * A gauge read at scrape time. Unlike prom-client's Gauge, one whose value zkts does not have
+ * (a leader's figure on a follower, fd counts without /proc) has no sample rather than a 0.
+ */
+class ScrapedGauge {
+  readonly type = 'gauge';
+  readonly help: string;
+
+  constructor(readonly name: string, private readonly value: () => number | undefined) {
+    this.help = name;
+  }
+
+  get(): { name: string; help: string; type: string; values: { labels: Record<string, never>; value: number }[]; aggregator: string } {
+    const v = this.value();
+    return { name: this.name, help: this.help, type: this.type, aggregator: 'sum', values: v === undefined ? [] : [{ labels: {}, value: v }] };
+  }
+}
 
 /** DetailLevel.ADVANCED summaries have these quantiles; BASIC ones only the median (PrometheusSummary). */
 const ADVANCED = [0.5, 0.9, 0.99];
@@ -148,9 +169,12 @@ export async function startPrometheus(config: ServerConfig, log: Logger, context
   // exportJvmInfo: Node's process_* metrics are the same as the JVM's (Prometheus's standard
   // process metrics); Node's runtime (nodejs_*) stands for the jvm_* ones.
   if (config.metricsExportProcessInfo) collectDefaultMetrics({ register: registry });
-  const gauges = new Map(GAUGES.map((name) => [name, new Gauge({ name, help: name, registers: [registry] })]));
-  // Only a quorum peer has a quorum (QuorumZooKeeperServer's gauge).
-  const quorumSize = config.servers.length > 0 ? new Gauge({ name: 'quorum_size', help: 'quorum_size', registers: [registry] }) : undefined;
+  // Sampled once per scrape, just before the page is written (ZooKeeper's "little trick").
+  let sampled = new Map<string, number>();
+  // Only a quorum peer has the quorum gauges.
+  for (const name of [...GAUGES, ...(config.servers.length > 0 ? QUORUM_GAUGES : [])]) {
+    registry.registerMetric(new ScrapedGauge(name, () => sampled.get(name)) as never);
+  }
   const summaries = new Map<string, WindowedSummary>();
   let attached: ServerStats | undefined;
   const attach = (stats: ServerStats) => {
@@ -171,19 +195,16 @@ export async function startPrometheus(config: ServerConfig, log: Logger, context
   const rotation = setInterval(() => summaries.forEach((s) => s.rotate()), SLOT_MS);
   rotation.unref();
 
-  /** ZooKeeper's "little trick": gauges are sampled just before the page is written. */
   const scrape = async (): Promise<string> => {
     const ctx = context();
+    sampled = new Map();
     if (ctx.server) {
       attach(ctx.server.stats);
-      const values = new Map(monitorValues({ ...ctx, server: ctx.server }));
-      for (const [name, gauge] of gauges) {
-        const v = values.get(name);
-        if (v === undefined) gauge.reset();
-        else gauge.set(v instanceof JavaDouble ? v.value : Number(v));
+      for (const [name, v] of monitorValues({ ...ctx, server: ctx.server })) {
+        if (typeof v !== 'string') sampled.set(name, v instanceof JavaDouble ? v.value : v);
       }
     }
-    quorumSize?.set(config.servers.filter((s) => s.role === 'participant').length);
+    if (config.servers.length > 0) sampled.set('quorum_size', config.servers.filter((s) => s.role === 'participant').length);
     return registry.metrics();
   };
 
