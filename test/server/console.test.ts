@@ -144,6 +144,14 @@ describe.skipIf(skipWithout(DIST, CHROMIUM, KAZOO))('web console', () => {
     expect((await httpGet(`${admin}/console/api/node?path=/nothing`)).status).toBe(404);
   });
 
+  it('keeps at most 16 console sessions, however many credentials are tried', async () => {
+    const basic = (u: string) => ({ headers: { authorization: `Basic ${Buffer.from(u).toString('base64')}` } });
+    for (let i = 0; i < 40; i++) expect((await httpGet(`${admin}/console/api/node?path=/private`, basic(`mallory:${i}`))).status).toBe(401);
+    const sessions = async () => (JSON.parse((await httpGet(`${admin}/console/api/sessions`)).body) as unknown[]).length;
+    // The test's own client, and at most 16 of the console's.
+    await until('the console to close the sessions it dropped', async () => (await sessions()) <= 17);
+  }, 60_000);
+
   it('writes go through the server as a client write, only with the console header', async () => {
     const post = (body: object, headers: Record<string, string> = { 'x-zkts-console': '1' }) =>
       httpGet(`${admin}/console/api/node`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });

@@ -16,7 +16,10 @@ import { writeJson, type Json } from '../admin/json.js';
 import { hex } from '../zk-server.js';
 import { CONSOLE_HTML, CONSOLE_JS } from './page.js';
 
-/** A client per credential (none, or user:password), closed after a minute unused. */
+/** Console sessions kept at once: each credential tried gets one, so the pool must not grow without bound. */
+const MAX_CLIENTS = 16;
+
+/** A client per credential (none, or user:password), closed after a minute unused or when the pool is full. */
 class ConsoleClients {
   private readonly pool = new Map<string, { client: Promise<ZkClient>; timer: NodeJS.Timeout }>();
 
@@ -29,10 +32,14 @@ class ConsoleClients {
       const client = await pooled.client.catch(() => undefined);
       if (client && !client.isClosed) {
         pooled.timer.refresh();
+        this.pool.delete(key);
+        this.pool.set(key, pooled);
         return client;
       }
       this.drop(key);
     }
+    // The least recently used goes first (a Map keeps insertion order; get() re-inserts).
+    if (this.pool.size >= MAX_CLIENTS) this.drop(this.pool.keys().next().value!);
     const at = this.endpoint();
     if (!at) throw new KeeperError(ErrorCode.CONNECTIONLOSS, 'this server is not serving clients');
     const client = ZkClient.connect({ host: at.host, port: at.port, timeout: 30_000 }).then(async (c) => {
