@@ -248,7 +248,8 @@ const COMMANDS: Command[] = [
     serverRequired: true,
     run: (ctx) => {
       const info = lastSnapshot(ctx.config.dataDir);
-      return { zxid: (info?.zxid ?? -1).toString(16), timestamp: info?.timestamp ?? -1 };
+      // Without a snapshot, ZooKeeper prints Long.toHexString(-1).
+      return { zxid: info ? info.zxid.toString(16) : 'ffffffffffffffff', timestamp: info?.timestamp ?? -1 };
     },
   },
   {
