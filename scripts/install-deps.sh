@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install what the build and the kazoo compatibility suite need; safe to run again.
-#   - Debian packages: kazoo 2.8.0 and its test dependencies, Apache ZooKeeper 3.8.0
+#   - Debian packages: kazoo 2.8.0 and its test dependencies, Apache ZooKeeper 3.8.0, the Jetty,
+#     servlet and Jackson jars its AdminServer loads (the admin server is compared with it),
+#     Prometheus (the server and promtool), chromium (the web console's browser test)
 #     (apt is skipped when all of them are already installed)
 #   - npm ci && npm run build in the repo root
 set -euo pipefail
@@ -9,6 +11,7 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 PACKAGES=(
   python3-kazoo python3-pytest python3-pytest-timeout python3-mock python3-objgraph
   python3-gevent python3-eventlet python3-pure-sasl zookeeper zookeeper-bin
+  libjetty9-java libservlet-api-java libjackson2-databind-java prometheus chromium
 )
 
 missing=()

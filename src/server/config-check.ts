@@ -6,6 +6,7 @@
 import {
   ConfigError,
   DEFAULT_UNREAD_OUTPUT_MARGIN,
+  PROMETHEUS_PROVIDER,
   applySystemProperties,
   defaultConfig,
   loadZooCfg,
@@ -80,6 +81,25 @@ export function describeConfig(c: ServerConfig): string[] {
     ['minSessionTimeout', min],
     ['maxSessionTimeout', max],
     ['4lw.commands.whitelist', words],
+    ['admin.enableServer', c.adminEnableServer],
+    ...(c.adminEnableServer
+      ? ([
+          ['admin.serverAddress', c.adminServerAddress],
+          ['admin.serverPort', c.adminServerPort],
+          ['admin.commandURL', c.adminCommandUrl],
+          ['admin.idleTimeout', c.adminIdleTimeout],
+          ['zkts.console.enabled', c.consoleEnabled],
+          ['zkts.console.writes', c.consoleWrites],
+        ] as [string, string | number | boolean][])
+      : []),
+    ['metricsProvider.className', c.prometheus ? PROMETHEUS_PROVIDER : '(none: mntr and monitor only)'],
+    ...(c.prometheus
+      ? ([
+          ['metricsProvider.httpHost', c.metricsHttpHost],
+          ['metricsProvider.httpPort', c.metricsHttpPort],
+          ['metricsProvider.exportJvmInfo', c.metricsExportProcessInfo],
+        ] as [string, string | number | boolean][])
+      : []),
     ['extendedTypesEnabled', c.extendedTypesEnabled],
     ['jute.maxbuffer', c.juteMaxBuffer],
     ['znode.container.checkIntervalMs', c.containerCheckIntervalMs],

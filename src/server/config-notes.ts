@@ -12,7 +12,9 @@ type Note = string | null | undefined;
 
 const TLS = 'TLS is not supported: zkts serves plaintext on clientPort only';
 const QUORUM_SASL = 'quorum SASL is not supported: servers of an ensemble talk without authentication';
-const NO_ADMIN = 'the AdminServer (HTTP) is not implemented: no admin endpoint is started';
+const PROMETHEUS = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
+/** ZooKeeper's default provider feeds mntr and the admin server's monitor, as zkts always does. */
+const DEFAULT_PROVIDER = 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
 
 /** Settings of the quorum that zkts's ensembles take as ZooKeeper's defaults mean them, or that change nothing. */
 const QUORUM_ONLY = new Set([
@@ -55,9 +57,15 @@ export function keyNote(key: string, value: string): Note {
   }
   if (key === 'sslQuorum' || key === 'sslQuorumReloadCertFiles') return 'TLS between servers is not supported: the quorum and election ports are plaintext';
   if (key.startsWith('quorum.auth.')) return QUORUM_SASL;
-  if (key === 'admin.enableServer') return isTrue(value) ? NO_ADMIN : null;
-  if (key.startsWith('admin.')) return NO_ADMIN;
-  if (key.startsWith('metricsProvider.')) return 'metrics providers are not supported: metrics are served by the mntr four-letter word only';
+  // admin.enableServer, serverAddress, serverPort, commandURL and idleTimeout are settings (config.ts).
+  if (key === 'admin.forceHttps' || key === 'admin.portUnification') return isTrue(value) ? 'HTTPS for the admin server is not supported: it serves plain HTTP' : null;
+  if (key === 'admin.httpVersion') return null;
+  if (key === 'metricsProvider.className') {
+    const v = value.trim();
+    return v === PROMETHEUS || v === DEFAULT_PROVIDER ? null : `unknown metrics provider ${v}: only ${PROMETHEUS} is supported; mntr and the admin server's monitor report the metrics`;
+  }
+  // The Prometheus provider's worker pool: zkts records on its event loop, with no queue to size.
+  if (key === 'metricsProvider.numWorkerThreads' || key === 'metricsProvider.maxQueueSize' || key === 'metricsProvider.workerShutdownTimeoutMs') return null;
   if (key === 'audit.enable') return isTrue(value) ? 'audit logging is not supported: no audit log is written' : null;
   if (key === 'serverCnxnFactory') return 'ignored: zkts has its own network layer (Node.js sockets, plaintext)';
   if (key === 'clientCnxnSocket' || key === 'client.secure') return 'a client setting: servers ignore it';

@@ -34,7 +34,24 @@ export interface ServerConfig {
   fourLetterWords: '*' | Set<string>;
   extendedTypesEnabled: boolean;
   juteMaxBuffer: number;
+  /** admin.*: ZooKeeper's AdminServer over HTTP (src/server/admin). Off unless admin.enableServer=true (see README). */
+  adminEnableServer: boolean;
+  adminServerAddress: string;
   adminServerPort: number;
+  adminCommandUrl: string;
+  adminIdleTimeout: number;
+  /** zkts.console.enabled: the web console at /console of the admin server; zkts.console.writes lets it change znodes. */
+  consoleEnabled: boolean;
+  consoleWrites: boolean;
+  /** metricsProvider.className=...PrometheusMetricsProvider: /metrics on httpHost:httpPort (src/server/metrics). */
+  prometheus: boolean;
+  metricsHttpHost: string;
+  metricsHttpPort: number;
+  /** metricsProvider.exportJvmInfo: Node's process and runtime metrics stand for the JVM's. */
+  metricsExportProcessInfo: boolean;
+  /** The zoo.cfg text as read and the -D properties given, for initial_configuration and system_properties. */
+  configText: string | undefined;
+  systemProperties: Record<string, string>;
   containerCheckIntervalMs: number;
   superDigest: string | undefined;
   /** zookeeper.skipACL=yes: no ACL is checked (process-wide, as in ZooKeeper). */
@@ -92,7 +109,19 @@ export function defaultConfig(): ServerConfig {
     fourLetterWords: new Set(['srvr']),
     extendedTypesEnabled: false,
     juteMaxBuffer: DEFAULT_JUTE_MAXBUFFER,
+    adminEnableServer: false,
+    adminServerAddress: '0.0.0.0',
     adminServerPort: 8080,
+    adminCommandUrl: '/commands',
+    adminIdleTimeout: 30_000,
+    consoleEnabled: true,
+    consoleWrites: false,
+    prometheus: false,
+    metricsHttpHost: '0.0.0.0',
+    metricsHttpPort: 7000,
+    metricsExportProcessInfo: true,
+    configText: undefined,
+    systemProperties: {},
     containerCheckIntervalMs: 60_000,
     superDigest: undefined,
     skipAcl: false,
@@ -143,6 +172,7 @@ function boolValue(v: string, where: string, key: string): boolean {
 }
 
 const positive = intIn(1);
+export const PROMETHEUS_PROVIDER = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 const port = intIn(0, 65535);
 
 /** Keys of zoo.cfg (and the equivalent zookeeper.* system properties) that zkts understands. */
@@ -163,10 +193,24 @@ const SETTERS: Record<string, Setter> = {
   },
   extendedTypesEnabled: (c, v, w, k) => (c.extendedTypesEnabled = boolValue(v, w, k)),
   'jute.maxbuffer': (c, v, w, k) => (c.juteMaxBuffer = positive(v, w, k)),
-  'admin.serverPort': (c, v, w, k) => {
-    c.adminServerPort = port(v, w, k);
-    warnOnce(c, w, k, keyNote(k, v)!);
+  'admin.enableServer': (c, v, w, k) => (c.adminEnableServer = boolValue(v, w, k)),
+  'admin.serverAddress': (c, v) => (c.adminServerAddress = v),
+  'admin.serverPort': (c, v, w, k) => (c.adminServerPort = port(v, w, k)),
+  'admin.commandURL': (c, v, w, k) => {
+    if (!v.startsWith('/')) throw new ConfigError(`${w}: ${k} must start with '/', got '${v}'`);
+    c.adminCommandUrl = v.replace(/\/+$/, '') || '/';
   },
+  'admin.idleTimeout': (c, v, w, k) => (c.adminIdleTimeout = positive(v, w, k)),
+  'zkts.console.enabled': (c, v, w, k) => (c.consoleEnabled = boolValue(v, w, k)),
+  'zkts.console.writes': (c, v, w, k) => (c.consoleWrites = boolValue(v, w, k)),
+  'metricsProvider.className': (c, v, w, k) => {
+    c.prometheus = v === PROMETHEUS_PROVIDER;
+    const note = keyNote(k, v);
+    if (note) warnOnce(c, w, k, note);
+  },
+  'metricsProvider.httpHost': (c, v) => (c.metricsHttpHost = v),
+  'metricsProvider.httpPort': (c, v, w, k) => (c.metricsHttpPort = port(v, w, k)),
+  'metricsProvider.exportJvmInfo': (c, v, w, k) => (c.metricsExportProcessInfo = boolValue(v, w, k)),
   'znode.container.checkIntervalMs': (c, v, w, k) => (c.containerCheckIntervalMs = positive(v, w, k)),
   'DigestAuthenticationProvider.superDigest': (c, v) => (c.superDigest = v),
   // ZooKeeper skips ACLs only for the exact value "yes" (ZooKeeperServer.skipACL).
@@ -259,7 +303,7 @@ function readDynamicConfig(c: ServerConfig, file: string): void {
 
 /** Parses zoo.cfg text (Java properties: key=value, # and ! comments). */
 export function parseZooCfg(text: string, file: string, base: ServerConfig = defaultConfig()): ServerConfig {
-  const c = { ...base, warnings: [...base.warnings], sources: { ...base.sources } };
+  const c = { ...base, warnings: [...base.warnings], sources: { ...base.sources }, configText: text };
   let dataDirSet = false;
   let dataLogDirSet = false;
   const lines = text.split(/\r?\n/);
@@ -320,6 +364,7 @@ export function applySystemProperties(c: ServerConfig, props: string[]): ServerC
     const key = eq === -1 ? p : p.substring(0, eq);
     const value = eq === -1 ? '' : p.substring(eq + 1);
     const where = `-D${key}`;
+    out.systemProperties = { ...out.systemProperties, [key]: value };
     switch (key) {
       case 'java.security.auth.login.config':
         out.jaasConfigFile = value;

@@ -429,6 +429,11 @@ export class Connection implements ClientHandle {
     this.latencyTotal += latency;
   }
 
+  /** This connection's requests not answered yet (cons's outstanding_requests). */
+  get outstandingRequests(): number {
+    return this.outstanding;
+  }
+
   /** The mean latency in whole ms, as cons prints it (a long division in ZooKeeper). */
   get avgLatency(): number {
     return this.latencyCount === 0 ? 0 : Math.floor(this.latencyTotal / this.latencyCount);

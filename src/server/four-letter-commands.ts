@@ -5,7 +5,7 @@ import type { ServerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { ZOOKEEPER_VERSION_LINE } from './four-letter.js';
 import { maxFileDescriptorCount, openFileDescriptorCount } from './process-fds.js';
-import { javaDouble } from './server-stats.js';
+import { JavaDouble, javaDouble } from './server-stats.js';
 import { hex, type ZkServer } from './zk-server.js';
 
 export interface FourLetterContext {
@@ -73,35 +73,8 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
         '',
       ].join('\n');
     }
-    case 'mntr': {
-      const s = server.stats;
-      const lines: [string, string | number][] = [
-        ['zk_version', ZOOKEEPER_VERSION_LINE],
-        ['zk_server_state', server.mode],
-        ['zk_avg_latency', javaDouble(s.requestLatency.average)],
-        ['zk_max_latency', s.requestLatency.maximum],
-        ['zk_min_latency', s.requestLatency.minimum],
-        ['zk_packets_received', s.packetsReceived],
-        ['zk_packets_sent', s.packetsSent],
-        ['zk_num_alive_connections', conns.length],
-        ['zk_outstanding_requests', server.outstandingRequests],
-        ['zk_znode_count', znodeCount(server)],
-        ['zk_global_sessions', server.sessions.size],
-        ['zk_local_sessions', 0],
-        ['zk_uptime', Date.now() - server.startedAt],
-        ['zk_watch_count', tree.dataWatches.watchCount + tree.childWatches.watchCount],
-        ['zk_ephemerals_count', [...tree.ephemeralSessions()].reduce((n, [, p]) => n + p.size, 0)],
-        ['zk_approximate_data_size', server.tree.approximateDataSize],
-      ];
-      // Left out where /proc cannot tell (ZooKeeper leaves them out off Unix).
-      const openFds = openFileDescriptorCount();
-      if (openFds !== undefined) lines.push(['zk_open_file_descriptor_count', openFds]);
-      const maxFds = maxFileDescriptorCount();
-      if (maxFds !== undefined) lines.push(['zk_max_file_descriptor_count', maxFds]);
-      if (server.replication) lines.push(...server.replication.monitor());
-      for (const summary of s.summaries()) for (const [k, v] of summary.rows()) lines.push([`zk_${k}`, v]);
-      return lines.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
-    }
+    case 'mntr':
+      return monitorValues(ctx).map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
     case 'cons':
       return conns.map((c) => connectionLine(c, false)).join('') + '\n';
     case 'crst':
@@ -165,6 +138,44 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
   }
 }
 
+/**
+ * mntr's figures (the admin server's monitor), without mntr's zk_ prefix: what zkts measures of
+ * ZooKeeperServer.dumpMonitorValues and the ServerMetrics summaries.
+ */
+export function monitorValues(ctx: FourLetterContext): [string, string | number | JavaDouble][] {
+  const { server } = ctx;
+  const tree = server.tree;
+  const s = server.stats;
+  const values: [string, string | number | JavaDouble][] = [
+    ['version', ZOOKEEPER_VERSION_LINE],
+    ['server_state', server.mode],
+    ['avg_latency', new JavaDouble(s.requestLatency.average)],
+    ['max_latency', s.requestLatency.maximum],
+    ['min_latency', s.requestLatency.minimum],
+    ['packets_received', s.packetsReceived],
+    ['packets_sent', s.packetsSent],
+    ['num_alive_connections', [...ctx.connections].length],
+    ['outstanding_requests', server.outstandingRequests],
+    ['znode_count', znodeCount(server)],
+    ['global_sessions', server.sessions.size],
+    ['local_sessions', 0],
+    ['uptime', Date.now() - server.startedAt],
+    ['watch_count', tree.dataWatches.watchCount + tree.childWatches.watchCount],
+    ['ephemerals_count', [...tree.ephemeralSessions()].reduce((n, [, p]) => n + p.size, 0)],
+    ['approximate_data_size', server.tree.approximateDataSize],
+  ];
+  // Left out where /proc cannot tell (ZooKeeper leaves them out off Unix).
+  const openFds = openFileDescriptorCount();
+  if (openFds !== undefined) values.push(['open_file_descriptor_count', openFds]);
+  const maxFds = maxFileDescriptorCount();
+  if (maxFds !== undefined) values.push(['max_file_descriptor_count', maxFds]);
+  // An ensemble member's rows: peer state, quorum size, elections, a leader's learners and proposals,
+  // a follower's received proposals and commits (see Replication.monitor).
+  if (server.replication) values.push(...server.replication.monitor());
+  for (const summary of s.summaries()) values.push(...summary.values());
+  return values;
+}
+
 /** A connection as ServerCnxn.dumpConnectionInfo prints it; `brief` (stat) stops after the packet counts. */
 function connectionLine(c: Connection, brief: boolean): string {
   const lcxid = c.lastCxid >= 0 ? `,lcxid=0x${c.lastCxid.toString(16)}` : '';
@@ -198,12 +209,12 @@ function serverSummary(ctx: FourLetterContext, conns: Connection[], withClients:
 }
 
 /** ZooKeeper's node table holds the root under both "" and "/", and its counts include both. */
-function znodeCount(server: ZkServer): number {
+export function znodeCount(server: ZkServer): number {
   return server.tree.nodeCount + 1;
 }
 
 /** Bytes in a data directory's version-2 folder, as ZooKeeper's dirs and conf report them. */
-function dirSize(dataDir: string): number {
+export function dirSize(dataDir: string): number {
   const dir = join(dataDir, 'version-2');
   try {
     return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);

@@ -40,7 +40,7 @@ import {
 } from '../zab/index.js';
 import type { ServerConfig } from './config.js';
 import { ElectionRunner } from './election-runner.js';
-import { Summary } from './server-stats.js';
+import { Summary, type JavaDouble } from './server-stats.js';
 import { LeaderPort, LearnerPort } from './quorum-port.js';
 import { ZkTcpServer } from './tcp-server.js';
 import { LearnerInbox, ReadyRunner, type ReplicaStore } from './zab-runtime.js';
@@ -134,6 +134,7 @@ export class QuorumPeer implements ReplicaStore {
       log: this.log,
       onFailure: (err) => this.endRole(`transaction log failed: ${err.message}`),
       logMetrics: { fsynced: (ms) => this.zk?.stats.fsyncTime.add(ms), flushed: (n) => this.zk?.stats.batchSize.add(n) },
+      snapshotted: (ms) => this.zk?.stats.snapshotTime.add(ms),
     });
     this.persistence = persistence;
     this.tree = recovered.tree;
@@ -316,23 +317,24 @@ export class QuorumPeer implements ReplicaStore {
           const f = role.figures;
           return [
             ...this.peerRows('leading'),
-            ['zk_learners', f.learners],
-            ['zk_synced_followers', f.syncedFollowers],
+            ['learners', f.learners],
+            ['synced_followers', f.syncedFollowers],
             // zkts refuses non-voting learners (observers come later): these sets are empty, not unmeasured.
-            ['zk_synced_non_voting_followers', 0],
-            ['zk_synced_observers', 0],
-            ['zk_pending_syncs', f.pendingSyncs],
-            ['zk_leader_uptime', Math.round(performance.now() - this.roleStartedAt)],
-            ['zk_proposal_count', f.proposals],
-            ['zk_last_proposal_size', f.lastProposalSize],
-            ['zk_min_proposal_size', f.minProposalSize],
-            ['zk_max_proposal_size', f.maxProposalSize],
+            ['synced_non_voting_followers', 0],
+            ['synced_observers', 0],
+            ['pending_syncs', f.pendingSyncs],
+            ['leader_uptime', Math.round(performance.now() - this.roleStartedAt)],
+            ['proposal_count', f.proposals],
+            ['last_proposal_size', f.lastProposalSize],
+            ['min_proposal_size', f.minProposalSize],
+            ['max_proposal_size', f.maxProposalSize],
           ];
         },
       };
     }
     return {
       role: 'follower',
+      leaderId: role.leader,
       forward: (req) => this.sendToLeader(role, forwardPacket(req)),
       sync: (done) => {
         this.syncWaiters.push(done);
@@ -349,8 +351,8 @@ export class QuorumPeer implements ReplicaStore {
       },
       monitor: () => [
         ...this.peerRows('following'),
-        ['zk_learner_proposal_received_count', role.proposalsReceived],
-        ['zk_learner_commit_received_count', role.commitsReceived],
+        ['learner_proposal_received_count', role.proposalsReceived],
+        ['learner_commit_received_count', role.commitsReceived],
       ],
     };
   }
@@ -359,12 +361,12 @@ export class QuorumPeer implements ReplicaStore {
    * The rows every member shows. A role serves clients only once synchronized (ZooKeeper's ZabState
    * BROADCAST), and mntr is answered only while serving: so the peer state is "<role> - broadcast".
    */
-  private peerRows(state: 'leading' | 'following'): [string, string | number][] {
+  private peerRows(state: 'leading' | 'following'): [string, string | number | JavaDouble][] {
     return [
-      ['zk_peer_state', `${state} - broadcast`],
-      ['zk_quorum_size', votersOf(this.config).size],
-      ['zk_looking_count', this.lookingCount],
-      ...this.electionTime.rows().map(([k, v]): [string, string] => [`zk_${k}`, v]),
+      ['peer_state', `${state} - broadcast`],
+      ['quorum_size', votersOf(this.config).size],
+      ['looking_count', this.lookingCount],
+      ...this.electionTime.values(),
     ];
   }
 

@@ -25,6 +25,8 @@ export class Summary {
   private min = Infinity;
   private max = -Infinity;
   private samples: number[] | undefined;
+  /** Also given every data point (the Prometheus provider's summary), when set. */
+  mirror: ((value: number) => void) | undefined;
 
   constructor(readonly name: string, withPercentiles = false) {
     if (withPercentiles) this.samples = [];
@@ -35,6 +37,7 @@ export class Summary {
     this.total += value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+    if (this.mirror) this.mirror(value);
     const samples = this.samples;
     if (!samples) return;
     // Vitter's algorithm R, as the reservoir ZooKeeper's percentiles come from.
@@ -43,6 +46,11 @@ export class Summary {
       const slot = Math.floor(Math.random() * this.count);
       if (slot < RESERVOIR_SIZE) samples[slot] = value;
     }
+  }
+
+  /** Data points and their sum since the last reset. */
+  get recorded(): { count: number; sum: number } {
+    return { count: this.count, sum: this.total };
   }
 
   get minimum(): number {
@@ -72,21 +80,34 @@ export class Summary {
 
   /** mntr's rows for this summary, in ZooKeeper's order: avg, min, max, cnt, sum, then p50..p999. */
   rows(): [string, string][] {
+    return this.values().map(([k, v]) => [k, typeof v === 'number' ? String(v) : v.toString()]);
+  }
+
+  /** The same rows as values: the average is a double (JSON and mntr print it as Java does), the rest whole numbers. */
+  values(): [string, number | JavaDouble][] {
     const n = this.name;
-    const rows: [string, string][] = [
-      [`avg_${n}`, javaDouble(this.average)],
-      [`min_${n}`, String(this.minimum)],
-      [`max_${n}`, String(this.maximum)],
-      [`cnt_${n}`, String(this.count)],
-      [`sum_${n}`, String(this.total)],
+    const rows: [string, number | JavaDouble][] = [
+      [`avg_${n}`, new JavaDouble(this.average)],
+      [`min_${n}`, this.minimum],
+      [`max_${n}`, this.maximum],
+      [`cnt_${n}`, this.count],
+      [`sum_${n}`, this.total],
     ];
     if (this.samples) {
       const sorted = Float64Array.from(this.samples).sort();
       for (const [label, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99], ['p999', 0.999]] as const) {
-        rows.push([`${label}_${n}`, String(Math.round(quantile(sorted, q)))]);
+        rows.push([`${label}_${n}`, Math.round(quantile(sorted, q))]);
       }
     }
     return rows;
+  }
+}
+
+/** A value ZooKeeper holds as a Java double: printed "6.0", not "6" (Double.toString). */
+export class JavaDouble {
+  constructor(readonly value: number) {}
+  toString(): string {
+    return javaDouble(this.value);
   }
 }
 
@@ -127,6 +148,8 @@ export class ServerStats {
   /** Each fsync of the txn log, in ms, and the txns each write of the log carried. */
   readonly fsyncTime = new Summary('fsynctime');
   readonly batchSize = new Summary('sync_processor_batch_size');
+  /** Each snapshot written, in ms (ZooKeeper's snapshottime). */
+  readonly snapshotTime = new Summary('snapshottime');
 
   /** Records an answered request's latency (ms); `logged`: it went through the txn log. */
   requestAnswered(latency: number, logged: boolean): void {
@@ -138,11 +161,11 @@ export class ServerStats {
   reset(): void {
     this.packetsReceived = 0;
     this.packetsSent = 0;
-    for (const s of [this.requestLatency, this.updateLatency, this.readLatency, this.fsyncTime, this.batchSize]) s.reset();
+    for (const s of [this.requestLatency, ...this.summaries()]) s.reset();
   }
 
   /** The summaries mntr lists after the ServerStats keys. */
   summaries(): Summary[] {
-    return [this.fsyncTime, this.batchSize, this.updateLatency, this.readLatency];
+    return [this.fsyncTime, this.snapshotTime, this.batchSize, this.updateLatency, this.readLatency];
   }
 }

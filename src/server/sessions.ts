@@ -56,6 +56,11 @@ export class SessionExpiry {
     return out;
   }
 
+  /** Expiry time -> the sessions expiring then (the admin server's dump). */
+  byDeadline(): ReadonlyMap<number, ReadonlySet<bigint>> {
+    return this.buckets;
+  }
+
   /** Milliseconds until the next bucket is due. */
   msUntilNextCheck(now: number): number {
     return Math.max(0, this.nextExpiration - now);

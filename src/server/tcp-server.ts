@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { Persistence } from '../zab/index.js';
 import { nodeStorage, type Storage } from '../storage/storage.js';
 import { SaslAuthenticator } from './sasl.js';
+import type { AdminContext } from './admin/commands.js';
+import { HttpEndpoints } from './http-endpoints.js';
 import { ZkServer } from './zk-server.js';
 
 /** The runtime around ZkServer: the TCP listener, per-IP connection limits, timers, auth. */
@@ -26,6 +28,9 @@ export class ZkTcpServer implements ConnectionHost {
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
   private failing = false;
+  /** The admin server and the metrics endpoint, when configured (started with the client port). */
+  endpoints: HttpEndpoints | undefined;
+  private clientEndpoint: { host: string; port: number } | undefined;
 
   /** In an ensemble, clients are served only while this server leads or follows (see serve()). */
   private serving = true;
@@ -47,6 +52,7 @@ export class ZkTcpServer implements ConnectionHost {
   async start(): Promise<{ address: string; port: number }> {
     const c = this.config;
     const t0 = performance.now();
+    const startupSnapshots: number[] = [];
     const { persistence, recovered } = await Persistence.open({
       dataDir: c.dataDir,
       dataLogDir: c.dataLogDir,
@@ -63,6 +69,12 @@ export class ZkTcpServer implements ConnectionHost {
         fsynced: (ms) => this.server.stats.fsyncTime.add(ms),
         flushed: (txns) => this.server.stats.batchSize.add(txns),
       },
+      // The snapshot of an empty dataDir is written before the server exists: counted once it does (as ZooKeeper counts it).
+      snapshotted: (ms) => {
+        const server = this.server as ZkServer | undefined;
+        if (server) server.stats.snapshotTime.add(ms);
+        else startupSnapshots.push(ms);
+      },
     });
     this.persistence = persistence;
     this.log.info(
@@ -78,6 +90,7 @@ export class ZkTcpServer implements ConnectionHost {
       'data recovered',
     );
     this.server = new ZkServer(c, this.log, persistence, recovered.tree);
+    for (const ms of startupSnapshots) this.server.stats.snapshotTime.add(ms);
     this.server.onFatal = (err) => this.fail(err, 'internal error in the commit path; shutting down');
     if (c.autopurgePurgeInterval > 0) {
       this.purgeTimer = setInterval(() => void this.purge(), c.autopurgePurgeInterval * 3600_000);
@@ -102,6 +115,14 @@ export class ZkTcpServer implements ConnectionHost {
     // Without clientPortAddress, the wildcard Node chose (:: or 0.0.0.0).
     const address = typeof addr === 'object' && addr ? addr.address : (this.config.clientPortAddress ?? '');
     this.log.info({ address, port }, 'zkts listening');
+    // A wildcard listener is reached on loopback.
+    this.clientEndpoint = { host: address === '0.0.0.0' || address === '' ? '127.0.0.1' : address === '::' ? '::1' : address, port };
+    try {
+      this.endpoints = await HttpEndpoints.start(this.config, this.log, () => this.commandContext());
+    } catch (e) {
+      await new Promise<void>((resolve) => this.listener.close(() => resolve()));
+      throw e;
+    }
     return { address, port };
   }
 
@@ -122,6 +143,7 @@ export class ZkTcpServer implements ConnectionHost {
     this.server = server;
     this.server.onFatal = (err) => this.fail(err, 'internal error in the commit path; shutting down');
     this.serving = true;
+    this.endpoints?.attach(server.stats);
     this.startTimers();
     const waiting = [...this.waiting];
     this.waiting.clear();
@@ -205,15 +227,21 @@ export class ZkTcpServer implements ConnectionHost {
   }
 
   fourLetter(word: string): string {
-    return answerFourLetter(word, {
-      server: this.server,
+    return answerFourLetter(word, { ...this.commandContext(), server: this.server });
+  }
+
+  /** What the four-letter words and the admin server read; no server while a quorum peer has no role. */
+  private commandContext(): AdminContext {
+    return {
+      server: this.serving ? (this.server as ZkServer | undefined) : undefined,
       config: this.config,
       connections: this.connections,
+      clientEndpoint: this.clientEndpoint,
       resetServerStats: () => this.server.stats.reset(),
       resetConnectionStats: () => {
         for (const c of this.connections) c.resetStats();
       },
-    });
+    };
   }
 
   /** addauth: digest (and super through superDigest) or ip; any other scheme fails and closes. */
@@ -262,6 +290,8 @@ export class ZkTcpServer implements ConnectionHost {
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const c of this.connections) c.close('server shutting down');
     for (const socket of this.waiting) socket.destroy();
+    await this.endpoints?.close();
+    this.endpoints = undefined;
     await new Promise<void>((resolve) => this.listener.close(() => resolve()));
   }
 

@@ -21,7 +21,7 @@ import { DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type Watch
 import { MemoryTxnLog, type TxnLog } from '../zab/index.js';
 import { checkAcl, maskDigests } from './auth.js';
 import { ChangeView } from './change-view.js';
-import { ServerStats, elapsedMs } from './server-stats.js';
+import { ServerStats, elapsedMs, type JavaDouble } from './server-stats.js';
 import { ephemeralsInZooKeeperOrder, inZooKeeperAuthOrder } from './java-order.js';
 import type { ClientHandle } from './client.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
@@ -45,6 +45,8 @@ export interface Session {
  */
 export interface Replication {
   readonly role: 'leader' | 'follower';
+  /** Follower: the id of the server it follows (the admin server's leader command). */
+  readonly leaderId?: number;
   /** Follower: a request for the leader to prepare (REQUEST on the quorum port). */
   forward(req: ForwardedRequest): void;
   /** A client's sync: `done` once this server has applied all the leader had proposed when asked. */
@@ -53,8 +55,8 @@ export interface Replication {
   touched(sessionId: bigint, timeout: number): void;
   /** Follower: a client re-attached here; the leader makes this server the session's owner (REVALIDATE). */
   revalidate(sessionId: bigint, timeout: number, done: (valid: boolean) => void): void;
-  /** mntr's ensemble rows (zk_peer_state, zk_quorum_size, the leader's learner and proposal figures, ...), measured. */
-  monitor(): [string, string | number][];
+  /** mntr's ensemble rows without the zk_ prefix (peer_state, quorum_size, the leader's learner and proposal figures, ...), measured. */
+  monitor(): [string, string | number | JavaDouble][];
 }
 
 export interface ForwardedRequest {
@@ -159,6 +161,11 @@ export class ZkServer {
       this.expiry.touch(id, timeout, now());
     }
     this.nextSessionId = firstSessionId(config.myid ?? 0, now());
+  }
+
+  /** Expiry time -> sessions expiring then (ZooKeeper's getSessionExpiryMap). */
+  sessionExpiryMap(): ReadonlyMap<number, ReadonlySet<bigint>> {
+    return this.expiry.byDeadline();
   }
 
   /** What srvr and mntr call this server: standalone, or its role in the ensemble. */

@@ -22,6 +22,8 @@ export interface PersistenceOptions {
   onFailure(err: Error): void;
   /** Where the log reports its fsync times and batch sizes. */
   logMetrics?: TxnLogMetrics;
+  /** Told how long each snapshot took to write, in ms (ZooKeeper's snapshottime). */
+  snapshotted?(ms: number): void;
   /** Where the files are (default: the real file system). */
   storage?: Storage;
   /** Draws the randomized snapshot intervals (default Math.random; a seeded one in tests). */
@@ -123,10 +125,9 @@ export class Persistence implements TxnLog {
       // pile up since the snapshot began, it takes up to 8 ms per turn.
       sliceMs: () => Math.min(8, (8 * this.sinceSnapshot) / this.options.snapCount),
     });
-    this.options.log.info(
-      { file: summary.path, nodes: summary.nodes, bytes: summary.bytes, ms: Math.round(performance.now() - t0) },
-      'snapshot written',
-    );
+    const ms = Math.round(performance.now() - t0);
+    this.options.snapshotted?.(ms);
+    this.options.log.info({ file: summary.path, nodes: summary.nodes, bytes: summary.bytes, ms }, 'snapshot written');
   }
 
   /** Deletes snapshots beyond the newest `retain` and the logs only they need. */

@@ -33,8 +33,8 @@ describe('zoo.cfg', () => {
       { id: 1, host: 'localhost', quorumPort: 20002, electionPort: 20001, role: 'participant' },
       { id: 2, host: 'localhost', quorumPort: 20012, electionPort: 20011, role: 'observer', clientAddress: '127.0.0.1', clientPort: 20010 },
     ]);
-    // Of all those keys, only the admin server's means something zkts lacks.
-    expect(c.warnings).toEqual(['zoo.cfg:5: admin.serverPort: the AdminServer (HTTP) is not implemented: no admin endpoint is started']);
+    // zkts acts on every one of those keys (admin.serverPort: its admin server's port, once enabled).
+    expect(c.warnings).toEqual([]);
   });
 
   it('names the file, line and key of a bad value', () => {
@@ -124,11 +124,9 @@ describe('settings zkts does not act on', () => {
     ['quorum.auth.kerberos.servicePrincipal=zkquorum/localhost', /quorum SASL is not supported/],
     ['skipACL=true', /only 'yes' turns ACL checks off/],
     ['audit.enable=true', /no audit log is written/],
-    ['admin.enableServer=true', /no admin endpoint is started/],
-    ['admin.serverPort=8080', /no admin endpoint is started/],
-    ['admin.serverAddress=0.0.0.0', /no admin endpoint is started/],
-    ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', /metrics providers are not supported/],
-    ['metricsProvider.httpPort=7000', /metrics providers are not supported/],
+    ['admin.forceHttps=true', /HTTPS for the admin server is not supported/],
+    ['admin.portUnification=true', /HTTPS for the admin server is not supported/],
+    ['metricsProvider.className=com.example.MyMetricsProvider', /unknown metrics provider com\.example\.MyMetricsProvider/],
     ['serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory', /zkts has its own network layer/],
     ['clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty', /a client setting/],
     ['authProvider.1=org.apache.zookeeper.server.auth.X509AuthenticationProvider', /custom authentication providers are not supported/],

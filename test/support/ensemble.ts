@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ZOOKEEPER_ADMIN_CLASSPATH } from './operability.js';
 import { fourLetter, freePort, ZKTS_BIN, ZOOKEEPER_CLASSPATH } from './servers.js';
 
 export type Kind = 'zkts' | 'zookeeper';
@@ -17,6 +18,10 @@ export interface Member {
   kind: Kind;
   clientPort: number;
   dataDir: string;
+  /** The admin server's port, when started with `admin: true`. */
+  adminPort?: number;
+  /** A zkts member's Prometheus port, when started with `metrics: true`. */
+  metricsPort?: number;
   /** Everything the current (or last) process wrote. */
   output(): string;
   running(): boolean;
@@ -33,12 +38,30 @@ export interface Ensemble {
   stop(): Promise<void>;
 }
 
-export async function startEnsemble(kinds: Kind[], opts: { tickTime?: number; initLimit?: number; syncLimit?: number } = {}): Promise<Ensemble> {
+interface EnsembleOptions {
+  tickTime?: number;
+  initLimit?: number;
+  syncLimit?: number;
+  /** Each member runs its admin server on 127.0.0.1 (ZooKeeper with the Jetty jars it needs). */
+  admin?: boolean;
+  /** Each zkts member serves Prometheus metrics on 127.0.0.1 (Debian's ZooKeeper has no provider jar). */
+  metrics?: boolean;
+}
+
+export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): Promise<Ensemble> {
   const root = mkdtempSync(join(tmpdir(), 'zkts-ensemble-'));
-  const ports: { client: number; quorum: number; election: number }[] = [];
-  for (let i = 0; i < kinds.length; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
+  const ports: { client: number; quorum: number; election: number; admin?: number; metrics?: number }[] = [];
+  for (let i = 0; i < kinds.length; i++) {
+    ports.push({
+      client: await freePort(),
+      quorum: await freePort(),
+      election: await freePort(),
+      admin: opts.admin ? await freePort() : undefined,
+      metrics: opts.metrics && kinds[i] === 'zkts' ? await freePort() : undefined,
+    });
+  }
   const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:participant`);
-  const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts));
+  const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts, ports[i]!.admin, ports[i]!.metrics));
   // The highest sid first, and the others once it takes part in elections: with equal data it then
   // leads whatever its kind (a JVM starting slowly would otherwise let the others elect without it).
   members.at(-1)!.start();
@@ -67,7 +90,7 @@ export async function startEnsemble(kinds: Kind[], opts: { tickTime?: number; in
   return ensemble;
 }
 
-function makeMember(root: string, sid: number, kind: Kind, clientPort: number, serverLines: string[], opts: { tickTime?: number; initLimit?: number; syncLimit?: number }): Member {
+function makeMember(root: string, sid: number, kind: Kind, clientPort: number, serverLines: string[], opts: EnsembleOptions, adminPort?: number, metricsPort?: number): Member {
   const dir = join(root, `s${sid}`);
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
@@ -82,7 +105,10 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     'clientPortAddress=127.0.0.1',
     'maxClientCnxns=0',
     '4lw.commands.whitelist=*',
-    'admin.enableServer=false',
+    ...(adminPort === undefined ? ['admin.enableServer=false'] : ['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', `admin.serverPort=${adminPort}`]),
+    ...(metricsPort === undefined
+      ? []
+      : ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`]),
     ...serverLines,
   ].join('\n');
   const log4j = join(dir, 'log4j.properties');
@@ -94,6 +120,8 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     kind,
     clientPort,
     dataDir,
+    adminPort,
+    metricsPort,
     output: () => out,
     running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
     async mode() {
@@ -109,7 +137,7 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
           ? spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
           : spawn(
               '/usr/bin/java',
-              ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', ZOOKEEPER_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`, '-Dzookeeper.admin.enableServer=false', 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
+              ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', adminPort === undefined ? ZOOKEEPER_CLASSPATH : ZOOKEEPER_ADMIN_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`, `-Dzookeeper.admin.enableServer=${adminPort !== undefined}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
               { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
             );
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

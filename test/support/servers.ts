@@ -33,6 +33,8 @@ export interface ServerOptions {
   /** Extra -D system properties, e.g. ['zookeeper.DigestAuthenticationProvider.superDigest=super:...']. */
   props?: string[];
   tickTime?: number;
+  /** ZooKeeper's classpath, e.g. with the Jetty jars its AdminServer needs (default ZOOKEEPER_CLASSPATH). */
+  classpath?: string;
 }
 
 async function waitForPort(port: number, child: ChildProcess, out: () => string, timeoutMs: number): Promise<void> {
@@ -79,7 +81,7 @@ export async function startServer(kind: 'zkts' | 'zookeeper', opts: ServerOption
       [
         '-Xmx512m',
         '-cp',
-        ZOOKEEPER_CLASSPATH,
+        opts.classpath ?? ZOOKEEPER_CLASSPATH,
         `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
         '-Dzookeeper.admin.enableServer=false',
         ...props,
