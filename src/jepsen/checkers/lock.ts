@@ -10,11 +10,18 @@
  * (sessions.ts: the invoke of the session's last ok write; a recorded close or expiry cuts it). A
  * hold whose acquire has no session id proves nothing beyond its acquire.
  *
- * Two holds by different processes conflict when max(a1, a2) + slack < min(end1, end2): at that
- * instant both acquires had completed and both lock nodes provably still existed. In a correct
- * ensemble that cannot happen (the later node's owner saw the earlier node deleted before its
- * acquire's ok, and deletions are permanent), so the rule raises no false alarm; the slack absorbs
- * timestamps taken in different processes.
+ * Two acquires X and Y by different processes, X's ok first (aX <= aY), conflict when Y's ok comes
+ * inside X's proven hold (aY + slack < endX) and either
+ *  - Y's acquire was invoked after X's completed (aX + slack < invokeY): Y decided it held the lock at
+ *    some instant of [invokeY, aY], inside X's hold; or
+ *  - Y's own hold is proven past its ok too (aY + slack < endY): at aY both did.
+ * In a correct ensemble neither can happen. Sequence numbers follow commit order; say nX was created
+ * first: Y saw its own node lowest in a committed state containing nY, hence nX's creation, so nX
+ * had been deleted before Y's decision, yet nX provably still existed then. Say nY was created first:
+ * X's deciding state contained nX, so nY's creation, and lacked nY, so nY was deleted before aX; in
+ * the first case nY did not even exist before invokeY > aX, in the second it provably existed at aY.
+ * Deletions are permanent, so the rule raises no false alarm; the slack absorbs timestamps taken
+ * in different processes.
  */
 import type { PairedOp } from '../history.js';
 import { lifeProofs, provenAliveUntil, sessionEnds, type SessionEvent } from './sessions.js';
@@ -58,25 +65,25 @@ function holds(group: readonly PairedOp[], aliveUntil: (op: PairedOp) => number)
 }
 
 function conflicts(list: Hold[], slack: number, anomalies: Anomaly[]): number {
-  const sorted = list.filter((h) => h.end > h.start).sort((a, b) => a.start - b.start);
+  const sorted = [...list].sort((a, b) => a.start - b.start);
   let found = 0;
-  // Sweep by start, keeping the earlier holds that still last past it.
-  let active: Hold[] = [];
-  for (const h of sorted) {
-    active = active.filter((earlier) => earlier.end > h.start + slack);
-    for (const first of active) {
-      if (first.acquire.process === h.acquire.process || !(h.start + slack < Math.min(first.end, h.end))) continue;
+  sorted.forEach((x, i) => {
+    for (const y of sorted.slice(i + 1)) {
+      if (!(y.start + slack < x.end)) break;
+      if (x.acquire.process === y.acquire.process) continue;
+      const invokedInside = x.start + slack < y.acquire.invoke.time;
+      if (!invokedInside && !(y.start + slack < y.end)) continue;
       found++;
+      const why = invokedInside ? 'was invoked and acquired it while' : 'acquired it, and provably held it past that, while';
       anomalies.push({
         kind: 'two-holders',
-        ops: [...opIndexes(first.acquire), ...(first.release === undefined ? [] : opIndexes(first.release)), ...opIndexes(h.acquire)],
+        ops: [...opIndexes(x.acquire), ...(x.release === undefined ? [] : opIndexes(x.release)), ...opIndexes(y.acquire)],
         explanation:
-          `two holders at once on lock ${JSON.stringify(h.acquire.key ?? '')}: ${describeOp(h.acquire)} acquired it while ${describeOp(first.acquire)} provably still held it ` +
-          `(until ${first.endReason}${first.release === undefined ? '' : `, ${describeOp(first.release)}`}); overlap ${Math.min(first.end, h.end) - h.start} time units`,
+          `two holders at once on lock ${JSON.stringify(y.acquire.key ?? '')}: ${describeOp(y.acquire)} ${why} ${describeOp(x.acquire)} provably still held it ` +
+          `(until ${x.endReason}${x.release === undefined ? '' : `, ${describeOp(x.release)}`})`,
       });
     }
-    active.push(h);
-  }
+  });
   return found;
 }
 
