@@ -2,14 +2,15 @@
  * Checks a recorded jepsen-lite history: `node dist/src/jepsen/check-cli.js <workload> <history.jsonl>`.
  * Prints a report and exits 0 when valid, 1 when invalid, 2 when the checkers could not decide
  * (e.g. the linearizability budget ran out), 3 on bad usage or a malformed history.
- * `--max-states N` and `--max-ms N` set the linearizability budget per key.
+ * `--max-states N` and `--max-ms N` set the linearizability search's budget per key; `--search-only`
+ * leaves a key 'unknown' when the search runs out instead of deciding it by the register's versions.
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { checkHistory, formatReport, WORKLOADS } from './checkers/index.js';
 import { parseHistory } from './history.js';
 
-const USAGE = `usage: check-cli <workload> <history.jsonl> [--max-states N] [--max-ms N]\n  workloads: ${WORKLOADS.join(', ')}`;
+const USAGE = `usage: check-cli <workload> <history.jsonl> [--max-states N] [--max-ms N] [--search-only]\n  workloads: ${WORKLOADS.join(', ')}`;
 
 function positiveInteger(flag: string, text: string | undefined): number {
   const n = Number(text);
@@ -20,12 +21,13 @@ function positiveInteger(flag: string, text: string | undefined): number {
 /** Runs the CLI on `args` (without node and the script); returns the exit code. */
 export function runCheckCli(args: readonly string[], out: (text: string) => void, err: (text: string) => void): number {
   const positional: string[] = [];
-  const budget: { maxStates?: number; maxMs?: number } = {};
+  const budget: { maxStates?: number; maxMs?: number; versionOrderFallback?: boolean } = {};
   try {
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       if (a === '--max-states') budget.maxStates = positiveInteger(a, args[++i]);
       else if (a === '--max-ms') budget.maxMs = positiveInteger(a, args[++i]);
+      else if (a === '--search-only') budget.versionOrderFallback = false;
       else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
       else positional.push(a);
     }

@@ -54,10 +54,14 @@ describe('check-cli', () => {
     for (let p = 1; p <= 6; p++) h.invoke(p, 'write', p, { key: 'x' });
     for (let p = 1; p <= 6; p++) h.info(p, 'write', p, { key: 'x' });
     h.invoke(9, 'sync-read', undefined, { key: 'x' }).ok(9, 'sync-read', v(99, 2), { key: 'x' });
-    const r = run('register', file('hard.jsonl', h.ops), '--max-states', '3');
+    const r = run('register', file('hard.jsonl', h.ops), '--max-states', '3', '--search-only');
     expect(r.code).toBe(2);
     expect(r.out).toContain('register: UNKNOWN');
     expect(r.out).toContain('budget exhausted: explored 3 states');
+    // Without --search-only the register's versions decide it.
+    const decided = run('register', file('hard.jsonl', h.ops), '--max-states', '3');
+    expect(decided.code).toBe(1);
+    expect(decided.out).toContain('decided by version order on "x" (search budget exhausted: explored 3 states)');
   });
 
   it('exits 3 with a clear message on bad usage or a malformed history', () => {

@@ -119,7 +119,7 @@ describe('linearizability of the register', () => {
     for (let p = 1; p <= 10; p++) h.invoke(p, 'write', p, { key: 'x' });
     for (let p = 1; p <= 10; p++) h.info(p, 'write', p, { key: 'x' });
     h.invoke(20, 'sync-read', undefined, { key: 'x' }).ok(20, 'sync-read', v(99, 3), { key: 'x' });
-    const small = check(h.ops, { maxStates: 50 });
+    const small = check(h.ops, { maxStates: 50, versionOrderFallback: false });
     expect(small.valid).toBe('unknown');
     expect(small.anomalies).toEqual([]);
     expect(small.keys[0]!.reason).toBe('budget exhausted: explored 50 states');
@@ -134,7 +134,7 @@ describe('linearizability of the register', () => {
     for (let p = 1; p <= 16; p++) h.invoke(p, 'write', p, { key: 'x' });
     for (let p = 1; p <= 16; p++) h.info(p, 'write', p, { key: 'x' });
     h.invoke(20, 'sync-read', undefined, { key: 'x' }).ok(20, 'sync-read', v(99, 6), { key: 'x' });
-    const verdict = check(h.ops, { maxMs: 1 });
+    const verdict = check(h.ops, { maxMs: 1, versionOrderFallback: false });
     expect(verdict.valid).toBe('unknown');
     expect(verdict.keys[0]!.reason).toMatch(/^budget exhausted: 1 ms elapsed after \d+ states$/);
   });
@@ -180,11 +180,18 @@ describe('linearizability property', () => {
 });
 
 describe('linearizability performance', () => {
-  it('checks 5,000 operations on one key from 10 processes', () => {
-    const history = simulateRegister({ seed: 11, ops: 5000, processes: 10, keys: 1, maxDuration: 30, infoRate: 0.02 });
+  // Prints the figures (no timed assert: the machine may be shared).
+  const measure = (label: string, history: Op[]) => {
     const verdict = check(history);
     const k = verdict.keys[0]!;
-    console.log(`linearizability: ${k.ops} ops (${k.indeterminate} indeterminate) on one key, 10 processes: ${verdict.valid} in ${verdict.timeMs} ms, ${k.statesExplored} states`);
-    expect(verdict.valid).toBe(true);
-  });
+    console.log(`linearizability, ${label}: ${k.ops} ops (${k.indeterminate} indeterminate) on one key, 10 processes: ${verdict.valid} in ${verdict.timeMs} ms, ${k.statesExplored} states, decided by ${k.decidedBy}`);
+    return verdict;
+  };
+
+  it('checks 5,000 operations on one key from 10 processes, linearizable or not', () => {
+    const few = simulateRegister({ seed: 11, ops: 5000, processes: 10, keys: 1, maxDuration: 30, infoRate: 0.02 });
+    expect(measure('2% indeterminate', few).valid).toBe(true);
+    expect(measure('10% indeterminate', simulateRegister({ seed: 12, ops: 5000, processes: 10, keys: 1, maxDuration: 100, infoRate: 0.1 })).valid).toBe(true);
+    expect(measure('2% indeterminate, one sync-read corrupted mid-way', corruptSyncRead(few, 2500)!.history).valid).toBe(false);
+  }, 120_000);
 });

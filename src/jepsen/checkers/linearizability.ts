@@ -23,6 +23,7 @@ import {
   type RegisterOp,
   type RegisterState,
 } from './register-model.js';
+import { versionOrderAnomaly } from './version-order.js';
 import { byKey, combineValidity, describeOp, elapsedMs, opIndexes, type Anomaly, type Validity, type Verdict } from './verdict.js';
 
 export interface LinearizabilityOptions {
@@ -32,10 +33,15 @@ export interface LinearizabilityOptions {
   maxStates?: number;
   /** Give up (valid: 'unknown') after this many milliseconds per key. */
   maxMs?: number;
+  /**
+   * When the search gives up, decide by the register's versions instead (version-order.ts: exact
+   * for this model, and fast). Default true; false leaves the verdict 'unknown'.
+   */
+  versionOrderFallback?: boolean;
 }
 
-export const DEFAULT_MAX_STATES = 2_000_000;
-export const DEFAULT_MAX_MS = 60_000;
+export const DEFAULT_MAX_STATES = 500_000;
+export const DEFAULT_MAX_MS = 10_000;
 
 /** The outcome for one key. */
 export interface KeyResult {
@@ -45,10 +51,12 @@ export interface KeyResult {
   ops: number;
   indeterminate: number;
   statesExplored: number;
+  /** Which procedure gave the verdict: the search, or the version order after the search gave up. */
+  decidedBy: 'search' | 'version-order' | 'none';
   timeMs: number;
   /** When invalid: what could not be linearized. */
   anomaly?: Anomaly;
-  /** When unknown: why. */
+  /** When the search gave up: why (the verdict is then unknown, or the version order's). */
   reason?: string;
 }
 
@@ -325,9 +333,18 @@ function checkKey(key: string, ops: readonly PairedOp[], options: Linearizabilit
   const counter = { states: 0 };
   const initial = options.initialState?.(key) ?? MISSING_ZNODE;
   const outcome = search(searchOps, initial, options.maxStates ?? DEFAULT_MAX_STATES, options.maxMs ?? DEFAULT_MAX_MS, counter);
-  const result: KeyResult = { key, valid: outcome.valid, ops: searchOps.length, indeterminate, statesExplored: counter.states, timeMs: 0 };
+  const result: KeyResult = { key, valid: outcome.valid, ops: searchOps.length, indeterminate, statesExplored: counter.states, decidedBy: 'search', timeMs: 0 };
   if (outcome.valid === false) result.anomaly = explain(key, searchOps, outcome.deepest);
-  if (outcome.valid === 'unknown') result.reason = outcome.reason;
+  if (outcome.valid === 'unknown') {
+    result.reason = outcome.reason;
+    result.decidedBy = 'none';
+    if (options.versionOrderFallback ?? true) {
+      const anomaly = versionOrderAnomaly(key, searchOps, initial);
+      result.decidedBy = 'version-order';
+      result.valid = anomaly === null;
+      if (anomaly !== null) result.anomaly = anomaly;
+    }
+  }
   result.timeMs = elapsedMs(start);
   return result;
 }
@@ -342,8 +359,10 @@ export function checkLinearizable(ops: readonly PairedOp[], options: Linearizabi
   const searched = keys.reduce((n, k) => n + k.ops, 0);
   const states = keys.reduce((n, k) => n + k.statesExplored, 0);
   const unknown = keys.filter((k) => k.valid === 'unknown').map((k) => `${JSON.stringify(k.key)} (${k.reason})`);
+  const byVersions = keys.filter((k) => k.decidedBy === 'version-order').map((k) => `${JSON.stringify(k.key)} (search ${k.reason})`);
   const outcome =
-    valid === true ? 'linearizable' : valid === false ? `NOT linearizable on ${anomalies.length} key(s)` : `undecided on ${unknown.join(', ')}`;
+    (valid === true ? 'linearizable' : valid === false ? `NOT linearizable on ${anomalies.length} key(s)` : `undecided on ${unknown.join(', ')}`) +
+    (byVersions.length === 0 ? '' : `; decided by version order on ${byVersions.join(', ')}`);
   return {
     checker: 'linearizability',
     valid,
