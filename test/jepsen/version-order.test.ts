@@ -11,7 +11,7 @@ const bySearch = (h: Op[]) => checkLinearizable(pairOps(h), { versionOrderFallba
 const byVersions = (h: Op[]) => checkLinearizable(pairOps(h), { maxStates: 0 });
 
 /** Ten concurrent indeterminate writes (values 1..10) on a key created at version 0, then a read. */
-function tenUnknownWrites(read: { value: number; version: number }): Op[] {
+function tenUnknownWrites(read: { value: number | null; version: number }): Op[] {
   const h = new HistoryBuilder().invoke(0, 'write', 0, { key: 'x' }).ok(0, 'write', v(0, 0), { key: 'x' });
   for (let p = 1; p <= 10; p++) h.invoke(p, 'write', p, { key: 'x' });
   for (let p = 1; p <= 10; p++) h.info(p, 'write', p, { key: 'x' });
