@@ -73,6 +73,8 @@ describe('check-cli', () => {
     expect(broken.err).toContain('history line 1:');
     const orphan = run('set', file('orphan.jsonl', JSON.stringify({ index: 0, time: 1, process: 4, type: 'ok', f: 'add', value: { value: 1, seq: 0 } })));
     expect(orphan.err).toContain('history: op 0 completes process 4, which has nothing open');
+    expect(run('register', file('scalar.jsonl', '5\n')).err).toContain('history entry at position 0: expected an object, got 5');
+    expect(run('register', file('notype.jsonl', '{"index":0,"time":1,"process":1,"type":"done","f":"read"}\n')).err).toContain('type must be invoke, ok, fail or info');
     expect(run('register', file('x.jsonl', register(1)), '--max-states', '-1').err).toContain('--max-states needs a positive integer, got "-1"');
   });
 

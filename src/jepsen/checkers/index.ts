@@ -50,11 +50,28 @@ CHECKERS.election = CHECKERS.lock!;
 
 export const WORKLOADS: readonly string[] = Object.keys(CHECKERS);
 
+const TYPES = new Set(['invoke', 'ok', 'fail', 'info']);
+
+/** Throws an Error naming the first entry that does not have history.ts's shape. */
+function assertWellFormed(history: readonly unknown[]): void {
+  history.forEach((entry, i) => {
+    const bad = (what: string) => new Error(`history entry at position ${i}: ${what}, got ${JSON.stringify(entry)?.slice(0, 200)}`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw bad('expected an object');
+    const op = entry as Record<string, unknown>;
+    for (const field of ['index', 'time'] as const) if (typeof op[field] !== 'number' || !Number.isFinite(op[field])) throw bad(`${field} must be a number`);
+    if (!Number.isInteger(op.process)) throw bad('process must be an integer');
+    if (typeof op.type !== 'string' || !TYPES.has(op.type)) throw bad('type must be invoke, ok, fail or info');
+    if (typeof op.f !== 'string') throw bad('f must be a string');
+    for (const field of ['key', 'session'] as const) if (op[field] !== undefined && typeof op[field] !== 'string') throw bad(`${field} must be a string`);
+  });
+}
+
 /** Checks a workload's history. Throws an Error saying what is wrong for an unknown workload or a malformed history. */
 export function checkHistory(workload: string, history: readonly Op[], options: CheckOptions = {}): CheckResult {
   const start = performance.now();
   const run = CHECKERS[workload];
   if (run === undefined) throw new Error(`unknown workload ${JSON.stringify(workload)}: expected one of ${WORKLOADS.join(', ')}`);
+  assertWellFormed(history);
   const verdicts = run(history, options);
   return { workload, valid: combineValidity(verdicts.map((v) => v.valid)), verdicts, entries: history.length, timeMs: elapsedMs(start) };
 }

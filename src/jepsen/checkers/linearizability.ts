@@ -127,15 +127,17 @@ class WindowedBitset {
  * not in every combination at every point.
  */
 class PendingVersions {
+  /** The distinct versions needed, ascending, with how many pending operations need each. */
+  private readonly levels: number[];
+  private readonly index = new Map<number, number>();
   private readonly counts: Uint32Array;
-  private readonly base: number;
-  private lowest: number;
+  private lowest = 0;
 
   constructor(needs: readonly number[]) {
-    this.base = Math.min(...needs);
-    this.counts = new Uint32Array(Math.max(...needs) - this.base + 1);
-    for (const n of needs) this.counts[n - this.base]!++;
-    this.lowest = 0;
+    this.levels = [...new Set(needs)].sort((a, b) => a - b);
+    this.levels.forEach((level, i) => this.index.set(level, i));
+    this.counts = new Uint32Array(this.levels.length);
+    for (const n of needs) this.counts[this.index.get(n)!]!++;
     this.advance();
   }
 
@@ -145,17 +147,18 @@ class PendingVersions {
 
   /** The smallest version still needed; Infinity when none is. */
   get min(): number {
-    return this.lowest < this.counts.length ? this.lowest + this.base : Infinity;
+    return this.lowest < this.counts.length ? this.levels[this.lowest]! : Infinity;
   }
 
   remove(needs: number): void {
-    this.counts[needs - this.base]!--;
+    this.counts[this.index.get(needs)!]!--;
     this.advance();
   }
 
   add(needs: number): void {
-    this.counts[needs - this.base]!++;
-    this.lowest = Math.min(this.lowest, needs - this.base);
+    const i = this.index.get(needs)!;
+    this.counts[i]!++;
+    this.lowest = Math.min(this.lowest, i);
   }
 }
 

@@ -68,7 +68,8 @@ function conflicts(list: Hold[], slack: number, anomalies: Anomaly[]): number {
   const sorted = [...list].sort((a, b) => a.start - b.start);
   let found = 0;
   sorted.forEach((x, i) => {
-    for (const y of sorted.slice(i + 1)) {
+    for (let j = i + 1; j < sorted.length; j++) {
+      const y = sorted[j]!;
       if (!(y.start + slack < x.end)) break;
       if (x.acquire.process === y.acquire.process) continue;
       const invokedInside = x.start + slack < y.acquire.invoke.time;

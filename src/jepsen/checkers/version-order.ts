@@ -54,7 +54,9 @@ export function versionOrderAnomaly(key: string, ops: readonly RankedInput[], in
       const r = { op, version, rank: 2 * version + 1 };
       if (version < initial.version) return anomaly([op], `${at}${describeOp(op.paired)} read version ${version}, older than the initial ${showState(initial)}`);
       ranked.push(r);
-      readsOf.set(version, [...(readsOf.get(version) ?? []), r]);
+      const reads = readsOf.get(version);
+      if (reads === undefined) readsOf.set(version, [r]);
+      else reads.push(r);
       continue;
     }
     const r = { op, version, rank: 2 * version };
