@@ -56,4 +56,45 @@ describe('sessions and ephemerals', () => {
     expect(result.valid).toBe('unknown');
     expect(result.verdicts[0]!.summary).toContain('1 path(s) created more than once or without an ok create were not checked');
   });
+
+  describe('in the harness\'s format (path in the value, checks after sync() with the owner seen)', () => {
+    const P = '/jepsen-session/o0-0';
+    const found = (exists: boolean, ephemeralOwner?: string) => ({ path: P, owner: '0x1a', exists, ...(ephemeralOwner === undefined ? {} : { ephemeralOwner }) });
+    const base = () =>
+      new HistoryBuilder()
+        .invoke(1, 'create-ephemeral', { path: P }, { session: '0x1a' }).ok(1, 'create-ephemeral', { path: P }, { session: '0x1a' })
+        .invoke(2, 'check-ephemeral', { path: P, owner: '0x1a' }, { session: '0x2b' }).ok(2, 'check-ephemeral', found(false), { session: '0x2b' })
+        // The owner creates another ephemeral: its session was alive after the check.
+        .invoke(1, 'create-ephemeral', { path: `${P}x` }, { session: '0x1a' }).ok(1, 'create-ephemeral', { path: `${P}x` }, { session: '0x1a' });
+
+    it('reads the path and the result from the values', () => {
+      // Not synced and never seen by that viewer: a lagging server may not have the create yet.
+      const result = checkHistory('session', base().ops);
+      expect(result.valid).toBe(true);
+      expect(result.verdicts[0]!.summary).toBe('2 ephemeral(s), 1 check(s): none vanished from a live session');
+    });
+
+    it('holds a synced check to every create completed before it began', () => {
+      const result = checkHistory('session', base().ops, { ephemeral: { syncedChecks: true } });
+      expect(result.valid).toBe(false);
+      expect(result.verdicts[0]!.anomalies[0]!.explanation).toContain('found it absent after sync(), invoked once #0..#1 p1 create-ephemeral [/jepsen-session/o0-0]');
+      const marked = base().ops.map((op) => (op.index === 2 ? { ...op, value: { path: P, owner: '0x1a', synced: true } } : op));
+      expect(checkHistory('session', marked).valid).toBe(false);
+    });
+
+    it('reports an ephemeral found with another owner', () => {
+      const h = new HistoryBuilder()
+        .invoke(1, 'create-ephemeral', { path: P }, { session: '0x1a' }).ok(1, 'create-ephemeral', { path: P }, { session: '0x1a' })
+        .invoke(2, 'check-ephemeral', { path: P }, { session: '0x2b' }).ok(2, 'check-ephemeral', found(true, '0x01A'), { session: '0x2b' })
+        .invoke(2, 'check-ephemeral', { path: P }, { session: '0x2b' }).ok(2, 'check-ephemeral', found(true, '0x3c'), { session: '0x2b' });
+      const result = checkHistory('session', h.ops);
+      expect(result.verdicts[0]!.anomalies.map((a) => a.kind)).toEqual(['wrong-owner']);
+      expect(result.verdicts[0]!.anomalies[0]!.ops).toEqual([0, 1, 4, 5]);
+    });
+
+    it('says which entry lacks a path', () => {
+      const h = new HistoryBuilder().invoke(1, 'create-ephemeral', { name: 'x' }, { session: '0x1a' }).ok(1, 'create-ephemeral', {}, { session: '0x1a' });
+      expect(() => checkHistory('session', h.ops)).toThrow('history entry #0: create-ephemeral needs a key or a value { path }, got {"name":"x"}');
+    });
+  });
 });
