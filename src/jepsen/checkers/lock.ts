@@ -28,9 +28,17 @@ import { lifeProofs, provenAliveUntil, sessionEnds, type SessionEvent } from './
 import { byKey, combineValidity, describeOp, elapsedMs, opIndexes, sessionOf, type Anomaly, type Validity, type Verdict } from './verdict.js';
 
 export interface LockOptions {
-  /** Overlap tolerated between two proven holds, in the history's time unit (ns). Default 0. */
+  /** Overlap tolerated, in the history's time unit (ns). Default DEFAULT_LOCK_SLACK_NS. */
   slack?: number;
 }
+
+/**
+ * 100 ms. The lock workload's events are timestamped by the kazoo script's threads, in another
+ * process, and the harness moves an entry later when its line arrives after a later-stamped one
+ * (history times must not go back): an end of hold may appear up to that much later than it was.
+ * Real double holds last about a session timeout (seconds), far above it.
+ */
+export const DEFAULT_LOCK_SLACK_NS = 100_000_000;
 
 interface Hold {
   acquire: PairedOp;
@@ -99,7 +107,7 @@ export function checkLock(ops: readonly PairedOp[], expirations: readonly Sessio
   for (const [key, group] of byKey(ops.filter((op) => op.f === 'acquire' || op.f === 'release'))) {
     const list = holds(group, aliveUntil);
     const proven = list.filter((h) => h.end > h.start).length;
-    const found = conflicts(list, options.slack ?? 0, anomalies);
+    const found = conflicts(list, options.slack ?? DEFAULT_LOCK_SLACK_NS, anomalies);
     // Acquires but no hold provable at all: nothing was checked, which is not a pass.
     validities.push(found > 0 ? false : list.length > 0 && proven === 0 ? 'unknown' : true);
     lines.push(`lock ${JSON.stringify(key)}: ${list.length} acquire(s), ${proven} with a proven hold, ${found} overlap(s)`);
