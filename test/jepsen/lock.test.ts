@@ -125,5 +125,6 @@ describe('lock: never two holders at once', () => {
     const result = checkHistory('election', h.ops, { lock: { slack: 0 } });
     expect(result.valid).toBe(false);
     expect(result.verdicts.map((v) => v.checker)).toEqual(['lock']);
+    expect(result.anomalies).toEqual([expect.objectContaining({ checker: 'lock', kind: 'two-holders', ops: [0, 1, 4, 5, 2, 3] })]);
   });
 });

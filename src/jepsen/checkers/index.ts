@@ -10,7 +10,7 @@ import { checkLock, type LockOptions } from './lock.js';
 import { checkMonotonicReads } from './monotonic-reads.js';
 import { pairWithSessionEvents } from './sessions.js';
 import { checkSet } from './set.js';
-import { combineValidity, elapsedMs, type Validity, type Verdict } from './verdict.js';
+import { combineValidity, elapsedMs, type Anomaly, type Validity, type Verdict } from './verdict.js';
 
 export type { Anomaly, Validity, Verdict } from './verdict.js';
 
@@ -24,6 +24,8 @@ export interface CheckResult {
   workload: string;
   valid: Validity;
   verdicts: Verdict[];
+  /** Every verdict's anomalies in one list, each with its checker's name. */
+  anomalies: (Anomaly & { checker: string })[];
   /** History entries read (nemesis entries included). */
   entries: number;
   timeMs: number;
@@ -73,7 +75,8 @@ export function checkHistory(workload: string, history: readonly Op[], options: 
   if (run === undefined) throw new Error(`unknown workload ${JSON.stringify(workload)}: expected one of ${WORKLOADS.join(', ')}`);
   assertWellFormed(history);
   const verdicts = run(history, options);
-  return { workload, valid: combineValidity(verdicts.map((v) => v.valid)), verdicts, entries: history.length, timeMs: elapsedMs(start) };
+  const anomalies = verdicts.flatMap((v) => v.anomalies.map((a) => ({ checker: v.checker, ...a })));
+  return { workload, valid: combineValidity(verdicts.map((v) => v.valid)), verdicts, anomalies, entries: history.length, timeMs: elapsedMs(start) };
 }
 
 function word(valid: Validity): string {
