@@ -113,6 +113,17 @@ describe('linearizability of the register', () => {
     expect(verdict.anomalies[0]!.explanation).toContain('key "b"');
   });
 
+  it('memoizes: ten concurrent reads are explored as 2^10 sets, not 10! orders', () => {
+    const h = created();
+    for (let p = 1; p <= 10; p++) h.invoke(p, 'sync-read', undefined, { key: 'x' });
+    for (let p = 1; p <= 10; p++) h.ok(p, 'sync-read', v(0, 0), { key: 'x' });
+    h.invoke(20, 'sync-read', undefined, { key: 'x' }).ok(20, 'sync-read', v(7, 0), { key: 'x' });
+    const verdict = check(h.ops);
+    expect(verdict.valid).toBe(false);
+    expect(verdict.keys[0]!.decidedBy).toBe('search');
+    expect(verdict.keys[0]!.statesExplored).toBeLessThanOrEqual(1 + 1024);
+  });
+
   it('says unknown, not valid or invalid, when the budget runs out', () => {
     // Ten concurrent indeterminate writes, then a read no order of them explains: refuting it needs many states.
     const h = created();
