@@ -184,7 +184,9 @@ function buildEntries(ops: readonly SearchOp[]): Entry {
     }
   });
   // At equal times calls go first: operations that touch in time count as concurrent (the lenient reading).
-  events.sort((a, b) => a.time - b.time || Number(a.entry.isCall ? 0 : 1) - Number(b.entry.isCall ? 0 : 1) || a.order - b.order);
+  const callsFirst = (e: Entry) => (e.isCall ? 0 : 1);
+  events.sort((a, b) => a.time - b.time || callsFirst(a.entry) - callsFirst(b.entry) || a.order - b.order);
+  // A sentinel before the first event, so lift and unlift never special-case the list's start (its op is never read).
   const head: Entry = { op: ops[0]!, isCall: false, ret: undefined, prev: null, next: null };
   let last = head;
   for (const { entry } of events) {
