@@ -168,7 +168,10 @@ export class ZabLeader extends RoleBase {
   /** The local log made everything up to `zxid` durable. */
   persisted(zxid: number): void {
     this.lastLogged = Math.max(this.lastLogged, zxid);
-    for (const [z, prop] of this.outstanding) if (z <= zxid) prop.acks.add(this.myid);
+    for (const [z, prop] of this.outstanding) {
+      if (z > zxid) break; // in zxid order
+      prop.acks.add(this.myid);
+    }
     this.tryCommit();
   }
 
