@@ -246,6 +246,9 @@ export class QuorumPeer implements ReplicaStore {
       case 'dropLearner':
         this.log.warn({ learner: e.sid, reason: e.reason }, 'learner dropped');
         return;
+      case 'learnerSync':
+        this.log.info({ learner: e.sid, mode: e.mode.toUpperCase(), from: '0x' + e.from.toString(16), to: '0x' + e.to.toString(16), txns: e.txns }, 'syncing learner');
+        return;
     }
   }
 

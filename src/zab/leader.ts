@@ -331,10 +331,13 @@ export class ZabLeader extends RoleBase {
       this.send(l.sid, { type: plan.mode === 'diff' ? PacketType.DIFF : PacketType.TRUNC, zxid: plan.zxid, data: null, authinfo: null });
       after = plan.mode === 'diff' ? peerLastZxid : plan.zxid;
     }
+    let txns = 0;
     for (const entry of this.history.after(after)) {
+      txns++;
       this.send(l.sid, proposalPacket(entry));
       if (entry.zxid <= this.lastCommitted) this.send(l.sid, { type: PacketType.COMMIT, zxid: entry.zxid, data: null, authinfo: null });
     }
+    this.out.events.push({ kind: 'learnerSync', sid: l.sid, mode: plan.mode, from: peerLastZxid, to: this.lastProposed, txns });
     l.forwarding = true;
     this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config, authinfo: null });
   }
