@@ -9,6 +9,7 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 PACKAGES=(
   python3-kazoo python3-pytest python3-pytest-timeout python3-mock python3-objgraph
   python3-gevent python3-eventlet python3-pure-sasl zookeeper zookeeper-bin
+  openssl # test certificates for the TLS tests (keytool comes with zookeeper's JRE)
 )
 
 missing=()

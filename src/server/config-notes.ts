@@ -10,7 +10,7 @@
 
 type Note = string | null | undefined;
 
-const TLS = 'TLS is not supported: zkts serves plaintext on clientPort only';
+const QUORUM_TLS = 'TLS between servers (sslQuorum) is not supported yet: the quorum and election ports are plaintext';
 const QUORUM_SASL = 'quorum SASL is not supported: servers of an ensemble talk without authentication';
 const NO_ADMIN = 'the AdminServer (HTTP) is not implemented: no admin endpoint is started';
 
@@ -50,16 +50,13 @@ export function keyNote(key: string, value: string): Note {
       ? null
       : `custom authentication providers are not supported: the scheme of ${value} is unknown to zkts (built in: digest, ip, sasl)`;
   }
-  if (key === 'secureClientPort' || key === 'secureClientPortAddress' || key === 'portUnification' || key.startsWith('ssl.')) {
-    return TLS;
-  }
-  if (key === 'sslQuorum' || key === 'sslQuorumReloadCertFiles') return 'TLS between servers is not supported: the quorum and election ports are plaintext';
+  const tls = tlsNote(key, value);
+  if (tls !== undefined) return tls;
   if (key.startsWith('quorum.auth.')) return QUORUM_SASL;
   if (key === 'admin.enableServer') return isTrue(value) ? NO_ADMIN : null;
   if (key.startsWith('admin.')) return NO_ADMIN;
   if (key.startsWith('metricsProvider.')) return 'metrics providers are not supported: metrics are served by the mntr four-letter word only';
   if (key === 'audit.enable') return isTrue(value) ? 'audit logging is not supported: no audit log is written' : null;
-  if (key === 'serverCnxnFactory') return 'ignored: zkts has its own network layer (Node.js sockets, plaintext)';
   if (key === 'clientCnxnSocket' || key === 'client.secure') return 'a client setting: servers ignore it';
   if (key === 'clientPortListenBacklog') return "ignored: the listener uses Node.js's default backlog";
   if (key.startsWith('jvm.pause.')) return 'ignored: zkts runs no JVM pause monitor';
@@ -72,6 +69,41 @@ export function keyNote(key: string, value: string): Note {
     return value.trim().toUpperCase() === 'SHA1' ? null : 'not supported: digest ids are computed with SHA1, as ZooKeeper does by default';
   }
   if (key === 'snapSizeLimitInKb') return 'not supported: snapshots are taken every snapCount txns only';
+  return undefined;
+}
+
+/** The ssl.* settings the secure client port honours (src/server/tls.ts). */
+const SSL_HONOURED = new Set([
+  'ssl.keyStore.location',
+  'ssl.keyStore.password',
+  'ssl.keyStore.passwordPath',
+  'ssl.keyStore.type',
+  'ssl.trustStore.location',
+  'ssl.trustStore.password',
+  'ssl.trustStore.passwordPath',
+  'ssl.trustStore.type',
+  'ssl.clientAuth',
+  'ssl.protocol',
+  'ssl.enabledProtocols',
+  'ssl.ciphersuites',
+  // On the client port ZooKeeper does not check a client's host name against its certificate
+  // (ClientX509Util.shouldVerifyClientHostname is false), and neither does zkts: nothing to do.
+  'ssl.hostnameVerification',
+]);
+
+/** The note of a TLS setting; undefined when `key` is not one. */
+function tlsNote(key: string, value: string): Note {
+  if (SSL_HONOURED.has(key)) return null;
+  if (key === 'portUnification') return isTrue(value) ? 'not supported: secureClientPort serves TLS only and clientPort plaintext only' : null;
+  if (key === 'sslQuorum') return isTrue(value) ? QUORUM_TLS : null;
+  if (key === 'sslQuorumReloadCertFiles' || key.startsWith('ssl.quorum.')) return QUORUM_TLS;
+  if (key === 'ssl.authProvider') {
+    return value.trim() === 'x509' ? null : `not supported: only the x509 provider authenticates client certificates; with ${value.trim()} a client presenting one is disconnected (as ZooKeeper does without that provider)`;
+  }
+  if (key === 'ssl.crl' || key === 'ssl.ocsp') return isTrue(value) ? 'certificate revocation (CRL, OCSP) is not checked by zkts' : null;
+  if (key === 'ssl.context.supplier.class') return 'not supported: the TLS context is built from the ssl.* store settings';
+  if (key === 'ssl.handshakeDetectionTimeoutMillis') return 'ignored: it applies to portUnification only, which zkts does not support';
+  if (key.startsWith('ssl.')) return 'not a ZooKeeper 3.8 TLS setting: ignored';
   return undefined;
 }
 

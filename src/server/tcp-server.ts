@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { records } from '../jute/index.js';
-import { addAuthId, digestId, skipAclChecks } from './auth.js';
+import { addAuthId, digestId, registerAuthProvider, skipAclChecks } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetter } from './four-letter-commands.js';
@@ -12,6 +13,8 @@ import { Persistence } from '../zab/index.js';
 import { nodeStorage, type Storage } from '../storage/storage.js';
 import { SaslAuthenticator } from './sasl.js';
 import { ZkServer } from './zk-server.js';
+import { securePortOptions, type SecurePortOptions } from './tls.js';
+import { x509Identity, x509Provider } from './x509-auth.js';
 
 /** The runtime around ZkServer: the TCP listener, per-IP connection limits, timers, auth. */
 export class ZkTcpServer implements ConnectionHost {
@@ -20,6 +23,13 @@ export class ZkTcpServer implements ConnectionHost {
   private persistence: Persistence | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private readonly listener: Server;
+  /** The secure client port (secureClientPort), serving the same protocol over TLS. */
+  private readonly secureListener: Server | undefined;
+  private readonly secure: SecurePortOptions | undefined;
+  /** Identities a TLS client's certificate gave it, added to its connection once accepted. */
+  private readonly certificateIds = new WeakMap<Socket, records.Id[]>();
+  /** The port secureClientPort listens on, once listening (conf's secureClientPort). */
+  securePort: number | undefined;
   private readonly connections = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly sasl: SaslAuthenticator;
@@ -42,6 +52,15 @@ export class ZkTcpServer implements ConnectionHost {
     if (config.skipAcl) log.warn('zookeeper.skipACL=yes: ACL checks are skipped');
     this.listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener.on('error', (err) => log.error({ err: err.message }, 'listener error'));
+    if (config.x509AuthProvider) registerAuthProvider('x509', x509Provider(config.x509SuperUser));
+    if (config.secureClientPort !== undefined) {
+      const secure = securePortOptions(config);
+      this.secure = secure;
+      this.secureListener = createTlsServer({ ...secure.tls, handshakeTimeout: 10_000 }, (socket) => this.acceptSecure(socket, secure));
+      this.secureListener.on('error', (err) => log.error({ err: err.message }, 'secure listener error'));
+      // A failed handshake (no or untrusted certificate with ssl.clientAuth=need, no common protocol or cipher).
+      this.secureListener.on('tlsClientError', (err, socket) => log.warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed'));
+    }
   }
 
   async start(): Promise<{ address: string; port: number }> {
@@ -89,20 +108,32 @@ export class ZkTcpServer implements ConnectionHost {
   }
 
   /** Opens the client port. A quorum peer opens it at start and serves through it only while it has a role. */
-  async listen(): Promise<{ address: string; port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen(this.config.clientPort, this.config.clientPortAddress, () => {
-        this.listener.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.listener.address();
-    const port = typeof addr === 'object' && addr ? addr.port : this.config.clientPort;
-    // Without clientPortAddress, the wildcard Node chose (:: or 0.0.0.0).
-    const address = typeof addr === 'object' && addr ? addr.address : (this.config.clientPortAddress ?? '');
-    this.log.info({ address, port }, 'zkts listening');
-    return { address, port };
+  async listen(): Promise<{ address: string; port: number; securePort?: number }> {
+    const c = this.config;
+    // clientPort -1: secureClientPort alone (config-check.ts), as ZooKeeper without a clientPort.
+    const plain = c.clientPort >= 0 ? await listenOn(this.listener, c.clientPort, c.clientPortAddress) : undefined;
+    if (plain) this.log.info(plain, 'zkts listening');
+    if (this.secureListener) {
+      const secure = await listenOn(this.secureListener, c.secureClientPort!, c.secureClientPortAddress);
+      this.securePort = secure.port;
+      this.log.info({ ...secure, clientAuth: this.secure!.clientAuth }, 'zkts listening for TLS clients (secureClientPort)');
+      if (!plain) return { ...secure, securePort: secure.port };
+    }
+    return { ...plain!, ...(this.securePort !== undefined ? { securePort: this.securePort } : {}) };
+  }
+
+  /** A TLS client after its handshake: its certificate decides its identities, or its disconnection. */
+  private acceptSecure(socket: TLSSocket, secure: SecurePortOptions): void {
+    const outcome = x509Identity(socket, secure, this.config);
+    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (!outcome.ok) {
+      this.log.error({ client, reason: outcome.reason }, 'TLS client authentication failed; closing the connection');
+      socket.destroy();
+      return;
+    }
+    for (const id of outcome.ids) this.log.info({ client, scheme: id.scheme, id: id.id }, 'authenticated a TLS client by its certificate');
+    if (outcome.ids.length > 0) this.certificateIds.set(socket, outcome.ids);
+    this.accept(socket);
   }
 
   private startTimers(): void {
@@ -196,6 +227,7 @@ export class ZkTcpServer implements ConnectionHost {
       else this.perIp.set(ip, n);
     });
     const conn = new Connection(socket, this, this.config.juteMaxBuffer);
+    for (const id of this.certificateIds.get(socket) ?? []) addAuthId(conn.ids, id.scheme, id.id);
     this.connections.add(conn);
     conn.handshakeTimeout(10_000);
   }
@@ -208,6 +240,7 @@ export class ZkTcpServer implements ConnectionHost {
     return answerFourLetter(word, {
       server: this.server,
       config: this.config,
+      secureClientPort: this.securePort,
       connections: this.connections,
       resetServerStats: () => this.server.stats.reset(),
       resetConnectionStats: () => {
@@ -262,7 +295,7 @@ export class ZkTcpServer implements ConnectionHost {
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const c of this.connections) c.close('server shutting down');
     for (const socket of this.waiting) socket.destroy();
-    await new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    await Promise.all([this.listener, this.secureListener].map((l) => (l?.listening ? new Promise<void>((resolve) => l.close(() => resolve())) : undefined)));
   }
 
   /** Clean shutdown: no more clients, everything logged made durable, a last snapshot. */
@@ -270,6 +303,20 @@ export class ZkTcpServer implements ConnectionHost {
     await this.stopServing();
     await this.persistence?.close();
   }
+}
+
+/** Listens on port and address (undefined: every interface); resolves with the address and port bound. */
+async function listenOn(server: Server, port: number, host: string | undefined): Promise<{ address: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  // Without an address configured, the wildcard Node chose (:: or 0.0.0.0).
+  return typeof addr === 'object' && addr ? { address: addr.address, port: addr.port } : { address: host ?? '', port };
 }
 
 function readJaas(file: string, log: Logger): string {

@@ -33,7 +33,12 @@ export interface ServerOptions {
   /** Extra -D system properties, e.g. ['zookeeper.DigestAuthenticationProvider.superDigest=super:...']. */
   props?: string[];
   tickTime?: number;
+  /** Extra jars on Apache ZooKeeper's class path, e.g. the Netty ones its TLS needs (NETTY_JARS). */
+  classpath?: string[];
 }
+
+/** Jars Netty's TLS needs that Debian's zookeeper.jar does not list in its manifest. */
+export const NETTY_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
 
 async function waitForPort(port: number, child: ChildProcess, out: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -79,7 +84,7 @@ export async function startServer(kind: 'zkts' | 'zookeeper', opts: ServerOption
       [
         '-Xmx512m',
         '-cp',
-        ZOOKEEPER_CLASSPATH,
+        [ZOOKEEPER_CLASSPATH, ...(opts.classpath ?? [])].join(':'),
         `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
         '-Dzookeeper.admin.enableServer=false',
         ...props,
