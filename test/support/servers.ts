@@ -98,10 +98,17 @@ export async function startServer(kind: 'zkts' | 'zookeeper', opts: ServerOption
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const out = () => output;
-  await waitForPort(port, child, out, kind === 'zookeeper' ? 30_000 : 10_000);
-  // ZooKeeper's port opens before it serves sessions (it drops handshakes until its database is
-  // loaded); a client that connects then may wait long on a loaded machine.
-  if (kind === 'zookeeper') await waitForSession(port, child, kind, out, 60_000);
+  try {
+    await waitForPort(port, child, out, kind === 'zookeeper' ? 30_000 : 10_000);
+    // ZooKeeper's port opens before it serves sessions (it drops handshakes until its database is
+    // loaded); a client that connects then may wait long on a loaded machine.
+    if (kind === 'zookeeper') await waitForSession(port, child, kind, out, 60_000);
+  } catch (e) {
+    // Nobody gets a handle to stop a server that never served: stop it here.
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     kind,
     port,
