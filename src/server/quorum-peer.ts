@@ -40,6 +40,7 @@ import {
 } from '../zab/index.js';
 import type { ServerConfig } from './config.js';
 import { ElectionRunner } from './election-runner.js';
+import { recoveryProgress } from './progress.js';
 import { Summary } from './server-stats.js';
 import { LeaderPort, LearnerPort } from './quorum-port.js';
 import { ZkTcpServer } from './tcp-server.js';
@@ -133,6 +134,7 @@ export class QuorumPeer implements ReplicaStore {
       preAllocSize: this.config.preAllocSize,
       log: this.log,
       onFailure: (err) => this.endRole(`transaction log failed: ${err.message}`),
+      progress: recoveryProgress({ log: this.log }),
       logMetrics: { fsynced: (ms) => this.zk?.stats.fsyncTime.add(ms), flushed: (n) => this.zk?.stats.batchSize.add(n) },
     });
     this.persistence = persistence;

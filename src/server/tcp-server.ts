@@ -15,6 +15,7 @@ import { SaslAuthenticator } from './sasl.js';
 import { ZkServer } from './zk-server.js';
 import { securePortOptions, type SecurePortOptions } from './tls.js';
 import { x509Identity, x509Provider } from './x509-auth.js';
+import { recoveryProgress } from './progress.js';
 
 /** The runtime around ZkServer: the TCP listener, per-IP connection limits, timers, auth. */
 export class ZkTcpServer implements ConnectionHost {
@@ -77,6 +78,7 @@ export class ZkTcpServer implements ConnectionHost {
       log: this.log,
       onFailure: (err) => this.fail(err, 'transaction log failed; shutting down'),
       storage: this.storage,
+      progress: recoveryProgress({ log: this.log }),
       // Txns reach the log only once the server below exists.
       logMetrics: {
         fsynced: (ms) => this.server.stats.fsyncTime.add(ms),
