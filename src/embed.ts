@@ -38,6 +38,8 @@ export interface EmbeddedServer {
   port: number;
   /** `host:port`, what ZooKeeper clients take. */
   connectString: string;
+  /** The TLS port, when the config has a secureClientPort (0 there picks a free one, as port 0 does). */
+  securePort: number | undefined;
   dataDir: string;
   /** A clean shutdown (a last snapshot); the temp dataDir, if it was one, is removed. */
   stop(): Promise<void>;
@@ -54,8 +56,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Embedd
   for (const w of config.warnings) log.warn(w);
   const server = new ZkTcpServer(config, log);
   let port: number;
+  let securePort: number | undefined;
   try {
-    ({ port } = await server.start());
+    ({ port, securePort } = await server.start());
   } catch (e) {
     if (temp) rmSync(dataDir, { recursive: true, force: true });
     throw e;
@@ -65,6 +68,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Embedd
     host,
     port,
     connectString: `${host}:${port}`,
+    securePort,
     dataDir,
     stop: () =>
       (stopped ??= server.stop().finally(() => {

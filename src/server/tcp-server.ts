@@ -64,7 +64,7 @@ export class ZkTcpServer implements ConnectionHost {
     }
   }
 
-  async start(): Promise<{ address: string; port: number }> {
+  async start(): Promise<{ address: string; port: number; securePort?: number }> {
     const c = this.config;
     const t0 = performance.now();
     const { persistence, recovered } = await Persistence.open({

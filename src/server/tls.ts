@@ -51,9 +51,9 @@ export function securePortOptions(c: ServerConfig): SecurePortOptions {
   const clientAuth = parseClientAuth(ssl['ssl.clientAuth'], where('ssl.clientAuth'));
   const keyLocation = ssl['ssl.keyStore.location'];
   if (!keyLocation) throw new ConfigError(`${c.sources.secureClientPort ?? 'secureClientPort'}: secureClientPort needs ssl.keyStore.location (the server's key and certificate)`);
-  const keyStore = loadKeyStore(keyLocation, password(ssl, 'ssl.keyStore', where), ssl['ssl.keyStore.type'], where('ssl.keyStore.location'));
+  const keyStore = loadKeyStore(keyLocation, password(ssl, 'ssl.keyStore', where), ssl['ssl.keyStore.type'], where);
   const trustLocation = ssl['ssl.trustStore.location'];
-  const ca = trustLocation ? loadTrustStore(trustLocation, password(ssl, 'ssl.trustStore', where), ssl['ssl.trustStore.type'], where('ssl.trustStore.location')) : undefined;
+  const ca = trustLocation ? loadTrustStore(trustLocation, password(ssl, 'ssl.trustStore', where), ssl['ssl.trustStore.type'], where) : undefined;
   const { minVersion, maxVersion } = versions(ssl['ssl.protocol'], ssl['ssl.enabledProtocols'], where);
   const ciphers = cipherList(ssl['ssl.ciphersuites'], where('ssl.ciphersuites'));
   const tls: TlsOptions = {
@@ -123,8 +123,7 @@ function readStore(location: string, where: string): Buffer {
 }
 
 /** JKS and BCFKS are Java's own formats: say how to convert, with the JDK's keytool. */
-function unsupportedStore(t: 'JKS' | 'BCFKS', location: string, where: string): never {
-  const key = where.substring(where.lastIndexOf(' ') + 1).replace(/\.location$/, '');
+function unsupportedStore(t: 'JKS' | 'BCFKS', location: string, key: 'ssl.keyStore' | 'ssl.trustStore', where: string): never {
   throw new ConfigError(
     `${where}: ${location} is a ${t} store, which zkts cannot read (Node.js reads PEM and PKCS12, as ZooKeeper 3.8 does too). ` +
       `Convert it: keytool -importkeystore -srckeystore ${location} -srcstoretype ${t} -destkeystore ${location.replace(/\.[^./]*$/, '')}.p12 -deststoretype PKCS12, ` +
@@ -132,10 +131,11 @@ function unsupportedStore(t: 'JKS' | 'BCFKS', location: string, where: string): 
   );
 }
 
-function loadKeyStore(location: string, pass: string, type: string | undefined, where: string): Pick<TlsOptions, 'pfx' | 'key' | 'cert' | 'passphrase'> {
+function loadKeyStore(location: string, pass: string, type: string | undefined, whereOf: (key: string) => string): Pick<TlsOptions, 'pfx' | 'key' | 'cert' | 'passphrase'> {
+  const where = whereOf('ssl.keyStore.location');
   const bytes = readStore(location, where);
   const t = storeType(location, type, bytes, where);
-  if (t === 'JKS' || t === 'BCFKS') unsupportedStore(t, location, where);
+  if (t === 'JKS' || t === 'BCFKS') unsupportedStore(t, location, 'ssl.keyStore', where);
   // PEM: one file with the private key (PKCS#8, encrypted with the password if one is set) and the certificate chain, as ZooKeeper's PEMFileLoader reads it.
   const options = t === 'PKCS12' ? { pfx: bytes, passphrase: pass } : { key: bytes, cert: bytes, ...(pass ? { passphrase: pass } : {}) };
   try {
@@ -147,10 +147,11 @@ function loadKeyStore(location: string, pass: string, type: string | undefined, 
 }
 
 /** The trusted certificates, as PEM. */
-function loadTrustStore(location: string, pass: string, type: string | undefined, where: string): string[] {
+function loadTrustStore(location: string, pass: string, type: string | undefined, whereOf: (key: string) => string): string[] {
+  const where = whereOf('ssl.trustStore.location');
   const bytes = readStore(location, where);
   const t = storeType(location, type, bytes, where);
-  if (t === 'JKS' || t === 'BCFKS') unsupportedStore(t, location, where);
+  if (t === 'JKS' || t === 'BCFKS') unsupportedStore(t, location, 'ssl.trustStore', where);
   let ders: Buffer[];
   if (t === 'PKCS12') {
     try {

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer as startEmbedded } from '../../src/index.js';
 import { CERT_TOOLS, DIST, KAZOO, ZKCLI, ZKCLI_SH, skipWithout } from '../support/requirements.js';
 import { fourLetter, freePort, NETTY_JARS, startServer, ZKTS_BIN, type RunningServer } from '../support/servers.js';
 import { makeTestCerts, type TestCerts } from '../support/tls-certs.js';
@@ -262,6 +263,17 @@ describe.skipIf(needs(DIST))('TLS settings on zkts: errors, secrets, TLS alone',
     const r = checkConfig(['secureClientPort=2281', `ssl.keyStore.location=${certs.serverPem}`, 'ssl.clientAuth=none']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/warning: .*secureClientPort without serverCnxnFactory=org\.apache\.zookeeper\.server\.NettyServerCnxnFactory: ZooKeeper 3\.8 would refuse to start/);
+  });
+
+  it('an embedded server with secureClientPort=0 serves TLS on a free port of its own', async () => {
+    const zk = await startEmbedded({ config: { secureClientPort: 0, 'ssl.keyStore.location': certs.serverPem, 'ssl.clientAuth': 'none' } });
+    try {
+      expect(zk.securePort).toBeGreaterThan(0);
+      expect(zk.securePort).not.toBe(zk.port);
+      expect(await handshake(zk.securePort!, certs, { withCert: false })).toBe('TLSv1.2');
+    } finally {
+      await zk.stop();
+    }
   });
 
   it('the server log and conf never show a store password', async () => {
