@@ -1,6 +1,6 @@
 /**
  * What zkts does with the ZooKeeper settings it reads but does not act on. An operator who writes
- * `secureClientPort` or `audit.enable=true` believes something is on: each such key gets a warning
+ * `sslQuorum=true` or `audit.enable=true` believes something is on: each such key gets a warning
  * at start saying what happens instead. Keys that change nothing (or that ensembles take as
  * ZooKeeper's defaults mean them) are accepted quietly.
  *
