@@ -14,7 +14,7 @@ import {
   X509_PROVIDER,
   type ServerConfig,
 } from './config.js';
-import { securePortOptions } from './tls.js';
+import { quorumTlsOptions, securePortOptions } from './tls.js';
 
 const NETTY_FACTORY = 'org.apache.zookeeper.server.NettyServerCnxnFactory';
 
@@ -70,9 +70,17 @@ function secureOnly(c: ServerConfig, portGiven: boolean): ServerConfig {
 /** The ssl.* settings are read now, so that a bad store or value is an error before anything starts. */
 function checkSecurePort(c: ServerConfig): void {
   if (c.secureClientPort === undefined) {
-    if (Object.keys(c.ssl).length > 0) c.warnings.push('ssl.* settings without secureClientPort: no TLS port is opened');
-    return;
+    if (Object.keys(c.ssl).some((k) => !k.startsWith('ssl.quorum.'))) c.warnings.push('ssl.* settings without secureClientPort: no TLS port is opened');
+  } else {
+    checkSecureClientPort(c);
   }
+  if (c.sslQuorum) {
+    if (!isEnsemble(c)) c.warnings.push(`${c.sources.sslQuorum}: sslQuorum on a standalone server: there are no quorum ports to secure`);
+    quorumTlsOptions(c);
+  }
+}
+
+function checkSecureClientPort(c: ServerConfig): void {
   securePortOptions(c);
   if (c.serverCnxnFactory !== NETTY_FACTORY) {
     c.warnings.push(
@@ -104,6 +112,7 @@ export function describeConfig(c: ServerConfig): string[] {
     ['secureClientPortAddress', c.secureClientPort === undefined ? '(not set)' : (c.secureClientPortAddress ?? '(every interface)')],
     ...Object.entries(c.ssl).map(([k, v]): [string, string] => [k, /password$/i.test(k) ? '(set)' : v]),
     ['authProvider.x509', c.x509AuthProvider ? X509_PROVIDER : '(not set)'],
+    ['sslQuorum', c.sslQuorum],
     ['maxClientCnxns', c.maxClientCnxns],
     ['globalOutstandingLimit', c.globalOutstandingLimit],
     ['zkts.maxUnreadOutputBytes', c.maxUnreadOutputBytes ?? `${c.juteMaxBuffer + DEFAULT_UNREAD_OUTPUT_MARGIN} (default: jute.maxbuffer + 4 MiB)`],

@@ -10,7 +10,6 @@
 
 type Note = string | null | undefined;
 
-const QUORUM_TLS = 'TLS between servers (sslQuorum) is not supported yet: the quorum and election ports are plaintext';
 const QUORUM_SASL = 'quorum SASL is not supported: servers of an ensemble talk without authentication';
 const NO_ADMIN = 'the AdminServer (HTTP) is not implemented: no admin endpoint is started';
 
@@ -93,10 +92,10 @@ const SSL_HONOURED = new Set([
 
 /** The note of a TLS setting; undefined when `key` is not one. */
 function tlsNote(key: string, value: string): Note {
-  if (SSL_HONOURED.has(key)) return null;
+  // ssl.quorum.X means for the election and quorum ports (sslQuorum) what ssl.X means for secureClientPort.
+  if (SSL_HONOURED.has(key) || SSL_HONOURED.has(key.replace(/^ssl\.quorum\./, 'ssl.'))) return null;
   if (key === 'portUnification') return isTrue(value) ? 'not supported: secureClientPort serves TLS only and clientPort plaintext only' : null;
-  if (key === 'sslQuorum') return isTrue(value) ? QUORUM_TLS : null;
-  if (key === 'sslQuorumReloadCertFiles' || key.startsWith('ssl.quorum.')) return QUORUM_TLS;
+  if (key === 'sslQuorumReloadCertFiles') return isTrue(value) ? 'not supported: the quorum\'s key and trust stores are read once, at start' : null;
   if (key === 'ssl.authProvider') {
     return value.trim() === 'x509' ? null : `not supported: only the x509 provider authenticates client certificates; with ${value.trim()} a client presenting one is disconnected (as ZooKeeper does without that provider)`;
   }

@@ -76,6 +76,8 @@ export interface ServerConfig {
   x509AuthProvider: boolean;
   /** zookeeper.X509AuthenticationProvider.superUser: the certificate subject granted super. */
   x509SuperUser: string | undefined;
+  /** sslQuorum: the election and quorum ports use TLS, with the ssl.quorum.* settings. */
+  sslQuorum: boolean;
   /** serverCnxnFactory as written (ZooKeeper needs NettyServerCnxnFactory for TLS; zkts does not). */
   serverCnxnFactory: string | undefined;
   /** Keys we read but do not act on, and keys we do not know: reported as warnings at start. */
@@ -129,6 +131,7 @@ export function defaultConfig(): ServerConfig {
     x509AuthProvider: false,
     x509SuperUser: undefined,
     serverCnxnFactory: undefined,
+    sslQuorum: false,
     warnings: [],
     sources: {},
   };
@@ -219,6 +222,7 @@ const SETTERS: Record<string, Setter> = {
   },
   'X509AuthenticationProvider.superUser': (c, v) => (c.x509SuperUser = v),
   serverCnxnFactory: (c, v) => (c.serverCnxnFactory = v.trim()),
+  sslQuorum: (c, v, w, k) => (c.sslQuorum = boolValue(v, w, k)),
   // ZooKeeper's RequestThrottler (off at 0, its default) is not implemented: say so rather than pretend.
   request_throttle_max_requests: (c, v, w, k) => {
     if (intIn(0)(v, w, k) > 0) c.warnings.push(`${w}: ${k} (ZooKeeper's RequestThrottler) is not supported by zkts and is ignored; globalOutstandingLimit throttles reading instead`);
@@ -229,12 +233,12 @@ export const X509_PROVIDER = 'org.apache.zookeeper.server.auth.X509Authenticatio
 
 /**
  * The setter of a key: superUser.<anything> is a super user as superUser is (ZooKeeper's
- * isSaslSuperUser); ssl.* (but the quorum's ssl.quorum.*) and authProvider.* have one setter each.
+ * isSaslSuperUser); ssl.* (ssl.quorum.* too) and authProvider.* have one setter each.
  */
 function setterOf(key: string): Setter | undefined {
   if (SETTERS[key]) return SETTERS[key];
   if (key.startsWith('superUser.')) return SETTERS.superUser;
-  if (key.startsWith('ssl.') && !key.startsWith('ssl.quorum.')) return SETTERS.ssl;
+  if (key.startsWith('ssl.')) return SETTERS.ssl;
   if (key.startsWith('authProvider.')) return SETTERS.authProvider;
   return undefined;
 }

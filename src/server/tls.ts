@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext, getCiphers, type SecureVersion, type TlsOptions, type TLSSocket } from 'node:tls';
+import { createSecureContext, getCiphers, type ConnectionOptions, type SecureVersion, type TlsOptions, type TLSSocket } from 'node:tls';
 import { ConfigError, type ServerConfig } from './config.js';
 import { Pkcs12Error, pkcs12Certificates } from './pkcs12.js';
 
@@ -46,16 +46,38 @@ const VERSIONS: SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 /** Builds the secure port's TLS options from the ssl.* settings; ConfigError names the key at fault. */
 export function securePortOptions(c: ServerConfig): SecurePortOptions {
+  return tlsSettings(c, 'ssl', 'secureClientPort');
+}
+
+/**
+ * The quorum's TLS (sslQuorum, from the ssl.quorum.* settings, as ZooKeeper's QuorumX509Util):
+ * what the election and quorum ports listen with, what a server dials its peers with, and whether
+ * a peer's certificate must name the address it connects from (ssl.quorum.hostnameVerification,
+ * default true: ZooKeeper checks both directions between servers).
+ */
+export function quorumTlsOptions(c: ServerConfig): { server: TlsOptions; client: ConnectionOptions; verifyHostnames: boolean } {
+  const { tls } = tlsSettings(c, 'ssl.quorum', 'sslQuorum');
+  const verifyHostnames = !/^false$/i.test(c.ssl['ssl.quorum.hostnameVerification']?.trim() ?? 'true');
+  const { pfx, key, cert, passphrase, ca, minVersion, maxVersion, ciphers } = tls;
+  const client: ConnectionOptions = { pfx, key, cert, passphrase, ca, minVersion, maxVersion, ciphers, rejectUnauthorized: true };
+  if (!verifyHostnames) client.checkServerIdentity = () => undefined;
+  return { server: tls, client, verifyHostnames };
+}
+
+type Prefix = 'ssl' | 'ssl.quorum';
+
+function tlsSettings(c: ServerConfig, prefix: Prefix, neededBy: string): SecurePortOptions {
   const ssl = c.ssl;
   const where = (key: string) => `${c.sources[key] ?? key}: ${key}`;
-  const clientAuth = parseClientAuth(ssl['ssl.clientAuth'], where('ssl.clientAuth'));
-  const keyLocation = ssl['ssl.keyStore.location'];
-  if (!keyLocation) throw new ConfigError(`${c.sources.secureClientPort ?? 'secureClientPort'}: secureClientPort needs ssl.keyStore.location (the server's key and certificate)`);
-  const keyStore = loadKeyStore(keyLocation, password(ssl, 'ssl.keyStore', where), ssl['ssl.keyStore.type'], where);
-  const trustLocation = ssl['ssl.trustStore.location'];
-  const ca = trustLocation ? loadTrustStore(trustLocation, password(ssl, 'ssl.trustStore', where), ssl['ssl.trustStore.type'], where) : undefined;
-  const { minVersion, maxVersion } = versions(ssl['ssl.protocol'], ssl['ssl.enabledProtocols'], where);
-  const ciphers = cipherList(ssl['ssl.ciphersuites'], where('ssl.ciphersuites'));
+  const k = (name: string) => `${prefix}.${name}`;
+  const clientAuth = parseClientAuth(ssl[k('clientAuth')], where(k('clientAuth')));
+  const keyLocation = ssl[k('keyStore.location')];
+  if (!keyLocation) throw new ConfigError(`${c.sources[neededBy] ?? neededBy}: ${neededBy} needs ${k('keyStore.location')} (the server's key and certificate)`);
+  const keyStore = loadKeyStore(keyLocation, password(ssl, k('keyStore'), where), ssl[k('keyStore.type')], k('keyStore'), where);
+  const trustLocation = ssl[k('trustStore.location')];
+  const ca = trustLocation ? loadTrustStore(trustLocation, password(ssl, k('trustStore'), where), ssl[k('trustStore.type')], k('trustStore'), where) : undefined;
+  const { minVersion, maxVersion } = versions(ssl[k('protocol')], ssl[k('enabledProtocols')], prefix, where);
+  const ciphers = cipherList(ssl[k('ciphersuites')], where(k('ciphersuites')));
   const tls: TlsOptions = {
     ...keyStore,
     ...(ca ? { ca } : {}),
@@ -70,7 +92,7 @@ export function securePortOptions(c: ServerConfig): SecurePortOptions {
   try {
     createSecureContext(tls);
   } catch (e) {
-    throw new ConfigError(`${where('ssl.keyStore.location')}: cannot use ${keyLocation} with these TLS settings: ${(e as Error).message}`);
+    throw new ConfigError(`${where(k('keyStore.location'))}: cannot use ${keyLocation} with these TLS settings: ${(e as Error).message}`);
   }
   return { tls, clientAuth, hasTrustStore: ca !== undefined };
 }
@@ -123,7 +145,7 @@ function readStore(location: string, where: string): Buffer {
 }
 
 /** JKS and BCFKS are Java's own formats: say how to convert, with the JDK's keytool. */
-function unsupportedStore(t: 'JKS' | 'BCFKS', location: string, key: 'ssl.keyStore' | 'ssl.trustStore', where: string): never {
+function unsupportedStore(t: 'JKS' | 'BCFKS', location: string, key: string, where: string): never {
   throw new ConfigError(
     `${where}: ${location} is a ${t} store, which zkts cannot read (Node.js reads PEM and PKCS12, as ZooKeeper 3.8 does too). ` +
       `Convert it: keytool -importkeystore -srckeystore ${location} -srcstoretype ${t} -destkeystore ${location.replace(/\.[^./]*$/, '')}.p12 -deststoretype PKCS12, ` +
@@ -131,11 +153,11 @@ function unsupportedStore(t: 'JKS' | 'BCFKS', location: string, key: 'ssl.keySto
   );
 }
 
-function loadKeyStore(location: string, pass: string, type: string | undefined, whereOf: (key: string) => string): Pick<TlsOptions, 'pfx' | 'key' | 'cert' | 'passphrase'> {
-  const where = whereOf('ssl.keyStore.location');
+function loadKeyStore(location: string, pass: string, type: string | undefined, key: string, whereOf: (key: string) => string): Pick<TlsOptions, 'pfx' | 'key' | 'cert' | 'passphrase'> {
+  const where = whereOf(`${key}.location`);
   const bytes = readStore(location, where);
   const t = storeType(location, type, bytes, where);
-  if (t === 'JKS' || t === 'BCFKS') unsupportedStore(t, location, 'ssl.keyStore', where);
+  if (t === 'JKS' || t === 'BCFKS') unsupportedStore(t, location, key, where);
   // PEM: one file with the private key (PKCS#8, encrypted with the password if one is set) and the certificate chain, as ZooKeeper's PEMFileLoader reads it.
   const options = t === 'PKCS12' ? { pfx: bytes, passphrase: pass } : { key: bytes, cert: bytes, ...(pass ? { passphrase: pass } : {}) };
   try {
@@ -147,11 +169,11 @@ function loadKeyStore(location: string, pass: string, type: string | undefined, 
 }
 
 /** The trusted certificates, as PEM. */
-function loadTrustStore(location: string, pass: string, type: string | undefined, whereOf: (key: string) => string): string[] {
-  const where = whereOf('ssl.trustStore.location');
+function loadTrustStore(location: string, pass: string, type: string | undefined, key: string, whereOf: (key: string) => string): string[] {
+  const where = whereOf(`${key}.location`);
   const bytes = readStore(location, where);
   const t = storeType(location, type, bytes, where);
-  if (t === 'JKS' || t === 'BCFKS') unsupportedStore(t, location, 'ssl.trustStore', where);
+  if (t === 'JKS' || t === 'BCFKS') unsupportedStore(t, location, key, where);
   let ders: Buffer[];
   if (t === 'PKCS12') {
     try {
@@ -173,8 +195,8 @@ function loadTrustStore(location: string, pass: string, type: string | undefined
 }
 
 /** ssl.enabledProtocols (default: ssl.protocol alone, as SSLContextAndOptions) as Node's version range. */
-function versions(protocol: string | undefined, enabled: string | undefined, where: (key: string) => string): { minVersion: SecureVersion; maxVersion: SecureVersion } {
-  const key = enabled !== undefined ? 'ssl.enabledProtocols' : 'ssl.protocol';
+function versions(protocol: string | undefined, enabled: string | undefined, prefix: Prefix, where: (key: string) => string): { minVersion: SecureVersion; maxVersion: SecureVersion } {
+  const key = enabled !== undefined ? `${prefix}.enabledProtocols` : `${prefix}.protocol`;
   const names = (enabled ?? protocol ?? DEFAULT_PROTOCOL).split(',').map((s) => s.trim()).filter((s) => s !== '');
   const indexes: number[] = [];
   for (const name of names) {

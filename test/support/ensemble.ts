@@ -33,7 +33,15 @@ export interface Ensemble {
   stop(): Promise<void>;
 }
 
-export async function startEnsemble(kinds: Kind[], opts: { tickTime?: number; initLimit?: number; syncLimit?: number } = {}): Promise<Ensemble> {
+export interface EnsembleOptions {
+  tickTime?: number;
+  initLimit?: number;
+  syncLimit?: number;
+  /** More zoo.cfg lines for every member (e.g. sslQuorum and ssl.quorum.*). */
+  cfg?: string[];
+}
+
+export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): Promise<Ensemble> {
   const root = mkdtempSync(join(tmpdir(), 'zkts-ensemble-'));
   const ports: { client: number; quorum: number; election: number }[] = [];
   for (let i = 0; i < kinds.length; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
@@ -67,7 +75,7 @@ export async function startEnsemble(kinds: Kind[], opts: { tickTime?: number; in
   return ensemble;
 }
 
-function makeMember(root: string, sid: number, kind: Kind, clientPort: number, serverLines: string[], opts: { tickTime?: number; initLimit?: number; syncLimit?: number }): Member {
+function makeMember(root: string, sid: number, kind: Kind, clientPort: number, serverLines: string[], opts: EnsembleOptions): Member {
   const dir = join(root, `s${sid}`);
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
@@ -83,6 +91,7 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     'maxClientCnxns=0',
     '4lw.commands.whitelist=*',
     'admin.enableServer=false',
+    ...(opts.cfg ?? []),
     ...serverLines,
   ].join('\n');
   const log4j = join(dir, 'log4j.properties');
