@@ -94,7 +94,9 @@ const SSL_HONOURED = new Set([
 function tlsNote(key: string, value: string): Note {
   // ssl.quorum.X means for the election and quorum ports (sslQuorum) what ssl.X means for secureClientPort.
   if (SSL_HONOURED.has(key) || SSL_HONOURED.has(key.replace(/^ssl\.quorum\./, 'ssl.'))) return null;
-  if (key === 'portUnification') return isTrue(value) ? 'not supported: secureClientPort serves TLS only and clientPort plaintext only' : null;
+  // portUnification is the quorum's (UnifiedServerSocket, for rolling upgrades to sslQuorum); client.portUnification the client port's.
+  if (key === 'portUnification') return isTrue(value) ? 'not supported: the election and quorum ports take TLS only with sslQuorum=true, plaintext only without' : null;
+  if (key === 'client.portUnification') return isTrue(value) ? 'not supported: clientPort serves plaintext only; TLS clients use secureClientPort' : null;
   if (key === 'sslQuorumReloadCertFiles') return isTrue(value) ? 'not supported: the quorum\'s key and trust stores are read once, at start' : null;
   if (key === 'ssl.authProvider') {
     return value.trim() === 'x509' ? null : `not supported: only the x509 provider authenticates client certificates; with ${value.trim()} a client presenting one is disconnected (as ZooKeeper does without that provider)`;

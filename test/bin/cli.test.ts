@@ -63,7 +63,7 @@ describe.skipIf(skipWithout(DIST))('zkts CLI', () => {
     expect(lines).toContain('minSessionTimeout=6000');
     expect(lines).toContain('superUser=alice');
     expect(lines.filter((l) => l.startsWith('warning: '))).toEqual([
-      `warning: ${cfg}:4: portUnification: not supported: secureClientPort serves TLS only and clientPort plaintext only`,
+      `warning: ${cfg}:4: portUnification: not supported: the election and quorum ports take TLS only with sslQuorum=true, plaintext only without`,
       `warning: ${cfg}:5: unknown key 'frobnicate' ignored`,
       'warning: -Dcom.example.x: unknown system property ignored',
     ]);

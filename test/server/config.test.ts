@@ -113,7 +113,8 @@ describe('settings zkts does not act on', () => {
   const warningsOf = (line: string) => parseZooCfg(`tickTime=2000\n${line}\n`, 'z.cfg').warnings;
 
   it.each([
-    ['portUnification=true', /secureClientPort serves TLS only and clientPort plaintext only/],
+    ['portUnification=true', /the election and quorum ports take TLS only with sslQuorum=true/],
+    ['client.portUnification=true', /clientPort serves plaintext only; TLS clients use secureClientPort/],
     ['ssl.crl=true', /revocation \(CRL, OCSP\) is not checked/],
     ['ssl.context.supplier.class=com.example.Supplier', /built from the ssl\.\* store settings/],
     ['ssl.authProvider=custom', /only the x509 provider/],
