@@ -76,7 +76,8 @@ function escapeValue(s: string): string {
  * X500Principal to parse it): attribute=value pairs separated by unescaped commas or plus signs.
  */
 export function isDistinguishedName(id: string): boolean {
-  if (id.trim() === '') return false;
+  // X500Principal takes "" as the empty name.
+  if (id === '') return true;
   const parts: string[] = [];
   let current = '';
   for (let i = 0; i < id.length; i++) {
