@@ -49,17 +49,19 @@ export interface EmbeddedServer {
 export async function startServer(opts: StartServerOptions = {}): Promise<EmbeddedServer> {
   const temp = opts.dataDir === undefined;
   const dataDir = resolve(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'zkts-embedded-')));
-  mkdirSync(dataDir, { recursive: true });
   const host = opts.host ?? '127.0.0.1';
   const log = opts.logger ?? pino({ level: 'silent' });
-  const config = parseZooCfg(zooCfgText({ ...opts.config, dataDir, clientPort: opts.port ?? 0, clientPortAddress: host }), '(startServer options)');
-  for (const w of config.warnings) log.warn(w);
-  const server = new ZkTcpServer(config, log);
+  let server: ZkTcpServer;
   let port: number;
   let securePort: number | undefined;
   try {
+    mkdirSync(dataDir, { recursive: true });
+    const config = parseZooCfg(zooCfgText({ ...opts.config, dataDir, clientPort: opts.port ?? 0, clientPortAddress: host }), '(startServer options)');
+    for (const w of config.warnings) log.warn(w);
+    server = new ZkTcpServer(config, log);
     ({ port, securePort } = await server.start());
   } catch (e) {
+    // A bad setting or a port in use: nothing is left behind.
     if (temp) rmSync(dataDir, { recursive: true, force: true });
     throw e;
   }

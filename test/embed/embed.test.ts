@@ -3,7 +3,7 @@
  * standalone server in this process on a port of its own, and a 3-server ensemble of processes
  * whose leader is killed and restarted.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,9 +57,20 @@ describe('startServer: a standalone server in this process', () => {
     }
   });
 
-  it('a bad setting is an error naming it, not a crash', async () => {
-    await expect(startServer({ config: { tickTime: 'soon' } })).rejects.toThrowError(/tickTime must be an integer/);
-    await expect(startServer({ config: { 'a\nb': 1 } })).rejects.toThrowError(/line break/);
+  it('a bad setting is an error naming it, not a crash, and leaves no temp dir behind', async () => {
+    // A temp dir of our own for the temp dataDirs (os.tmpdir() reads TMPDIR), to see that none is left.
+    const scratch = mkdtempSync(join(tmpdir(), 'zkts-embed-test-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = scratch;
+    try {
+      await expect(startServer({ config: { tickTime: 'soon' } })).rejects.toThrowError(/tickTime must be an integer/);
+      await expect(startServer({ config: { 'a\nb': 1 } })).rejects.toThrowError(/line break/);
+      expect(readdirSync(scratch)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
 
