@@ -878,6 +878,7 @@ function userName(id: records.Id): string {
       return id.id.split(':')[0] ?? '';
     case 'ip':
     case 'sasl':
+    case 'x509':
       return id.id;
     default:
       return '';

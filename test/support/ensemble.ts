@@ -38,7 +38,7 @@ export interface Ensemble {
   stop(): Promise<void>;
 }
 
-interface EnsembleOptions {
+export interface EnsembleOptions {
   tickTime?: number;
   initLimit?: number;
   syncLimit?: number;
@@ -46,6 +46,8 @@ interface EnsembleOptions {
   admin?: boolean;
   /** Each zkts member serves Prometheus metrics on 127.0.0.1 (Debian's ZooKeeper has no provider jar). */
   metrics?: boolean;
+  /** More zoo.cfg lines for every member (e.g. sslQuorum and ssl.quorum.*). */
+  cfg?: string[];
 }
 
 export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): Promise<Ensemble> {
@@ -109,6 +111,7 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     ...(metricsPort === undefined
       ? []
       : ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`]),
+    ...(opts.cfg ?? []),
     ...serverLines,
   ].join('\n');
   const log4j = join(dir, 'log4j.properties');
