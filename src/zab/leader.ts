@@ -110,7 +110,7 @@ export class ZabLeader extends RoleBase {
     this.maxAcceptedEpoch = p.acceptedEpoch;
     this.lastProposed = p.history.lastZxid;
     this.phaseDeadline = p.now + p.timing.initLimit * p.timing.tickTime;
-    this.tryDecideEpoch();
+    this.tryDecideEpoch(p.now);
   }
 
   get isServing(): boolean {
@@ -275,13 +275,13 @@ export class ZabLeader extends RoleBase {
     this.learners.set(sid, learner);
     if (this.epoch < 0) {
       this.maxAcceptedEpoch = Math.max(this.maxAcceptedEpoch, learner.acceptedEpoch);
-      this.tryDecideEpoch();
+      this.tryDecideEpoch(now);
     } else {
       this.sendLeaderInfo(learner);
     }
   }
 
-  private tryDecideEpoch(): void {
+  private tryDecideEpoch(now: number): void {
     const connecting = [this.myid, ...[...this.learners.values()].filter((l) => l.phase === 'info').map((l) => l.sid)];
     if (!this.quorum.isQuorum(connecting)) return;
     this.epoch = this.maxAcceptedEpoch + 1;
@@ -290,6 +290,13 @@ export class ZabLeader extends RoleBase {
     this.newLeaderAcks.add(this.myid);
     this.phase = 'epoch-ack';
     for (const l of this.learners.values()) this.sendLeaderInfo(l);
+    // A quorum of one (standaloneEnabled=false with one server line): our own acks are a quorum,
+    // and no learner's ACKEPOCH or NEWLEADER ack will come to move us on.
+    if (this.quorum.isQuorum(this.epochAcks)) {
+      this.out.epochs.push({ name: 'currentEpoch', value: this.epoch });
+      this.phase = 'newleader';
+      if (this.quorum.isQuorum(this.newLeaderAcks)) this.establish(now);
+    }
   }
 
   private sendLeaderInfo(l: Learner): void {
