@@ -211,7 +211,8 @@ except NoAuthError:
   });
 }
 
-describe.skipIf(needs(DIST))('TLS settings on zkts: errors, secrets, TLS alone', () => {
+// Each check spawns the CLI (about a second on a busy machine): several in one test outlast vitest's 5 s default.
+describe.skipIf(needs(DIST))('TLS settings on zkts: errors, secrets, TLS alone', { timeout: 60_000 }, () => {
   let certs: TestCerts;
   beforeAll(() => {
     certs = makeTestCerts();
