@@ -1,0 +1,124 @@
+/**
+ * A TCP proxy for one link of the ensemble's network: it listens on a loopback port and forwards
+ * each accepted connection to a target port. The harness puts one between every ordered pair of
+ * servers (for both the quorum and the election port) and one in front of every client port, and
+ * partitions the network by cutting proxies, which needs neither root nor network namespaces.
+ *
+ * A cut in both directions drops the link's connections and refuses new ones (they are accepted
+ * and closed at once, as a REJECT would); a cut in one direction keeps connections open and
+ * silently drops the bytes flowing that way (as a DROP would), so only timeouts notice.
+ *
+ * Election-port proxies rewrite the initial message: ZooKeeper's (and zkts's) election handshake
+ * carries the initiator's own election address, and a higher-sid receiver hangs up and dials back
+ * at that address, which would bypass the proxies. The rewrite names the proxy of the reverse link
+ * instead (QuorumCnxManager's InitialMessage: long protocol version, long sid, int length, address).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/** Which way bytes may flow: `forward` is from the connecting side to the target. */
+export interface LinkState {
+  forward: boolean;
+  backward: boolean;
+}
+
+export interface ProxyOptions {
+  name: string;
+  targetPort: number;
+  /** For election links: the address to put into the initiator's initial message. */
+  rewriteElectionAddress?: string;
+}
+
+export class LinkProxy {
+  port = 0;
+  private server: Server | undefined;
+  private readonly pairs = new Set<{ a: Socket; b: Socket }>();
+  private state: LinkState = { forward: true, backward: true };
+
+  constructor(readonly opts: ProxyOptions) {}
+
+  async listen(port = 0): Promise<number> {
+    const server = createServer((a) => this.accepted(a));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const addr = server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+    return this.port;
+  }
+
+  get cut(): LinkState {
+    return { ...this.state };
+  }
+
+  /** Sets which directions pass. Cutting both drops every current connection. */
+  set(state: LinkState): void {
+    this.state = { ...state };
+    if (!state.forward && !state.backward) for (const p of this.pairs) this.drop(p);
+  }
+
+  heal(): void {
+    this.set({ forward: true, backward: true });
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.pairs) this.drop(p);
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private drop(p: { a: Socket; b: Socket }): void {
+    p.a.destroy();
+    p.b.destroy();
+    this.pairs.delete(p);
+  }
+
+  private accepted(a: Socket): void {
+    if (!this.state.forward && !this.state.backward) return void a.destroy();
+    a.setNoDelay(true);
+    const b = connect({ host: '127.0.0.1', port: this.opts.targetPort });
+    b.setNoDelay(true);
+    const pair = { a, b };
+    this.pairs.add(pair);
+    const end = () => this.drop(pair);
+    a.on('error', end);
+    b.on('error', end);
+    a.on('close', end);
+    b.on('close', end);
+    let head: Buffer | undefined = this.opts.rewriteElectionAddress === undefined ? undefined : Buffer.alloc(0);
+    a.on('data', (chunk: Buffer) => {
+      if (head !== undefined) {
+        head = Buffer.concat([head, chunk]);
+        const rewritten = rewriteInitialMessage(head, this.opts.rewriteElectionAddress!);
+        if (rewritten === undefined) return;
+        head = undefined;
+        chunk = rewritten;
+      }
+      if (this.state.forward) b.write(chunk);
+    });
+    b.on('data', (chunk: Buffer) => {
+      if (this.state.backward) a.write(chunk);
+    });
+  }
+}
+
+/**
+ * The bytes with the initial message's address replaced, or undefined while incomplete. A message
+ * in another form (a pre-3.5 bare sid, an implausible length) passes unchanged.
+ */
+export function rewriteInitialMessage(buf: Buffer, address: string): Buffer | undefined {
+  if (buf.length < 8) return undefined;
+  if (buf.readBigInt64BE(0) >= 0n) return buf;
+  if (buf.length < 20) return undefined;
+  const len = buf.readInt32BE(16);
+  if (len <= 0 || len > 2048) return buf;
+  if (buf.length < 20 + len) return undefined;
+  const addr = Buffer.from(address, 'latin1');
+  const out = Buffer.alloc(20 + addr.length);
+  buf.copy(out, 0, 0, 16);
+  out.writeInt32BE(addr.length, 16);
+  addr.copy(out, 20);
+  return Buffer.concat([out, buf.subarray(20 + len)]);
+}
