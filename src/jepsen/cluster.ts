@@ -226,24 +226,26 @@ export class Cluster {
   }
 
   /**
-   * Cuts the server-to-server links between a and b: both directions (connections dropped, new ones
-   * refused), or only bytes from `a` to `b` (connections stay, bytes vanish).
+   * Cuts the server-to-server links between a and b: `reject` (connections dropped, new ones
+   * refused), `drop` (bytes both ways vanish, connections stay), or `drop-from-a` (only a's bytes
+   * to b vanish).
    */
-  cutPeers(a: number, b: number, direction: 'both' | 'one-way' = 'both'): void {
+  cutPeers(a: number, b: number, how: 'reject' | 'drop' | 'drop-from-a' = 'reject'): void {
     const ab = this.peerProxies.get(pairKey(a, b))!;
     const ba = this.peerProxies.get(pairKey(b, a))!;
-    if (direction === 'both') {
-      for (const p of [ab.quorum, ab.election, ba.quorum, ba.election]) p.set({ forward: false, backward: false });
-      return;
+    const all = [ab.quorum, ab.election, ba.quorum, ba.election];
+    if (how === 'reject') for (const p of all) p.set({ forward: false, backward: false, reject: true });
+    else if (how === 'drop') for (const p of all) p.set({ forward: false, backward: false, reject: false });
+    else {
+      // a->b proxies carry a's bytes forward; b->a proxies carry them backward.
+      for (const p of [ab.quorum, ab.election]) p.set({ ...p.cut, forward: false });
+      for (const p of [ba.quorum, ba.election]) p.set({ ...p.cut, backward: false });
     }
-    // a->b proxies carry a's bytes forward; b->a proxies carry them backward.
-    for (const p of [ab.quorum, ab.election]) p.set({ ...p.cut, forward: false });
-    for (const p of [ba.quorum, ba.election]) p.set({ ...p.cut, backward: false });
   }
 
   /** Cuts clients off server `sid` (its client proxy drops connections and refuses new ones). */
   cutClients(sid: number): void {
-    this.clientProxies.get(sid)!.set({ forward: false, backward: false });
+    this.clientProxies.get(sid)!.set({ forward: false, backward: false, reject: true });
   }
 
   /** Every link whole again. */

@@ -1,6 +1,6 @@
 /**
- * Faults on a seeded schedule. Every `interval` the nemesis picks a fault (from the kinds asked
- * for), applies it, holds it, then heals it; the choices (kind, victim, split, duration) come from
+ * Faults on a seeded schedule. After a quiet time the nemesis takes the next fault (the kinds asked
+ * for, each once per round in a shuffled order), applies it, holds it, then heals it; the choices (kind, victim, split, duration) come from
  * the seeded PRNG, so a seed repeats the schedule's decisions; which server leads at that moment is
  * the ensemble's. Every action goes into the history with process NEMESIS and into nemesis.log.
  */
@@ -10,7 +10,7 @@ import type { Recorder } from './recorder.js';
 import type { Rng } from './rng.js';
 import { sleep } from './workloads/workload.js';
 
-export const NEMESES = ['kill', 'kill-leader', 'pause', 'partition-one', 'partition-leader', 'partition-majority', 'bridge', 'clients', 'fsync'] as const;
+export const NEMESES = ['kill', 'kill-leader', 'pause', 'partition-one', 'partition-leader', 'partition-follower', 'partition-majority', 'bridge', 'clients', 'fsync'] as const;
 export type NemesisKind = (typeof NEMESES)[number];
 
 export interface NemesisOptions {
@@ -27,6 +27,7 @@ export class Nemesis {
   /** Undoes the current fault. */
   private heal: (() => Promise<void>) | undefined;
   readonly counts = new Map<string, number>();
+  private round: NemesisKind[] = [];
 
   constructor(private readonly cluster: Cluster, private readonly rec: Recorder, private readonly rng: Rng, private readonly opts: NemesisOptions) {
     writeFileSync(opts.logFile, '');
@@ -50,7 +51,9 @@ export class Nemesis {
     while (running()) {
       await until(this.draw(this.opts.quietMs));
       if (!running()) break;
-      const kind = this.rng.pick(this.opts.kinds);
+      // Every kind asked for comes once per round, in a seeded order: short runs cover them all.
+      if (this.round.length === 0) this.round = this.rng.shuffle(this.opts.kinds);
+      const kind = this.round.shift()!;
       const hold = kind === 'pause' ? this.opts.sessionTimeoutMs + this.draw(this.opts.faultMs) : this.draw(this.opts.faultMs);
       this.heal = await this.apply(kind);
       this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
@@ -94,29 +97,38 @@ export class Nemesis {
         };
       }
       case 'partition-one':
-      case 'partition-leader': {
-        const random = this.rng.pick(sids);
-        const oneWay = this.rng.next() < 0.25;
-        const victim = kind === 'partition-one' ? random : ((await c.leader()) ?? random);
+      case 'partition-leader':
+      case 'partition-follower': {
+        const leader = kind === 'partition-one' ? null : await c.leader();
+        const followers = sids.filter((s) => s !== leader);
+        const random = this.rng.pick(kind === 'partition-follower' ? followers : sids);
+        const how = this.cutKind();
+        const victim = kind === 'partition-leader' ? (leader ?? random) : random;
         const others = sids.filter((s) => s !== victim);
-        this.log('partition', { isolate: victim, leader: kind === 'partition-leader', direction: oneWay ? `from ${victim} only` : 'both', sides: [[victim], others] });
-        for (const o of others) c.cutPeers(victim, o, oneWay ? 'one-way' : 'both');
+        this.log('partition', { isolate: victim, role: kind === 'partition-one' ? 'any' : victim === leader ? 'leader' : 'follower', how, sides: [[victim], others] });
+        for (const o of others) {
+          if (how === 'drop-to-victim') c.cutPeers(o, victim, 'drop-from-a');
+          else if (how === 'drop-from-victim') c.cutPeers(victim, o, 'drop-from-a');
+          else c.cutPeers(victim, o, how);
+        }
         return async () => this.healLinks();
       }
       case 'partition-majority': {
         const order = this.rng.shuffle(sids);
         const minority = order.slice(0, Math.floor(sids.length / 2));
         const majority = order.slice(minority.length);
-        this.log('partition', { sides: [minority, majority] });
-        for (const a of minority) for (const b of majority) c.cutPeers(a, b);
+        const how = this.rng.next() < 0.5 ? 'drop' : 'reject';
+        this.log('partition', { sides: [minority, majority], how });
+        for (const a of minority) for (const b of majority) c.cutPeers(a, b, how);
         return async () => this.healLinks();
       }
       case 'bridge': {
         const [bridge, ...rest] = this.rng.shuffle(sids) as [number, ...number[]];
         const left = rest.slice(0, Math.ceil(rest.length / 2));
         const right = rest.slice(left.length);
-        this.log('partition', { bridge, sides: [left, right] });
-        for (const a of left) for (const b of right) c.cutPeers(a, b);
+        const how = this.rng.next() < 0.5 ? 'drop' : 'reject';
+        this.log('partition', { bridge, sides: [left, right], how });
+        for (const a of left) for (const b of right) c.cutPeers(a, b, how);
         return async () => this.healLinks();
       }
       case 'clients': {
@@ -143,6 +155,15 @@ export class Nemesis {
         };
       }
     }
+  }
+
+  /**
+   * How an isolation cuts: silently (bytes vanish both ways, as most real partitions: only
+   * timeouts notice), by rejecting (peers notice at once), or in one direction only.
+   */
+  private cutKind(): 'drop' | 'reject' | 'drop-to-victim' | 'drop-from-victim' {
+    const r = this.rng.next();
+    return r < 0.5 ? 'drop' : r < 0.7 ? 'reject' : r < 0.85 ? 'drop-to-victim' : 'drop-from-victim';
   }
 
   private async healLinks(): Promise<void> {

@@ -4,9 +4,9 @@
  * servers (for both the quorum and the election port) and one in front of every client port, and
  * partitions the network by cutting proxies, which needs neither root nor network namespaces.
  *
- * A cut in both directions drops the link's connections and refuses new ones (they are accepted
- * and closed at once, as a REJECT would); a cut in one direction keeps connections open and
- * silently drops the bytes flowing that way (as a DROP would), so only timeouts notice.
+ * A link can be rejected (its connections dropped and new ones closed at once, as an iptables
+ * REJECT would: peers notice at once), or blackholed in one direction or both (connections stay
+ * open and the bytes flowing that way vanish, as with DROP: only timeouts notice).
  *
  * Election-port proxies rewrite the initial message: ZooKeeper's (and zkts's) election handshake
  * carries the initiator's own election address, and a higher-sid receiver hangs up and dials back
@@ -15,10 +15,11 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-/** Which way bytes may flow: `forward` is from the connecting side to the target. */
+/** Which way bytes may flow (`forward` is from the connecting side to the target), or `reject` everything. */
 export interface LinkState {
   forward: boolean;
   backward: boolean;
+  reject: boolean;
 }
 
 export interface ProxyOptions {
@@ -32,7 +33,7 @@ export class LinkProxy {
   port = 0;
   private server: Server | undefined;
   private readonly pairs = new Set<{ a: Socket; b: Socket }>();
-  private state: LinkState = { forward: true, backward: true };
+  private state: LinkState = { forward: true, backward: true, reject: false };
 
   constructor(readonly opts: ProxyOptions) {}
 
@@ -52,14 +53,14 @@ export class LinkProxy {
     return { ...this.state };
   }
 
-  /** Sets which directions pass. Cutting both drops every current connection. */
+  /** Sets which directions pass; `reject` drops every current connection. */
   set(state: LinkState): void {
     this.state = { ...state };
-    if (!state.forward && !state.backward) for (const p of this.pairs) this.drop(p);
+    if (state.reject) for (const p of this.pairs) this.drop(p);
   }
 
   heal(): void {
-    this.set({ forward: true, backward: true });
+    this.set({ forward: true, backward: true, reject: false });
   }
 
   async close(): Promise<void> {
@@ -76,7 +77,7 @@ export class LinkProxy {
   }
 
   private accepted(a: Socket): void {
-    if (!this.state.forward && !this.state.backward) return void a.destroy();
+    if (this.state.reject) return void a.destroy();
     a.setNoDelay(true);
     const b = connect({ host: '127.0.0.1', port: this.opts.targetPort });
     b.setNoDelay(true);

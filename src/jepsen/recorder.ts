@@ -10,7 +10,8 @@ export type OpFields = Pick<Op, 'key' | 'value' | 'node' | 'session' | 'error'>;
 
 export class Recorder {
   readonly ops: Op[] = [];
-  private readonly start = process.hrtime.bigint();
+  /** The run's start: process.hrtime.bigint(), i.e. CLOCK_MONOTONIC in ns (the kazoo script gets it). */
+  readonly origin = process.hrtime.bigint();
   private lastProcess = 0;
 
   constructor(private readonly file: string) {
@@ -24,7 +25,7 @@ export class Recorder {
 
   /** Nanoseconds since the run started. */
   now(): number {
-    return Number(process.hrtime.bigint() - this.start);
+    return Number(process.hrtime.bigint() - this.origin);
   }
 
   record(process: number, type: OpType, f: string, fields: OpFields = {}, time = this.now()): Op {

@@ -81,6 +81,7 @@ export async function runOne(opts: RunOptions): Promise<RunReport> {
       addresses: cluster.clientAddresses(),
       sessionTimeoutMs: SESSION_TIMEOUT_MS,
       opTimeoutMs: OP_TIMEOUT_MS,
+      timeSec: opts.timeSec,
       clients: opts.clients,
       outDir: opts.outDir,
       log: opts.log,

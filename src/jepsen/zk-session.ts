@@ -61,7 +61,7 @@ export class ZkSession {
   }
 
   get sessionHex(): string | undefined {
-    return this.session === undefined ? undefined : `0x${this.session.id.toString(16)}`;
+    return this.session === undefined ? undefined : `0x${BigInt.asUintN(64, this.session.id).toString(16)}`;
   }
 
   /** The connected client, connecting (or re-attaching) first if needed. */

@@ -65,7 +65,7 @@ export class RegisterWorkload implements Workload {
                 : this.cas(loop, key, seen.get(key) ?? 0));
           const v = done.type === 'ok' ? (done.value as { version: number }).version : undefined;
           if (v !== undefined) seen.set(key, v);
-          await sleep(rng.int(20));
+          await sleep(10 + rng.int(50));
         }
         await session.close();
       }),

@@ -41,7 +41,7 @@ export class SetWorkload implements Workload {
           if (!(await loop.ready())) continue;
           const element = this.nextElement++;
           await loop.op('add', { value: element }, (c) => c.create(`${ROOT}/e-`, Buffer.from(String(element)), undefined, CreateFlag.PERSISTENT_SEQUENTIAL), (r) => ({ value: element, seq: seqOf(r.path), path: r.path }));
-          await sleep(rng.int(20));
+          await sleep(10 + rng.int(50));
         }
         await session.close();
       }),

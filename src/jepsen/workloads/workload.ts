@@ -10,6 +10,8 @@ export interface WorkloadContext {
   addresses: Address[];
   sessionTimeoutMs: number;
   opTimeoutMs: number;
+  /** The run's length: workloads driven by a script get it (the others stop on `running`). */
+  timeSec: number;
   /** Concurrent logical clients. */
   clients: number;
   /** Where the workload may write files (the kazoo script's stderr, ...). */
