@@ -349,6 +349,9 @@ export class QuorumPeer implements ReplicaStore {
       leaderId: role.leader,
       forward: (req) => this.sendToLeader(role, forwardPacket(req)),
       sync: (done) => {
+        // TEST-ONLY: a deliberately broken server for jepsen-lite's proof that it can fail: with
+        // ZKTS_TEST_BROKEN=follower-sync-local a follower answers sync() without the leader.
+        if (process.env.ZKTS_TEST_BROKEN === 'follower-sync-local') return void queueMicrotask(done);
         this.syncWaiters.push(done);
         this.sendToLeader(role, forwardPacket({ sessionId: 0n, cxid: 0, type: OpCode.sync, body: Buffer.alloc(0), ids: [{ scheme: 'ip', id: '127.0.0.1' }] }));
       },
