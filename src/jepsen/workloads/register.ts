@@ -12,6 +12,8 @@ import { ClientLoop } from './client-loop.js';
 import { sleep, type Workload, type WorkloadContext } from './workload.js';
 
 const ROOT = '/jepsen-register';
+/** Reads outnumber writes, as in most ZooKeeper uses: 25% plain reads, 35% sync-reads, 20% writes, 20% cas. */
+const OP_MIX = ['read', 'read', 'read', 'read', 'read', 'sync-read', 'sync-read', 'sync-read', 'sync-read', 'sync-read', 'sync-read', 'sync-read', 'write', 'write', 'write', 'write', 'cas', 'cas', 'cas', 'cas'];
 
 const decode = (data: Buffer | null, stat: records.Stat) => ({ value: data === null || data.length === 0 ? null : Number(data.toString()), version: stat.version });
 
@@ -55,7 +57,7 @@ export class RegisterWorkload implements Workload {
         while (running()) {
           if (!(await loop.ready())) continue;
           const key = rng.pick(this.keys);
-          const f = rng.pick(['read', 'sync-read', 'write', 'cas']);
+          const f = rng.pick(OP_MIX);
           const done = await (f === 'read'
             ? loop.op(f, { key }, (c) => c.getData(key), (r) => decode(r.data, r.stat))
             : f === 'sync-read'
