@@ -70,10 +70,6 @@ class Client:
             self.last_session = "0x%x" % sid[0]
         return self.last_session
 
-    def node(self):
-        host = self.zk._connection._socket.getpeername() if self.zk._connection and self.zk._connection._socket else None
-        return None if host is None else "%s:%s" % (host[0], host[1])
-
     def record(self, type_, f, **extra):
         entry = {"process": self.pid, "type": type_, "f": f, "key": self.key}
         s = self.session()

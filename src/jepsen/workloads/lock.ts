@@ -28,7 +28,6 @@ interface ScriptEntry {
   f: string;
   key?: string;
   session?: string;
-  node?: string;
   error?: string;
 }
 
@@ -71,7 +70,7 @@ export class LockWorkload implements Workload {
       let pid = pids.get(e.process);
       if (pid === undefined) pids.set(e.process, (pid = ctx.rec.newProcess()));
       const last = ctx.rec.ops.at(-1)?.time ?? 0;
-      ctx.rec.record(pid, e.type, e.f, { key: e.key, session: e.session, node: e.node, error: e.error }, Math.max(e.t, last));
+      ctx.rec.record(pid, e.type, e.f, { key: e.key, session: e.session, error: e.error }, Math.max(e.t, last));
     });
     const closed = new Promise<void>((resolve) => lines.once('close', () => resolve()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
