@@ -17,7 +17,7 @@ import {
 } from '../src/server/index.js';
 import { dumpLogFile, dumpSnapshotFile, purgeDataDir, RecoveryError } from '../src/zab/index.js';
 import { WORKLOADS, runBenchCli, type BenchCliOptions } from '../src/bench/index.js';
-import { runJepsenCli, type CliOptions as JepsenCliOptions } from '../src/jepsen/runner.js';
+import { JepsenUsageError, runJepsenCli, type CliOptions as JepsenCliOptions } from '../src/jepsen/runner.js';
 
 // `zkts dump-log ... | head` closes our stdout early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -192,7 +192,7 @@ program
     try {
       process.exitCode = await runJepsenCli(opts, (line) => console.log(line));
     } catch (e) {
-      process.stderr.write(`zkts jepsen: ${(e as Error).stack ?? e}\n`);
+      process.stderr.write(`zkts jepsen: ${e instanceof JepsenUsageError ? e.message : ((e as Error).stack ?? e)}\n`);
       process.exitCode = 2;
     }
     // Sockets of clients that gave up may linger; the verdict is in.

@@ -165,14 +165,17 @@ export interface CliOptions {
   clients: number;
 }
 
+/** A bad command-line argument: reported as its message alone. */
+export class JepsenUsageError extends Error {}
+
 /** `zkts jepsen`: runs the workload(s); resolves with the exit code (1 when any run is INVALID). */
 export async function runJepsenCli(o: CliOptions, log: (line: string) => void): Promise<number> {
-  if (!(SERVER_MIXES as readonly string[]).includes(o.servers)) throw new Error(`--servers must be one of ${SERVER_MIXES.join(', ')}`);
-  if (o.nodes !== 3 && o.nodes !== 5) throw new Error('--nodes must be 3 or 5');
+  if (!(SERVER_MIXES as readonly string[]).includes(o.servers)) throw new JepsenUsageError(`--servers must be one of ${SERVER_MIXES.join(', ')}`);
+  if (o.nodes !== 3 && o.nodes !== 5) throw new JepsenUsageError('--nodes must be 3 or 5');
   const workloads = o.workload === 'all' ? [...WORKLOADS] : [o.workload];
-  for (const w of workloads) if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}, all`);
+  for (const w of workloads) if (!(WORKLOADS as readonly string[]).includes(w)) throw new JepsenUsageError(`--workload must be one of ${WORKLOADS.join(', ')}, all`);
   const nemesis = o.nemesis === 'all' ? [...NEMESES] : o.nemesis.split(',');
-  for (const n of nemesis) if (!(NEMESES as readonly string[]).includes(n)) throw new Error(`--nemesis must be a comma-separated list of ${NEMESES.join(', ')}, or all`);
+  for (const n of nemesis) if (!(NEMESES as readonly string[]).includes(n)) throw new JepsenUsageError(`--nemesis must be a comma-separated list of ${NEMESES.join(', ')}, or all`);
   const seed = o.seed ?? Math.floor(Math.random() * 0x7fffffff);
   log(`seed ${seed} (repeat the schedule with --seed ${seed})`);
   const reports: RunReport[] = [];
