@@ -2,13 +2,15 @@
  * One jepsen-lite run: an ensemble (cluster.ts), a workload's clients, the nemesis on its seeded
  * schedule for `timeSec`, then everything healed, the workload's final reads, the history checked
  * (verdict.ts) and every server's final state compared. Writes into `outDir`: history.jsonl,
- * nemesis.log, cluster/sN/server.log (each server's output), report.json and report.txt.
+ * nemesis.log, cluster/sN/server.log (each server's output), report.json, report.txt and
+ * report.html (html-report.ts).
  * `--workload all` runs each workload in turn on a fresh ensemble, in outDir/<workload>/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, type ServerKind } from './cluster.js';
 import { compareFinalState, type FinalState } from './final-state.js';
+import { renderHtml } from './html-report.js';
 import { NEMESES, Nemesis, type NemesisKind } from './nemesis.js';
 import { Recorder } from './recorder.js';
 import { Rng } from './rng.js';
@@ -120,6 +122,11 @@ export async function runOne(opts: RunOptions): Promise<RunReport> {
     };
     writeFileSync(join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(join(opts.outDir, 'report.txt'), describeReport(report));
+    const anomalies = (verdict.details as { anomalies?: unknown })?.anomalies;
+    writeFileSync(
+      join(opts.outDir, 'report.html'),
+      renderHtml(`jepsen-lite ${opts.workload}, seed ${opts.seed}`, describeReport(report), rec.ops, Array.isArray(anomalies) ? anomalies.map(String) : []),
+    );
     opts.log(describeReport(report));
     return report;
   } finally {
