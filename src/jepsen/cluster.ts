@@ -227,8 +227,8 @@ export class Cluster {
 
   /**
    * Cuts the server-to-server links between a and b: `reject` (connections dropped, new ones
-   * refused), `drop` (bytes both ways vanish, connections stay), or `drop-from-a` (only a's bytes
-   * to b vanish).
+   * refused), `drop` (packets dropped both ways, which TCP sees as a stall: connections stay and
+   * bytes wait for the heal), or `drop-from-a` (only a's bytes to b wait).
    */
   cutPeers(a: number, b: number, how: 'reject' | 'drop' | 'drop-from-a' = 'reject'): void {
     const ab = this.peerProxies.get(pairKey(a, b))!;

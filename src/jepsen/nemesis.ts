@@ -158,8 +158,8 @@ export class Nemesis {
   }
 
   /**
-   * How an isolation cuts: silently (bytes vanish both ways, as most real partitions: only
-   * timeouts notice), by rejecting (peers notice at once), or in one direction only.
+   * How an isolation cuts: silently (packets dropped both ways, as in most real partitions: TCP
+   * stalls and only timeouts notice), by rejecting (peers notice at once), or in one direction only.
    */
   private cutKind(): 'drop' | 'reject' | 'drop-to-victim' | 'drop-from-victim' {
     const r = this.rng.next();

@@ -5,8 +5,11 @@
  * partitions the network by cutting proxies, which needs neither root nor network namespaces.
  *
  * A link can be rejected (its connections dropped and new ones closed at once, as an iptables
- * REJECT would: peers notice at once), or blackholed in one direction or both (connections stay
- * open and the bytes flowing that way vanish, as with DROP: only timeouts notice).
+ * REJECT would: peers notice at once), or stalled in one direction or both, as a DROP would look
+ * to TCP: connections stay open and the bytes sent that way wait (the proxy stops reading them,
+ * so the sender's buffers fill) until the link heals, then arrive in order, as retransmissions
+ * would; only the endpoints' own timeouts notice. Bytes are never lost from the middle of a
+ * stream: TCP does not do that, and a stream with a hole would be garbage to the receiver.
  *
  * Election-port proxies rewrite the initial message: ZooKeeper's (and zkts's) election handshake
  * carries the initiator's own election address, and a higher-sid receiver hangs up and dials back
@@ -22,6 +25,13 @@ export interface LinkState {
   reject: boolean;
 }
 
+interface Pair {
+  a: Socket;
+  b: Socket;
+  /** Lets through what may pass now (after a heal). */
+  flow(): void;
+}
+
 export interface ProxyOptions {
   name: string;
   targetPort: number;
@@ -32,7 +42,7 @@ export interface ProxyOptions {
 export class LinkProxy {
   port = 0;
   private server: Server | undefined;
-  private readonly pairs = new Set<{ a: Socket; b: Socket }>();
+  private readonly pairs = new Set<Pair>();
   private state: LinkState = { forward: true, backward: true, reject: false };
 
   constructor(readonly opts: ProxyOptions) {}
@@ -56,7 +66,10 @@ export class LinkProxy {
   /** Sets which directions pass; `reject` drops every current connection. */
   set(state: LinkState): void {
     this.state = { ...state };
-    if (state.reject) for (const p of this.pairs) this.drop(p);
+    for (const p of this.pairs) {
+      if (state.reject) this.drop(p);
+      else p.flow();
+    }
   }
 
   heal(): void {
@@ -70,7 +83,7 @@ export class LinkProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private drop(p: { a: Socket; b: Socket }): void {
+  private drop(p: Pair): void {
     p.a.destroy();
     p.b.destroy();
     this.pairs.delete(p);
@@ -81,13 +94,30 @@ export class LinkProxy {
     a.setNoDelay(true);
     const b = connect({ host: '127.0.0.1', port: this.opts.targetPort });
     b.setNoDelay(true);
-    const pair = { a, b };
+    // While a direction is stalled its source is not read (pause) and what was already read waits.
+    const held: { forward: Buffer[]; backward: Buffer[] } = { forward: [], backward: [] };
+    const pair: Pair = {
+      a,
+      b,
+      flow: () => {
+        for (const [dir, from, to] of [['forward', a, b], ['backward', b, a]] as const) {
+          if (!this.state[dir]) continue;
+          for (const chunk of held[dir].splice(0)) to.write(chunk);
+          from.resume();
+        }
+      },
+    };
     this.pairs.add(pair);
     const end = () => this.drop(pair);
     a.on('error', end);
     b.on('error', end);
     a.on('close', end);
     b.on('close', end);
+    const pass = (dir: 'forward' | 'backward', from: Socket, to: Socket, chunk: Buffer) => {
+      if (this.state[dir] && held[dir].length === 0) return void to.write(chunk);
+      held[dir].push(chunk);
+      from.pause();
+    };
     let head: Buffer | undefined = this.opts.rewriteElectionAddress === undefined ? undefined : Buffer.alloc(0);
     a.on('data', (chunk: Buffer) => {
       if (head !== undefined) {
@@ -97,11 +127,9 @@ export class LinkProxy {
         head = undefined;
         chunk = rewritten;
       }
-      if (this.state.forward) b.write(chunk);
+      pass('forward', a, b, chunk);
     });
-    b.on('data', (chunk: Buffer) => {
-      if (this.state.backward) a.write(chunk);
-    });
+    b.on('data', (chunk: Buffer) => pass('backward', b, a, chunk));
   }
 }
 

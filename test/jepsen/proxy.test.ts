@@ -75,7 +75,7 @@ describe('LinkProxy', () => {
       });
     });
 
-  it('forwards both ways, blackholes one direction when cut, and passes again when healed', async () => {
+  it('forwards both ways, stalls one direction when cut, and delivers what waited, in order, when healed', async () => {
     await setUp();
     const s = await open();
     s.write('a');
@@ -84,9 +84,24 @@ describe('LinkProxy', () => {
     s.write('b');
     expect(await reply(s, 300)).toBeNull();
     expect(s.destroyed).toBe(false);
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
     proxy.heal();
     s.write('c');
-    expect(await reply(s, 2000)).toBe('c');
+    const deadline = Date.now() + 2000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(got).toBe('bc');
+  });
+
+  it('stalls the way back too: replies wait while the backward direction is cut', async () => {
+    await setUp();
+    const s = await open();
+    proxy.set({ forward: true, backward: false, reject: false });
+    s.write('x');
+    expect(await reply(s, 300)).toBeNull();
+    const later = reply(s, 2000);
+    proxy.heal();
+    expect(await later).toBe('x');
   });
 
   it('rejecting drops current connections and closes new ones at once', async () => {
