@@ -3,6 +3,7 @@
  * timeline of every operation per process (ok green, fail orange, indeterminate red; operations
  * an anomaly names outlined in black), the fault intervals shaded behind it, and latency over time.
  */
+import type { Anomaly } from './checkers/index.js';
 import { pairOps, type Op } from './history.js';
 
 const HEALS = new Set(['heal', 'restart', 'resume', 'fsync-heal']);
@@ -27,10 +28,9 @@ function faultIntervals(history: readonly Op[], end: number): { from: number; to
   return out;
 }
 
-export function renderHtml(title: string, summary: string, history: readonly Op[], anomalies: readonly string[]): string {
+export function renderHtml(title: string, summary: string, history: readonly Op[], anomalies: readonly Anomaly[]): string {
   const ops = pairOps(history);
-  const flagged = new Set<number>();
-  for (const a of anomalies) for (const m of a.matchAll(/op (\d+)/g)) flagged.add(Number(m[1]));
+  const flagged = new Set(anomalies.flatMap((a) => a.ops));
   const end = Math.max(1, ...history.map((o) => o.time / 1e9));
   const processes = [...new Set(ops.map((p) => p.process))].sort((a, b) => a - b);
   const lane = new Map(processes.map((p, i) => [p, i]));

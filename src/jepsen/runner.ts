@@ -122,11 +122,7 @@ export async function runOne(opts: RunOptions): Promise<RunReport> {
     };
     writeFileSync(join(opts.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(join(opts.outDir, 'report.txt'), describeReport(report));
-    const anomalies = (verdict.details as { anomalies?: unknown })?.anomalies;
-    writeFileSync(
-      join(opts.outDir, 'report.html'),
-      renderHtml(`jepsen-lite ${opts.workload}, seed ${opts.seed}`, describeReport(report), rec.ops, Array.isArray(anomalies) ? anomalies.map(String) : []),
-    );
+    writeFileSync(join(opts.outDir, 'report.html'), renderHtml(`jepsen-lite ${opts.workload}, seed ${opts.seed}`, describeReport(report), rec.ops, verdict.details.anomalies));
     opts.log(describeReport(report));
     return report;
   } finally {
@@ -151,12 +147,12 @@ export function describeReport(r: RunReport): string {
     `${verdict}: workload ${r.workload}, nemesis ${r.nemesis.join(',')}, servers ${r.servers.join(',')}, seed ${r.seed}${r.broken ? `, BROKEN=${r.broken}` : ''}`,
     `  ops: ${r.ops.invoked} invoked, ${r.ops.ok} ok, ${r.ops.fail} fail, ${r.ops.info} indeterminate, ${r.ops.open} open at the end`,
     `  faults: ${Object.entries(r.faults).map(([k, n]) => `${k} x${n}`).join(', ') || 'none'}`,
-    `  checker: ${String(r.verdict.valid)} in ${r.verdict.checkerMs} ms`,
+    `  checkers: ${String(r.verdict.valid)} in ${r.verdict.checkerMs} ms (${r.verdict.details.verdicts.map((v) => `${v.checker}: ${v.summary}`).join('; ')})`,
     `  final state: ${r.finalState.agree ? 'all servers agree' : 'SERVERS DISAGREE'} (${Object.entries(r.finalState.counts).map(([s, n]) => `${s}: ${n} znodes`).join(', ')})`,
     ...r.finalState.differences.map((d) => `    ${d}`),
   ];
-  const anomalies = (r.verdict.details as { anomalies?: unknown })?.anomalies;
-  if (Array.isArray(anomalies)) for (const a of anomalies.slice(0, 20)) lines.push(`    ${String(a)}`);
+  for (const a of r.verdict.details.anomalies.slice(0, 20)) lines.push(`    [${a.checker}: ${a.kind}] history entries ${a.ops.join(', ')}: ${a.explanation.split('\n')[0]}`);
+  if (r.verdict.details.anomalies.length > 20) lines.push(`    ... ${r.verdict.details.anomalies.length - 20} more in report.json`);
   lines.push(`  wall time ${r.wallSec}s, files in ${r.outDir}`);
   return lines.join('\n') + '\n';
 }

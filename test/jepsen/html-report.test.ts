@@ -17,7 +17,7 @@ const history: Op[] = [
 
 describe('renderHtml', () => {
   it('draws each operation with its outcome, the fault interval, and outlines the ops an anomaly names', () => {
-    const html = renderHtml('run <1>', 'INVALID: ...', history, ['stale sync-read: op 3 read /r0 at version 0 though op 0 had written version 1']);
+    const html = renderHtml('run <1>', 'INVALID: ...', history, [{ kind: 'stale-read', ops: [3, 4, 0, 1], explanation: 'read version 0 after version 1 was written' }]);
     expect(html).toContain('<title>run &lt;1&gt;</title>');
     const rects = [...html.matchAll(/<rect [^>]*>/g)].map((m) => m[0]);
     expect(rects.filter((r) => r.includes('fill="#2a2"'))).toHaveLength(2);

@@ -6,8 +6,8 @@
  * owner's session id (hex) on the owner's ops:
  *   'create-ephemeral' invoke { path } ok { path };  'close-session' invoke/ok { session };
  *   'session-expired' invoke/ok { session };
- *   'check-ephemeral' invoke { path, owner } ok { path, owner, exists, ephemeralOwner } where
- *   ephemeralOwner is the znode's Stat.ephemeralOwner (hex) when it exists.
+ *   'check-ephemeral' invoke { path, owner, synced: true } ok { path, owner, exists, ephemeralOwner }
+ *   where ephemeralOwner is the znode's Stat.ephemeralOwner (hex) when it exists.
  */
 import { ZkClient } from '../../client/index.js';
 import { CreateFlag } from '../../jute/index.js';
@@ -90,7 +90,7 @@ export class SessionWorkload implements Workload {
       const pick = rng.next() < 0.7 ? this.created[Math.max(0, this.created.length - 1 - rng.int(10))]! : rng.pick(this.created);
       await loop.op(
         'check-ephemeral',
-        { value: { path: pick.path, owner: pick.owner } },
+        { value: { path: pick.path, owner: pick.owner, synced: true } },
         async (c) => {
           await c.sync(pick.path);
           return c.exists(pick.path);
