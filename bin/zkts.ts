@@ -17,6 +17,7 @@ import {
 } from '../src/server/index.js';
 import { dumpLogFile, dumpSnapshotFile, purgeDataDir, RecoveryError } from '../src/zab/index.js';
 import { WORKLOADS, runBenchCli, type BenchCliOptions } from '../src/bench/index.js';
+import { JepsenUsageError, runJepsenCli, type CliOptions as JepsenCliOptions } from '../src/jepsen/runner.js';
 
 // `zkts dump-log ... | head` closes our stdout early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -174,6 +175,28 @@ program
       process.stderr.write(`zkts bench: ${(e as Error).stack ?? e}\n`);
       process.exitCode = 2;
     }
+  });
+
+program
+  .command('jepsen')
+  .description('jepsen-lite: run an ensemble of real servers under faults, record a history and check it (README: jepsen-lite)')
+  .option('--servers <kind>', 'zkts, zookeeper (Apache ZooKeeper 3.8) or mix', 'zkts')
+  .option('--nodes <n>', 'servers in the ensemble: 3 or 5', integerOption(3, 5), 3)
+  .option('--workload <name>', 'register, set, lock, session, or all (one after another)', 'register')
+  .option('--nemesis <list>', 'comma-separated faults: kill, kill-leader, pause, partition-one, partition-leader, partition-majority, bridge, clients, fsync; or all', 'all')
+  .option('--time <s>', 'seconds of faults and load per workload', integerOption(1, 1_000_000), 60)
+  .option('--seed <n>', 'seed of the schedule (default: random, printed)', integerOption(0, 0x7fffffff))
+  .option('--clients <n>', 'concurrent clients', integerOption(1, 1000), 6)
+  .option('--out <dir>', 'where the history, logs and report go', 'jepsen-out')
+  .action(async (opts: JepsenCliOptions) => {
+    try {
+      process.exitCode = await runJepsenCli(opts, (line) => console.log(line));
+    } catch (e) {
+      process.stderr.write(`zkts jepsen: ${e instanceof JepsenUsageError ? e.message : ((e as Error).stack ?? e)}\n`);
+      process.exitCode = 2;
+    }
+    // Sockets of clients that gave up may linger; the verdict is in.
+    process.exit();
   });
 
 function collect(value: string, previous: string[]): string[] {

@@ -4,7 +4,8 @@
  * any number of outstanding requests (the server answers a connection's requests in the order sent,
  * so replies are matched to a FIFO queue and their xids checked), and watch events handed to
  * listeners in wire order. No reconnects and no watch bookkeeping: a lost connection fails every
- * outstanding request with CONNECTIONLOSS and ends the client. Tests and the benchmark tool use it.
+ * outstanding request with CONNECTIONLOSS and ends the client; a new client may re-attach the same
+ * session (options `session` and `lastZxidSeen`). Tests, the benchmark tool and jepsen-lite use it.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import {
@@ -45,6 +46,13 @@ export interface ZkClientOptions {
   connectTimeout?: number;
   /** Record every received frame (replies and events) in `trace`, in wire order. Default false. */
   trace?: boolean;
+  /**
+   * Re-attach an existing session (its id and password, as a previous client's sessionId and
+   * sessionPasswd) instead of opening a new one, e.g. on another server after a connection loss.
+   */
+  session?: { id: bigint; passwd: Buffer };
+  /** The highest zxid this session has seen: a server that is behind it refuses the connection. Default 0. */
+  lastZxidSeen?: number;
 }
 
 export interface WatchEvent {
@@ -122,7 +130,7 @@ export class ZkClient {
     this.trace = opts.trace ? [] : undefined;
   }
 
-  /** Opens a connection and a new session. */
+  /** Opens a connection and a new session (or re-attaches `opts.session`). */
   static async connect(opts: ZkClientOptions): Promise<ZkClient> {
     const c = new ZkClient(opts);
     await c.open(opts);
@@ -167,10 +175,10 @@ export class ZkClient {
         const start = w.startFrame();
         writeConnectRequest(w, {
           protocolVersion: 0,
-          lastZxidSeen: 0,
+          lastZxidSeen: opts.lastZxidSeen ?? 0,
           timeOut: requested,
-          sessionId: 0n,
-          passwd: Buffer.alloc(16),
+          sessionId: opts.session?.id ?? 0n,
+          passwd: opts.session?.passwd ?? Buffer.alloc(16),
           readOnly: opts.readOnly ?? false,
         });
         w.finishFrame(start);

@@ -138,7 +138,14 @@ export class QuorumPeer implements ReplicaStore {
       snapRetainCount: this.config.autopurgeSnapRetainCount,
       preAllocSize: this.config.preAllocSize,
       log: this.log,
-      onFailure: (err) => this.endRole(`transaction log failed: ${err.message}`),
+      // Nothing more can be made durable: stop the process, as a standalone server does, so that a
+      // supervisor restarts it from its disk. Staying up would hang for ever: leaving the role
+      // waits for appends that the failed log will never acknowledge.
+      onFailure: (err) => {
+        this.log.error({ err: err.message }, 'transaction log failed; shutting down');
+        this.endRole(`transaction log failed: ${err.message}`);
+        this.clients.onFatal(err);
+      },
       progress: recoveryProgress({ log: this.log }),
       logMetrics: { fsynced: (ms) => this.zk?.stats.fsyncTime.add(ms), flushed: (n) => this.zk?.stats.batchSize.add(n) },
       snapshotted: (ms) => this.zk?.stats.snapshotTime.add(ms),
@@ -349,6 +356,9 @@ export class QuorumPeer implements ReplicaStore {
       leaderId: role.leader,
       forward: (req) => this.sendToLeader(role, forwardPacket(req)),
       sync: (done) => {
+        // TEST-ONLY: a deliberately broken server for jepsen-lite's proof that it can fail: with
+        // ZKTS_TEST_BROKEN=follower-sync-local a follower answers sync() without the leader.
+        if (process.env.ZKTS_TEST_BROKEN === 'follower-sync-local') return void queueMicrotask(done);
         this.syncWaiters.push(done);
         this.sendToLeader(role, forwardPacket({ sessionId: 0n, cxid: 0, type: OpCode.sync, body: Buffer.alloc(0), ids: [{ scheme: 'ip', id: '127.0.0.1' }] }));
       },
