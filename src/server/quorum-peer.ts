@@ -70,6 +70,8 @@ export class QuorumPeer implements ReplicaStore {
   private runner: ReadyRunner | undefined;
   private sender: LeaderPort | LearnerPort | undefined;
   private zk: ZkServer | undefined;
+  /** The server answering read-only clients while this peer looks for a quorum (readonlymode.enabled). */
+  private readOnlyZk: ZkServer | undefined;
   private ended: ((reason: string) => void) | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -146,7 +148,11 @@ export class QuorumPeer implements ReplicaStore {
       const lastZxid = this.history.lastZxid;
       this.lookingCount++;
       const electionStarted = performance.now();
+      // ZooKeeper waits max(2 s, tickTime) of looking before it decides it is cut off from its quorum.
+      const readOnlyTimer = this.config.readOnlyModeEnabled ? setTimeout(() => this.serveReadOnly(), Math.max(2000, this.config.tickTime)) : undefined;
       const decision = await this.election.elect(lastZxid, this.epochs.currentEpoch);
+      clearTimeout(readOnlyTimer);
+      this.leaveReadOnly();
       this.electionTime.add(Math.round(performance.now() - electionStarted));
       if (this.stopped) return;
       this.roleStartedAt = performance.now();
@@ -273,6 +279,23 @@ export class QuorumPeer implements ReplicaStore {
     this.touches.clear();
     for (const e of this.history.after(this.tree.lastProcessedZxid)) this.tree.apply(e.txn ?? decodeTxnEntry(e.payload).txn);
     this.state = 'looking';
+  }
+
+  /** Still looking: serve read-only clients from the last state, as ZooKeeper's ReadOnlyZooKeeperServer. */
+  private serveReadOnly(): void {
+    if (this.stopped || this.state !== 'looking') return;
+    const zk = new ZkServer(this.config, this.log, new RefusingTxnLog(), this.tree);
+    zk.enterReadOnly();
+    this.readOnlyZk = zk;
+    this.log.info({ zxid: '0x' + this.tree.lastProcessedZxid.toString(16) }, 'no quorum: serving read-only clients');
+    this.clients.serve(zk);
+  }
+
+  /** An election ended: read-only clients are disconnected (ZooKeeper closes them too) and find a read-write server. */
+  private leaveReadOnly(): void {
+    if (!this.readOnlyZk) return;
+    this.readOnlyZk = undefined;
+    this.clients.unserve('read-only mode ends: this server found a quorum');
   }
 
   private startServing(role: Role, epoch: number): void {
@@ -484,7 +507,7 @@ export class QuorumPeer implements ReplicaStore {
   }
 }
 
-/** A follower's ZkServer never logs a txn itself: writes go to the leader. */
+/** A follower's ZkServer never logs a txn itself: writes go to the leader (and a read-only one logs nothing). */
 class RefusingTxnLog implements TxnLog {
   append(txn: Txn): void {
     throw new Error(`a follower cannot log txn 0x${txn.zxid.toString(16)} itself`);

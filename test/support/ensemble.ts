@@ -46,6 +46,10 @@ interface EnsembleOptions {
   admin?: boolean;
   /** Each zkts member serves Prometheus metrics on 127.0.0.1 (Debian's ZooKeeper has no provider jar). */
   metrics?: boolean;
+  /** Java system properties (key=value) for every member: -D on the java or zkts command line. */
+  systemProperties?: string[];
+  /** zoo.cfg lines for the Apache ZooKeeper members only. */
+  zookeeperCfg?: string[];
 }
 
 export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): Promise<Ensemble> {
@@ -109,8 +113,10 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     ...(metricsPort === undefined
       ? []
       : ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`]),
+    ...(kind === 'zookeeper' ? (opts.zookeeperCfg ?? []) : []),
     ...serverLines,
   ].join('\n');
+  const defines = (opts.systemProperties ?? []).map((p) => `-D${p}`);
   const log4j = join(dir, 'log4j.properties');
   writeFileSync(log4j, 'log4j.rootLogger=INFO, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %-5p [%c{1}] %m%n\n');
   let child: ChildProcess | undefined;
@@ -134,10 +140,10 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
       out = '';
       child =
         kind === 'zkts'
-          ? spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+          ? spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg, ...defines], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
           : spawn(
               '/usr/bin/java',
-              ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', adminPort === undefined ? ZOOKEEPER_CLASSPATH : ZOOKEEPER_ADMIN_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`, `-Dzookeeper.admin.enableServer=${adminPort !== undefined}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
+              ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', adminPort === undefined ? ZOOKEEPER_CLASSPATH : ZOOKEEPER_ADMIN_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`, `-Dzookeeper.admin.enableServer=${adminPort !== undefined}`, ...defines, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
               { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
             );
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -242,7 +242,7 @@ const COMMANDS: Command[] = [
       return { initial_configuration: redacted };
     },
   },
-  { names: ['is_read_only', 'isro'], serverRequired: true, run: () => ({ read_only: false }) },
+  { names: ['is_read_only', 'isro'], serverRequired: true, run: ({ server }) => ({ read_only: server?.readOnly === true }) },
   {
     names: ['last_snapshot', 'lsnp'],
     serverRequired: true,
