@@ -169,6 +169,7 @@ export class QuorumPeer implements ReplicaStore {
     const role = new ZabLeader({
       myid: this.myid,
       voters: votersOf(this.config),
+      observers: observersOf(this.config),
       ...this.epochs,
       history: this.history,
       timing: this.config,
@@ -192,7 +193,8 @@ export class QuorumPeer implements ReplicaStore {
     this.state = 'following';
     const leader = this.config.servers.find((s) => s.id === leaderSid);
     if (!leader) return Promise.resolve(`leader ${leaderSid} is not in the configuration`);
-    const role = new ZabFollower({ myid: this.myid, leader: leaderSid, ...this.epochs, history: this.history, timing: this.config, now: Date.now() });
+    const observer = observersOf(this.config).has(this.myid);
+    const role = new ZabFollower({ myid: this.myid, leader: leaderSid, ...this.epochs, history: this.history, timing: this.config, now: Date.now(), observer });
     const port = new LearnerPort(
       (onError) =>
         new LearnerInbox(
@@ -342,9 +344,9 @@ export class QuorumPeer implements ReplicaStore {
             ...this.peerRows('leading'),
             ['learners', f.learners],
             ['synced_followers', f.syncedFollowers],
-            // zkts refuses non-voting learners (observers come later): these sets are empty, not unmeasured.
+            // zkts has no non-voting followers (only observers, which reconfig would turn into them): that set is empty, not unmeasured.
             ['synced_non_voting_followers', 0],
-            ['synced_observers', 0],
+            ['synced_observers', f.syncedObservers],
             ['pending_syncs', f.pendingSyncs],
             ['leader_uptime', Math.round(performance.now() - this.roleStartedAt)],
             ['proposal_count', f.proposals],
@@ -357,6 +359,7 @@ export class QuorumPeer implements ReplicaStore {
     }
     return {
       role: 'follower',
+      observer: role.observer,
       leaderId: role.leader,
       forward: (req) => this.sendToLeader(role, forwardPacket(req)),
       sync: (done) => {
@@ -373,7 +376,7 @@ export class QuorumPeer implements ReplicaStore {
         this.sendToLeader(role, { type: PacketType.REVALIDATE, zxid: -1, data: encodeRevalidateRequest(id, timeout), authinfo: null });
       },
       monitor: () => [
-        ...this.peerRows('following'),
+        ...this.peerRows(role.observer ? 'observing' : 'following'),
         ['learner_proposal_received_count', role.proposalsReceived],
         ['learner_commit_received_count', role.commitsReceived],
       ],
@@ -384,7 +387,7 @@ export class QuorumPeer implements ReplicaStore {
    * The rows every member shows. A role serves clients only once synchronized (ZooKeeper's ZabState
    * BROADCAST), and mntr is answered only while serving: so the peer state is "<role> - broadcast".
    */
-  private peerRows(state: 'leading' | 'following'): [string, string | number | JavaDouble][] {
+  private peerRows(state: 'leading' | 'following' | 'observing'): [string, string | number | JavaDouble][] {
     return [
       ['peer_state', `${state} - broadcast`],
       ['quorum_size', votersOf(this.config).size],
@@ -523,6 +526,10 @@ function forwardPacket(req: ForwardedRequest): QuorumPacket {
 
 export function votersOf(config: ServerConfig): Set<number> {
   return new Set(config.servers.filter((s) => s.role === 'participant').map((s) => s.id));
+}
+
+export function observersOf(config: ServerConfig): Set<number> {
+  return new Set(config.servers.filter((s) => s.role === 'observer').map((s) => s.id));
 }
 
 export function quorumConfigOf(config: ServerConfig): QuorumConfig {

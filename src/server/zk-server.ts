@@ -45,6 +45,8 @@ export interface Session {
  */
 export interface Replication {
   readonly role: 'leader' | 'follower';
+  /** A follower that is an observer: it learns and serves, forwards writes, and never votes. */
+  readonly observer?: boolean;
   /** Follower: the id of the server it follows (the admin server's leader command). */
   readonly leaderId?: number;
   /** Follower: a request for the leader to prepare (REQUEST on the quorum port). */
@@ -175,8 +177,9 @@ export class ZkServer {
   }
 
   /** What srvr and mntr call this server: standalone, or its role in the ensemble. */
-  get mode(): 'standalone' | 'leader' | 'follower' | 'read-only' {
+  get mode(): 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only' {
     if (this.localSessions) return 'read-only';
+    if (this.replication?.observer) return 'observer';
     return this.replication?.role ?? 'standalone';
   }
 

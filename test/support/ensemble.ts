@@ -50,6 +50,8 @@ interface EnsembleOptions {
   systemProperties?: string[];
   /** zoo.cfg lines for the Apache ZooKeeper members only. */
   zookeeperCfg?: string[];
+  /** Each member's role in the server lines (default: all participants); observers get peerType=observer too. */
+  roles?: ('participant' | 'observer')[];
 }
 
 export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): Promise<Ensemble> {
@@ -64,7 +66,7 @@ export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): 
       metrics: opts.metrics && kinds[i] === 'zkts' ? await freePort() : undefined,
     });
   }
-  const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:participant`);
+  const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:${opts.roles?.[i] ?? 'participant'}`);
   const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts, ports[i]!.admin, ports[i]!.metrics));
   // The highest sid first, and the others once it takes part in elections: with equal data it then
   // leads whatever its kind (a JVM starting slowly would otherwise let the others elect without it).
@@ -79,7 +81,7 @@ export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): 
         const running = members.filter((m) => m.running());
         const modes = await Promise.all(running.map((m) => m.mode()));
         const leaders = running.filter((_, i) => modes[i] === 'leader');
-        if (leaders.length === 1 && modes.every((x) => x === 'leader' || x === 'follower')) return leaders[0]!;
+        if (leaders.length === 1 && modes.every((x) => x === 'leader' || x === 'follower' || x === 'observer')) return leaders[0]!;
         if (Date.now() > deadline) {
           throw new Error(`ensemble did not settle: ${running.map((m, i) => `${m.kind} ${m.sid}: ${modes[i]}`).join(', ')}\n${members.map((m) => `--- ${m.kind} ${m.sid}\n${m.output().slice(-3000)}`).join('\n')}`);
         }
@@ -114,6 +116,7 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
       ? []
       : ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`]),
     ...(kind === 'zookeeper' ? (opts.zookeeperCfg ?? []) : []),
+    ...(opts.roles?.[sid - 1] === 'observer' ? ['peerType=observer'] : []),
     ...serverLines,
   ].join('\n');
   const defines = (opts.systemProperties ?? []).map((p) => `-D${p}`);
