@@ -338,6 +338,7 @@ export class QuorumPeer implements ReplicaStore {
         revalidate: () => {
           throw new Error('the leader revalidates nothing');
         },
+        syncedObservers: () => role.syncedObservers,
         monitor: () => {
           const f = role.figures;
           return [

@@ -57,6 +57,8 @@ export interface Replication {
   touched(sessionId: bigint, timeout: number): void;
   /** Follower: a client re-attached here; the leader makes this server the session's owner (REVALIDATE). */
   revalidate(sessionId: bigint, timeout: number, done: (valid: boolean) => void): void;
+  /** Leader: the sids of the observers it sends INFORMs to (the admin server's observers command). */
+  syncedObservers?(): number[];
   /** mntr's ensemble rows without the zk_ prefix (peer_state, quorum_size, the leader's learner and proposal figures, ...), measured. */
   monitor(): [string, string | number | JavaDouble][];
 }

@@ -115,6 +115,11 @@ export class ZabLeader extends RoleBase {
     return this.phase === 'stopped';
   }
 
+  /** The observers that get INFORMs. */
+  get syncedObservers(): number[] {
+    return [...this.learners.values()].filter((l) => l.forwarding && l.observer).map((l) => l.sid);
+  }
+
   get figures(): LeaderFigures {
     let synced = 0;
     let observing = 0;

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEnsemble, type Ensemble, type Kind, type Member } from '../support/ensemble.js';
 import { DIST, skipWithout, ZOOKEEPER } from '../support/requirements.js';
+import { httpGet } from '../support/operability.js';
 import { fourLetter } from '../support/servers.js';
 import { OPEN_ACL } from '../zab/helpers.js';
 import { RawClient } from '../zab/raw-client.js';
@@ -45,8 +46,11 @@ describe.each(cases)('%s', (_name, observerKind, participantKind) => {
   it.skipIf(skipWithout(DIST, ...(needsZk ? [ZOOKEEPER] : [])))(
     'the observer serves reads, forwards writes, sees every write, and never votes',
     async () => {
+      // The admin server on the all-zkts ensemble (ZooKeeper's needs Jetty jars it is tested with elsewhere).
+      const admin = observerKind === 'zkts' && participantKind === 'zkts';
       ensemble = await startEnsemble([observerKind, participantKind, participantKind, participantKind], {
         tickTime: 1000,
+        admin,
         roles: ['observer', 'participant', 'participant', 'participant'],
       });
       const leader = await ensemble.settled(90_000);
@@ -74,6 +78,12 @@ describe.each(cases)('%s', (_name, observerKind, participantKind) => {
 
       const mntr = await fourLetter(leader.clientPort, 'mntr');
       expect(/^zk_synced_observers\t(\d+)/m.exec(mntr)?.[1]).toBe('1');
+      if (admin) {
+        const ask = async (m: Member, command: string) => JSON.parse((await httpGet(`http://127.0.0.1:${m.adminPort}/commands/${command}`)).body) as Record<string, unknown>;
+        expect(await ask(leader, 'observers')).toMatchObject({ synced_observers: 1, observers: [{ sid: 1 }] });
+        expect(await ask(observer, 'zabstate')).toMatchObject({ voting: false, is_leader: false });
+        expect(await ask(leader, 'zabstate')).toMatchObject({ voting: true, is_leader: true });
+      }
 
       // No vote: two participants gone, the third and the observer (2 of 4 servers) do not serve.
       const [first, ...others] = participants.filter((m) => m !== leader).concat([leader]);

@@ -92,6 +92,7 @@ describe('ZAB with an observer', () => {
     expect(net.applied.get(2)).toEqual([zxid]);
     expect(net.fromLearner.get(9)!.filter((p) => p.type === PacketType.ACK && p.zxid === zxid)).toEqual([]);
     expect(net.leader.figures).toMatchObject({ syncedFollowers: 1, syncedObservers: 1 });
+    expect(net.leader.syncedObservers).toEqual([9]);
   });
 
   it('refuses OBSERVERINFO from a server that is not an observer', () => {
