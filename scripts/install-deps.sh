@@ -12,6 +12,7 @@ PACKAGES=(
   python3-kazoo python3-pytest python3-pytest-timeout python3-mock python3-objgraph
   python3-gevent python3-eventlet python3-pure-sasl zookeeper zookeeper-bin
   libjetty9-java libservlet-api-java libjackson2-databind-java prometheus chromium
+  openssl # test certificates for the TLS tests (keytool comes with zookeeper's JRE)
 )
 
 missing=()

@@ -47,11 +47,21 @@ const saslProvider: AuthProvider = {
   isAuthenticated: true,
 };
 
-export const AUTH_PROVIDERS: ReadonlyMap<string, AuthProvider> = new Map([
+const providers = new Map<string, AuthProvider>([
   ['digest', digestProvider],
   ['ip', ipProvider],
   ['sasl', saslProvider],
 ]);
+
+export const AUTH_PROVIDERS: ReadonlyMap<string, AuthProvider> = providers;
+
+/**
+ * Adds a scheme configured by authProvider.N (x509). Process-wide, as ZooKeeper's ProviderRegistry
+ * is: once a server of this process has it, every server's ACLs accept it.
+ */
+export function registerAuthProvider(scheme: string, provider: AuthProvider): void {
+  providers.set(scheme, provider);
+}
 
 function ipBytes(addr: string): number[] | undefined {
   if (isIPv4(addr)) return addr.split('.').map(Number);

@@ -12,8 +12,12 @@ import {
   loadZooCfg,
   readMyid,
   sessionTimeoutBounds,
+  X509_PROVIDER,
   type ServerConfig,
 } from './config.js';
+import { quorumTlsOptions, securePortOptions } from './tls.js';
+
+const NETTY_FACTORY = 'org.apache.zookeeper.server.NettyServerCnxnFactory';
 
 export interface ConfigOptions {
   /** A zoo.cfg; without one, the defaults (127.0.0.1:2181, ./zkts-data). */
@@ -28,7 +32,8 @@ export function resolveServerConfig(o: ConfigOptions): ServerConfig {
   let config = o.config !== undefined ? loadZooCfg(o.config) : defaultConfig();
   config = applySystemProperties(config, o.define ?? []);
   if (o.port !== undefined) config = { ...config, clientPort: o.port };
-  refuseTlsOnly(config, o.port !== undefined);
+  config = secureOnly(config, o.port !== undefined);
+  checkSecurePort(config);
   config.myid = readMyid(config.dataDir);
   checkEnsemble(config);
   return config;
@@ -51,14 +56,43 @@ function checkEnsemble(c: ServerConfig): void {
   if (!me) throw new ConfigError(`My id ${c.myid} not in the peer list (${c.dataDir}/myid; server lines: ${c.servers.map((s) => s.id).join(', ')})`);
 }
 
-/** ZooKeeper given only a secureClientPort serves TLS alone; zkts, without TLS, would serve plaintext instead. */
-function refuseTlsOnly(c: ServerConfig, portGiven: boolean): void {
-  const secure = c.sources.secureClientPort;
-  if (secure === undefined || c.sources.clientPort !== undefined || portGiven) return;
-  throw new ConfigError(
-    `${secure}: secureClientPort without clientPort: zkts has no TLS and would serve plaintext on port ${c.clientPort}; ` +
-      `set clientPort to serve plaintext clients`,
-  );
+/**
+ * ZooKeeper given a secureClientPort and no clientPort serves TLS alone (its conf then says
+ * clientPort=-1): so does zkts, unless --port asks for a plaintext port.
+ */
+function secureOnly(c: ServerConfig, portGiven: boolean): ServerConfig {
+  if (c.secureClientPort === undefined || c.sources.clientPort !== undefined || portGiven) return c;
+  return { ...c, clientPort: -1 };
+}
+
+/** The ssl.* settings are read now, so that a bad store or value is an error before anything starts. */
+function checkSecurePort(c: ServerConfig): void {
+  if (c.secureClientPort === undefined) {
+    if (Object.keys(c.ssl).some((k) => !k.startsWith('ssl.quorum.'))) c.warnings.push('ssl.* settings without secureClientPort: no TLS port is opened');
+  } else {
+    checkSecureClientPort(c);
+  }
+  if (c.sslQuorum) {
+    if (!isEnsemble(c)) c.warnings.push(`${c.sources.sslQuorum}: sslQuorum on a standalone server: there are no quorum ports to secure`);
+    quorumTlsOptions(c);
+  }
+}
+
+function checkSecureClientPort(c: ServerConfig): void {
+  securePortOptions(c);
+  if (c.serverCnxnFactory !== NETTY_FACTORY) {
+    c.warnings.push(
+      `${c.sources.secureClientPort}: secureClientPort without serverCnxnFactory=${NETTY_FACTORY}: ` +
+        'ZooKeeper 3.8 would refuse to start (its default NIO factory has no TLS); zkts serves TLS anyway',
+    );
+  }
+  const provider = c.ssl['ssl.authProvider'] ?? 'x509';
+  if (c.ssl['ssl.clientAuth']?.trim().toLowerCase() !== 'none' && (!c.x509AuthProvider || provider !== 'x509')) {
+    c.warnings.push(
+      `${c.sources.secureClientPort}: client certificates are requested (ssl.clientAuth) but no authProvider.N=${X509_PROVIDER}: ` +
+        'as ZooKeeper, a client presenting a certificate is disconnected (X509 Auth provider not found); add that line or set ssl.clientAuth=none',
+    );
+  }
 }
 
 /** The effective settings, as zoo.cfg keys, for `zkts check-config`. Secrets are not shown. */
@@ -72,6 +106,11 @@ export function describeConfig(c: ServerConfig): string[] {
     ['dataLogDir', c.dataLogDir],
     ['clientPort', c.clientPort],
     ['clientPortAddress', c.clientPortAddress ?? '(every interface)'],
+    ['secureClientPort', c.secureClientPort ?? '(not set)'],
+    ['secureClientPortAddress', c.secureClientPort === undefined ? '(not set)' : (c.secureClientPortAddress ?? '(every interface)')],
+    ...Object.entries(c.ssl).map(([k, v]): [string, string] => [k, /password$/i.test(k) ? '(set)' : v]),
+    ['authProvider.x509', c.x509AuthProvider ? X509_PROVIDER : '(not set)'],
+    ['sslQuorum', c.sslQuorum],
     ['maxClientCnxns', c.maxClientCnxns],
     ['globalOutstandingLimit', c.globalOutstandingLimit],
     ['zkts.maxUnreadOutputBytes', c.maxUnreadOutputBytes ?? `${c.juteMaxBuffer + DEFAULT_UNREAD_OUTPUT_MARGIN} (default: jute.maxbuffer + 4 MiB)`],

@@ -1,6 +1,6 @@
 /**
  * What zkts does with the ZooKeeper settings it reads but does not act on. An operator who writes
- * `secureClientPort` or `audit.enable=true` believes something is on: each such key gets a warning
+ * `sslQuorum=true` or `audit.enable=true` believes something is on: each such key gets a warning
  * at start saying what happens instead. Keys that change nothing (or that ensembles take as
  * ZooKeeper's defaults mean them) are accepted quietly.
  *
@@ -10,7 +10,6 @@
 
 type Note = string | null | undefined;
 
-const TLS = 'TLS is not supported: zkts serves plaintext on clientPort only';
 const QUORUM_SASL = 'quorum SASL is not supported: servers of an ensemble talk without authentication';
 const PROMETHEUS = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 /** ZooKeeper's default provider feeds mntr and the admin server's monitor, as zkts always does. */
@@ -53,10 +52,8 @@ export function keyNote(key: string, value: string): Note {
       ? null
       : `custom authentication providers are not supported: the scheme of ${value} is unknown to zkts (built in: digest, ip, sasl)`;
   }
-  if (key === 'secureClientPort' || key === 'secureClientPortAddress' || key === 'portUnification' || key.startsWith('ssl.')) {
-    return TLS;
-  }
-  if (key === 'sslQuorum' || key === 'sslQuorumReloadCertFiles') return 'TLS between servers is not supported: the quorum and election ports are plaintext';
+  const tls = tlsNote(key, value);
+  if (tls !== undefined) return tls;
   if (key.startsWith('quorum.auth.')) return QUORUM_SASL;
   // admin.enableServer, serverAddress, serverPort, commandURL and idleTimeout are settings (config.ts).
   if (key === 'admin.forceHttps' || key === 'admin.portUnification') return isTrue(value) ? 'HTTPS for the admin server is not supported: it serves plain HTTP' : null;
@@ -68,7 +65,6 @@ export function keyNote(key: string, value: string): Note {
   // The Prometheus provider's worker pool: zkts records on its event loop, with no queue to size.
   if (key === 'metricsProvider.numWorkerThreads' || key === 'metricsProvider.maxQueueSize' || key === 'metricsProvider.workerShutdownTimeoutMs') return null;
   if (key === 'audit.enable') return isTrue(value) ? 'audit logging is not supported: no audit log is written' : null;
-  if (key === 'serverCnxnFactory') return 'ignored: zkts has its own network layer (Node.js sockets, plaintext)';
   if (key === 'clientCnxnSocket' || key === 'client.secure') return 'a client setting: servers ignore it';
   if (key === 'clientPortListenBacklog') return "ignored: the listener uses Node.js's default backlog";
   if (key.startsWith('jvm.pause.')) return 'ignored: zkts runs no JVM pause monitor';
@@ -81,6 +77,43 @@ export function keyNote(key: string, value: string): Note {
     return value.trim().toUpperCase() === 'SHA1' ? null : 'not supported: digest ids are computed with SHA1, as ZooKeeper does by default';
   }
   if (key === 'snapSizeLimitInKb') return 'not supported: snapshots are taken every snapCount txns only';
+  return undefined;
+}
+
+/** The ssl.* settings the secure client port honours (src/server/tls.ts). */
+const SSL_HONOURED = new Set([
+  'ssl.keyStore.location',
+  'ssl.keyStore.password',
+  'ssl.keyStore.passwordPath',
+  'ssl.keyStore.type',
+  'ssl.trustStore.location',
+  'ssl.trustStore.password',
+  'ssl.trustStore.passwordPath',
+  'ssl.trustStore.type',
+  'ssl.clientAuth',
+  'ssl.protocol',
+  'ssl.enabledProtocols',
+  'ssl.ciphersuites',
+  // On the client port ZooKeeper does not check a client's host name against its certificate
+  // (ClientX509Util.shouldVerifyClientHostname is false), and neither does zkts: nothing to do.
+  'ssl.hostnameVerification',
+]);
+
+/** The note of a TLS setting; undefined when `key` is not one. */
+function tlsNote(key: string, value: string): Note {
+  // ssl.quorum.X means for the election and quorum ports (sslQuorum) what ssl.X means for secureClientPort.
+  if (SSL_HONOURED.has(key) || SSL_HONOURED.has(key.replace(/^ssl\.quorum\./, 'ssl.'))) return null;
+  // portUnification is the quorum's (UnifiedServerSocket, for rolling upgrades to sslQuorum); client.portUnification the client port's.
+  if (key === 'portUnification') return isTrue(value) ? 'not supported: the election and quorum ports take TLS only with sslQuorum=true, plaintext only without' : null;
+  if (key === 'client.portUnification') return isTrue(value) ? 'not supported: clientPort serves plaintext only; TLS clients use secureClientPort' : null;
+  if (key === 'sslQuorumReloadCertFiles') return isTrue(value) ? 'not supported: the quorum\'s key and trust stores are read once, at start' : null;
+  if (key === 'ssl.authProvider') {
+    return value.trim() === 'x509' ? null : `not supported: only the x509 provider authenticates client certificates; with ${value.trim()} a client presenting one is disconnected (as ZooKeeper does without that provider)`;
+  }
+  if (key === 'ssl.crl' || key === 'ssl.ocsp') return isTrue(value) ? 'certificate revocation (CRL, OCSP) is not checked by zkts' : null;
+  if (key === 'ssl.context.supplier.class') return 'not supported: the TLS context is built from the ssl.* store settings';
+  if (key === 'ssl.handshakeDetectionTimeoutMillis') return 'ignored: it applies to portUnification only, which zkts does not support';
+  if (key.startsWith('ssl.')) return 'not a ZooKeeper 3.8 TLS setting: ignored';
   return undefined;
 }
 

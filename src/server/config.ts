@@ -83,6 +83,20 @@ export interface ServerConfig {
    * (zkts.maxUnreadOutputBytes); undefined means 4 MiB plus jute.maxbuffer, room for the largest reply.
    */
   maxUnreadOutputBytes: number | undefined;
+  /** secureClientPort: the TLS client port (src/server/tls.ts); undefined: none. */
+  secureClientPort: number | undefined;
+  /** undefined: every interface, as ZooKeeper binds a secureClientPort without secureClientPortAddress. */
+  secureClientPortAddress: string | undefined;
+  /** The ssl.* settings (zoo.cfg, or -Dzookeeper.ssl.*) by key; they hold passwords: never print the values. */
+  ssl: Record<string, string>;
+  /** An authProvider.N names X509AuthenticationProvider: the x509 scheme exists (ZooKeeper's ProviderRegistry). */
+  x509AuthProvider: boolean;
+  /** zookeeper.X509AuthenticationProvider.superUser: the certificate subject granted super. */
+  x509SuperUser: string | undefined;
+  /** sslQuorum: the election and quorum ports use TLS, with the ssl.quorum.* settings. */
+  sslQuorum: boolean;
+  /** serverCnxnFactory as written (ZooKeeper needs NettyServerCnxnFactory for TLS; zkts does not). */
+  serverCnxnFactory: string | undefined;
   /** Keys we read but do not act on, and keys we do not know: reported as warnings at start. */
   warnings: string[];
   /** Where each key read was set ("zoo.cfg:12", "-Dzookeeper.skipACL"), by key. */
@@ -140,6 +154,13 @@ export function defaultConfig(): ServerConfig {
     autopurgePurgeInterval: 0,
     globalOutstandingLimit: 1000,
     maxUnreadOutputBytes: undefined,
+    secureClientPort: undefined,
+    secureClientPortAddress: undefined,
+    ssl: {},
+    x509AuthProvider: false,
+    x509SuperUser: undefined,
+    serverCnxnFactory: undefined,
+    sslQuorum: false,
     warnings: [],
     sources: {},
   };
@@ -229,15 +250,41 @@ const SETTERS: Record<string, Setter> = {
   'autopurge.purgeInterval': (c, v, w, k) => (c.autopurgePurgeInterval = intIn(0)(v, w, k)),
   globalOutstandingLimit: (c, v, w, k) => (c.globalOutstandingLimit = intIn(0)(v, w, k)),
   'zkts.maxUnreadOutputBytes': (c, v, w, k) => (c.maxUnreadOutputBytes = positive(v, w, k)),
+  secureClientPort: (c, v, w, k) => (c.secureClientPort = port(v, w, k)),
+  secureClientPortAddress: (c, v) => (c.secureClientPortAddress = v),
+  ssl: (c, v, w, k) => {
+    c.ssl = { ...c.ssl, [k]: v };
+    const note = keyNote(k, v);
+    if (note) warnOnce(c, w, k, note);
+  },
+  authProvider: (c, v, w, k) => {
+    if (v.trim() === X509_PROVIDER) c.x509AuthProvider = true;
+    else {
+      const note = keyNote(k, v);
+      if (note) warnOnce(c, w, k, note);
+    }
+  },
+  'X509AuthenticationProvider.superUser': (c, v) => (c.x509SuperUser = v),
+  serverCnxnFactory: (c, v) => (c.serverCnxnFactory = v.trim()),
+  sslQuorum: (c, v, w, k) => (c.sslQuorum = boolValue(v, w, k)),
   // ZooKeeper's RequestThrottler (off at 0, its default) is not implemented: say so rather than pretend.
   request_throttle_max_requests: (c, v, w, k) => {
     if (intIn(0)(v, w, k) > 0) c.warnings.push(`${w}: ${k} (ZooKeeper's RequestThrottler) is not supported by zkts and is ignored; globalOutstandingLimit throttles reading instead`);
   },
 };
 
-/** The setter of a key: superUser.<anything> is a super user as superUser is (ZooKeeper's isSaslSuperUser). */
+export const X509_PROVIDER = 'org.apache.zookeeper.server.auth.X509AuthenticationProvider';
+
+/**
+ * The setter of a key: superUser.<anything> is a super user as superUser is (ZooKeeper's
+ * isSaslSuperUser); ssl.* (ssl.quorum.* too) and authProvider.* have one setter each.
+ */
 function setterOf(key: string): Setter | undefined {
-  return SETTERS[key] ?? (key.startsWith('superUser.') ? SETTERS.superUser : undefined);
+  if (SETTERS[key]) return SETTERS[key];
+  if (key.startsWith('superUser.')) return SETTERS.superUser;
+  if (key.startsWith('ssl.')) return SETTERS.ssl;
+  if (key.startsWith('authProvider.')) return SETTERS.authProvider;
+  return undefined;
 }
 
 /** Adds the warning of a key zkts does not act on; a note shared by several keys (ssl.*) is given once. */
@@ -333,6 +380,9 @@ export function parseZooCfg(text: string, file: string, base: ServerConfig = def
   }
   // ZooKeeper binds the wildcard address unless told otherwise (new InetSocketAddress(clientPort)).
   if (c.sources.clientPortAddress === undefined) c.clientPortAddress = undefined;
+  if (c.secureClientPortAddress !== undefined && c.secureClientPort === undefined) {
+    throw new ConfigError(`${c.sources.secureClientPortAddress}: secureClientPortAddress is set but secureClientPort is not set`);
+  }
   const dir = dirname(resolve(file));
   if (dataDirSet && !isAbsolute(c.dataDir)) c.dataDir = resolve(dir, c.dataDir);
   if (dataLogDirSet && !isAbsolute(c.dataLogDir)) c.dataLogDir = resolve(dir, c.dataLogDir);

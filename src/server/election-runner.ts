@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { decodeNotification, encodeNotification, formatQuorumConfig, PeerState, type QuorumConfig } from '../jute/election.js';
 import { FastLeaderElection, type Decision, type Step } from '../zab/election.js';
 import { QuorumCnxManager } from './quorum-cnx.js';
+import type { QuorumTransport } from './quorum-transport.js';
 
 export interface ElectionRunnerOptions {
   myId: number;
@@ -23,6 +24,8 @@ export interface ElectionRunnerOptions {
   /** zookeeper.fastleader.minNotificationInterval / maxNotificationInterval (200 ms / 60 s). */
   minNotificationIntervalMs?: number;
   maxNotificationIntervalMs?: number;
+  /** Plain TCP (the default) or TLS (sslQuorum). */
+  transport?: QuorumTransport;
 }
 
 export class ElectionRunner {
@@ -53,6 +56,7 @@ export class ElectionRunner {
       onMessage: (sid, payload) => this.message(sid, payload),
       onReachability: (sid, reachable) => this.apply(this.core.peerReachable(sid, reachable)),
       logger: opts.logger,
+      transport: opts.transport,
     });
   }
 

@@ -11,6 +11,8 @@ import { hex, type ZkServer } from './zk-server.js';
 export interface FourLetterContext {
   server: ZkServer;
   config: ServerConfig;
+  /** The port secureClientPort listens on; undefined without one (conf says -1, as ZooKeeper). */
+  secureClientPort?: number | undefined;
   connections: Iterable<Connection>;
   resetServerStats(): void;
   resetConnectionStats(): void;
@@ -59,7 +61,7 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
       const c = ctx.config;
       return [
         `clientPort=${c.clientPort}`,
-        `secureClientPort=-1`,
+        `secureClientPort=${ctx.secureClientPort ?? -1}`,
         `dataDir=${c.dataDir}/version-2`,
         `dataDirSize=${dirSize(c.dataDir)}`,
         `dataLogDir=${c.dataLogDir}/version-2`,

@@ -5,7 +5,7 @@
  * (newest wins) and the last message sent again whenever a connection comes up. Only bytes move here;
  * what they mean is the election core's business.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import {
   decodeElectionFrame,
@@ -14,6 +14,7 @@ import {
   encodeInitialMessage,
   type HostPort,
 } from '../jute/election.js';
+import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-transport.js';
 
 export interface ElectionPeer {
   sid: number;
@@ -40,6 +41,8 @@ export interface QuorumCnxOptions {
   /** Redial backoff after a failed or lost connection: doubles from min to max. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Plain TCP (the default) or TLS (sslQuorum). */
+  transport?: QuorumTransport;
 }
 
 interface PeerLink {
@@ -72,7 +75,7 @@ export class QuorumCnxManager {
 
   /** Listens on the election port. */
   async start(): Promise<void> {
-    const server = createServer((sock) => this.accepted(sock));
+    const server = (this.opts.transport ?? PLAIN_TRANSPORT).createServer((sock) => this.accepted(sock));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -120,10 +123,7 @@ export class QuorumCnxManager {
     const link = this.link(sid);
     if (this.closed || link.socket || link.dialing || link.redialTimer || !link.address) return;
     link.dialing = true;
-    const sock = createConnection({ host: link.address.host, port: link.address.port });
-    this.track(sock);
-    sock.setTimeout(this.connectTimeoutMs, () => sock.destroy());
-    sock.once('connect', () => {
+    const sock = (this.opts.transport ?? PLAIN_TRANSPORT).connect(link.address.host, link.address.port, () => {
       sock.setTimeout(0);
       sock.setNoDelay(true);
       sock.write(encodeInitialMessage(this.opts.myId, this.opts.listen));
@@ -135,6 +135,8 @@ export class QuorumCnxManager {
       }
       this.established(sid, sock, Buffer.alloc(0));
     });
+    this.track(sock);
+    sock.setTimeout(this.connectTimeoutMs, () => sock.destroy());
     sock.once('close', () => {
       if (link.dialing) {
         link.dialing = false;

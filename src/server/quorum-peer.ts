@@ -40,6 +40,8 @@ import {
 } from '../zab/index.js';
 import type { ServerConfig } from './config.js';
 import { ElectionRunner } from './election-runner.js';
+import { recoveryProgress } from './progress.js';
+import { quorumTransport, type QuorumTransport } from './quorum-transport.js';
 import { Summary, type JavaDouble } from './server-stats.js';
 import { LeaderPort, LearnerPort } from './quorum-port.js';
 import { ZkTcpServer } from './tcp-server.js';
@@ -89,13 +91,17 @@ export class QuorumPeer implements ReplicaStore {
   private readonly localSyncs: (() => void)[] = [];
   private appendChain: Promise<void> = Promise.resolve();
   state: 'looking' | 'leading' | 'following' = 'looking';
+  /** Plain TCP, or TLS between servers with sslQuorum=true. */
+  private readonly transport: QuorumTransport;
 
   constructor(
     readonly config: ServerConfig,
     readonly myid: number,
     private readonly clients: ZkTcpServer,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.transport = quorumTransport(config, log);
+  }
 
   private get snapDir(): string {
     return join(this.config.dataDir, 'version-2');
@@ -108,7 +114,7 @@ export class QuorumPeer implements ReplicaStore {
   async start(): Promise<void> {
     await this.openData(true);
     this.epochs = await loadEpochs(this.snapDir, this.tree.lastProcessedZxid);
-    this.election = new ElectionRunner({ myId: this.myid, config: quorumConfigOf(this.config), logger: this.log });
+    this.election = new ElectionRunner({ myId: this.myid, config: quorumConfigOf(this.config), logger: this.log, transport: this.transport });
     await this.election.listen();
     await this.clients.listen();
     this.clients.unserve('looking for a leader');
@@ -135,6 +141,7 @@ export class QuorumPeer implements ReplicaStore {
       preAllocSize: this.config.preAllocSize,
       log: this.log,
       onFailure: (err) => this.endRole(`transaction log failed: ${err.message}`),
+      progress: recoveryProgress({ log: this.log }),
       logMetrics: { fsynced: (ms) => this.zk?.stats.fsyncTime.add(ms), flushed: (n) => this.zk?.stats.batchSize.add(n) },
       snapshotted: (ms) => this.zk?.stats.snapshotTime.add(ms),
     });
@@ -181,6 +188,7 @@ export class QuorumPeer implements ReplicaStore {
       (sid, p) => this.input(() => role.receive(sid, p, Date.now())),
       (sid) => this.input(() => role.learnerGone(sid)),
       this.log,
+      this.transport,
     );
     return this.runRole(role, port, async () => {
       const me = this.config.servers.find((s) => s.id === this.myid)!;
@@ -208,6 +216,7 @@ export class QuorumPeer implements ReplicaStore {
           onError,
         ),
       (reason) => this.input(() => role.stop(reason)),
+      this.transport,
     );
     return this.runRole(role, port, async () => {
       await port.connect(leader.host, leader.quorumPort, Date.now() + this.config.initLimit * this.config.tickTime);
@@ -253,6 +262,9 @@ export class QuorumPeer implements ReplicaStore {
         return;
       case 'dropLearner':
         this.log.warn({ learner: e.sid, reason: e.reason }, 'learner dropped');
+        return;
+      case 'learnerSync':
+        this.log.info({ learner: e.sid, mode: e.mode.toUpperCase(), from: '0x' + e.from.toString(16), to: '0x' + e.to.toString(16), txns: e.txns }, 'syncing learner');
         return;
     }
   }

@@ -1,6 +1,7 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { PacketType, QuorumPacketStream, decodeLearnerInfo, type QuorumPacket } from '../jute/index.js';
+import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-transport.js';
 import { LearnerInbox, type QuorumSender } from './zab-runtime.js';
 
 /**
@@ -17,8 +18,9 @@ export class LeaderPort implements QuorumSender {
     private readonly onPacket: (sid: number, p: QuorumPacket) => void,
     private readonly onGone: (sid: number) => void,
     private readonly log: Logger,
+    transport: QuorumTransport = PLAIN_TRANSPORT,
   ) {
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = transport.createServer((socket) => this.accept(socket));
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -94,6 +96,7 @@ export class LearnerPort implements QuorumSender {
   constructor(
     private readonly inbox: (onError: (err: Error) => void) => LearnerInbox,
     private readonly onClosed: (reason: string) => void,
+    private readonly transport: QuorumTransport = PLAIN_TRANSPORT,
   ) {}
 
   /**
@@ -103,7 +106,7 @@ export class LearnerPort implements QuorumSender {
   async connect(host: string, port: number, deadline: number): Promise<void> {
     for (let retryMs = 10; ; retryMs = Math.min(retryMs * 2, 200)) {
       try {
-        this.socket = await openSocket(host, port);
+        this.socket = await openSocket(this.transport, host, port);
         break;
       } catch (e) {
         if (this.closed || Date.now() + retryMs > deadline) throw e;
@@ -154,10 +157,9 @@ function writeBatched(socket: Socket, bytes: Buffer): void {
   });
 }
 
-function openSocket(host: string, port: number): Promise<Socket> {
+function openSocket(transport: QuorumTransport, host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host, port, noDelay: true });
-    s.once('connect', () => {
+    const s = transport.connect(host, port, () => {
       s.off('error', reject);
       resolve(s);
     });

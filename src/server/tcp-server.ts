@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { records } from '../jute/index.js';
-import { addAuthId, digestId, skipAclChecks } from './auth.js';
+import { addAuthId, digestId, registerAuthProvider, skipAclChecks } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetter } from './four-letter-commands.js';
@@ -14,6 +15,9 @@ import { SaslAuthenticator } from './sasl.js';
 import type { AdminContext } from './admin/commands.js';
 import { HttpEndpoints } from './http-endpoints.js';
 import { ZkServer } from './zk-server.js';
+import { securePortOptions, type SecurePortOptions } from './tls.js';
+import { x509Identity, x509Provider } from './x509-auth.js';
+import { recoveryProgress } from './progress.js';
 
 /** The runtime around ZkServer: the TCP listener, per-IP connection limits, timers, auth. */
 export class ZkTcpServer implements ConnectionHost {
@@ -22,6 +26,13 @@ export class ZkTcpServer implements ConnectionHost {
   private persistence: Persistence | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private readonly listener: Server;
+  /** The secure client port (secureClientPort), serving the same protocol over TLS. */
+  private readonly secureListener: Server | undefined;
+  private readonly secure: SecurePortOptions | undefined;
+  /** Identities a TLS client's certificate gave it, added to its connection once accepted. */
+  private readonly certificateIds = new WeakMap<Socket, records.Id[]>();
+  /** The port secureClientPort listens on, once listening (conf's secureClientPort). */
+  securePort: number | undefined;
   private readonly connections = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly sasl: SaslAuthenticator;
@@ -47,9 +58,18 @@ export class ZkTcpServer implements ConnectionHost {
     if (config.skipAcl) log.warn('zookeeper.skipACL=yes: ACL checks are skipped');
     this.listener = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.listener.on('error', (err) => log.error({ err: err.message }, 'listener error'));
+    if (config.x509AuthProvider) registerAuthProvider('x509', x509Provider(config.x509SuperUser));
+    if (config.secureClientPort !== undefined) {
+      const secure = securePortOptions(config);
+      this.secure = secure;
+      this.secureListener = createTlsServer({ ...secure.tls, handshakeTimeout: 10_000 }, (socket) => this.acceptSecure(socket, secure));
+      this.secureListener.on('error', (err) => log.error({ err: err.message }, 'secure listener error'));
+      // A failed handshake (no or untrusted certificate with ssl.clientAuth=need, no common protocol or cipher).
+      this.secureListener.on('tlsClientError', (err, socket) => log.warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed'));
+    }
   }
 
-  async start(): Promise<{ address: string; port: number }> {
+  async start(): Promise<{ address: string; port: number; securePort?: number }> {
     const c = this.config;
     const t0 = performance.now();
     const startupSnapshots: number[] = [];
@@ -64,6 +84,7 @@ export class ZkTcpServer implements ConnectionHost {
       log: this.log,
       onFailure: (err) => this.fail(err, 'transaction log failed; shutting down'),
       storage: this.storage,
+      progress: recoveryProgress({ log: this.log }),
       // Txns reach the log only once the server below exists.
       logMetrics: {
         fsynced: (ms) => this.server.stats.fsyncTime.add(ms),
@@ -102,28 +123,48 @@ export class ZkTcpServer implements ConnectionHost {
   }
 
   /** Opens the client port. A quorum peer opens it at start and serves through it only while it has a role. */
-  async listen(): Promise<{ address: string; port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen(this.config.clientPort, this.config.clientPortAddress, () => {
-        this.listener.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.listener.address();
-    const port = typeof addr === 'object' && addr ? addr.port : this.config.clientPort;
-    // Without clientPortAddress, the wildcard Node chose (:: or 0.0.0.0).
-    const address = typeof addr === 'object' && addr ? addr.address : (this.config.clientPortAddress ?? '');
-    this.log.info({ address, port }, 'zkts listening');
-    // A wildcard listener is reached on loopback.
-    this.clientEndpoint = { host: address === '0.0.0.0' || address === '' ? '127.0.0.1' : address === '::' ? '::1' : address, port };
+  async listen(): Promise<{ address: string; port: number; securePort?: number }> {
+    const c = this.config;
+    // clientPort -1: secureClientPort alone (config-check.ts), as ZooKeeper without a clientPort.
+    const plain = c.clientPort >= 0 ? await listenOn(this.listener, c.clientPort, c.clientPortAddress) : undefined;
+    if (plain) {
+      this.log.info(plain, 'zkts listening');
+      // A wildcard listener is reached on loopback.
+      const a = plain.address;
+      this.clientEndpoint = { host: a === '0.0.0.0' || a === '' ? '127.0.0.1' : a === '::' ? '::1' : a, port: plain.port };
+    }
+    let secure: { address: string; port: number } | undefined;
+    if (this.secureListener) {
+      secure = await listenOn(this.secureListener, c.secureClientPort!, c.secureClientPortAddress);
+      this.securePort = secure.port;
+      this.log.info({ ...secure, clientAuth: this.secure!.clientAuth }, 'zkts listening for TLS clients (secureClientPort)');
+    }
     try {
       this.endpoints = await HttpEndpoints.start(this.config, this.log, () => this.commandContext());
     } catch (e) {
-      await new Promise<void>((resolve) => this.listener.close(() => resolve()));
+      await this.closeListeners();
       throw e;
     }
-    return { address, port };
+    if (!plain) return { ...secure!, securePort: secure!.port };
+    return { ...plain, ...(this.securePort !== undefined ? { securePort: this.securePort } : {}) };
+  }
+
+  private async closeListeners(): Promise<void> {
+    await Promise.all([this.listener, this.secureListener].map((l) => (l?.listening ? new Promise<void>((resolve) => l.close(() => resolve())) : undefined)));
+  }
+
+  /** A TLS client after its handshake: its certificate decides its identities, or its disconnection. */
+  private acceptSecure(socket: TLSSocket, secure: SecurePortOptions): void {
+    const outcome = x509Identity(socket, secure, this.config);
+    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (!outcome.ok) {
+      this.log.error({ client, reason: outcome.reason }, 'TLS client authentication failed; closing the connection');
+      socket.destroy();
+      return;
+    }
+    for (const id of outcome.ids) this.log.info({ client, scheme: id.scheme, id: id.id }, 'authenticated a TLS client by its certificate');
+    if (outcome.ids.length > 0) this.certificateIds.set(socket, outcome.ids);
+    this.accept(socket);
   }
 
   private startTimers(): void {
@@ -220,6 +261,7 @@ export class ZkTcpServer implements ConnectionHost {
       else this.perIp.set(ip, n);
     });
     const conn = new Connection(socket, this, this.config.juteMaxBuffer);
+    for (const id of this.certificateIds.get(socket) ?? []) addAuthId(conn.ids, id.scheme, id.id);
     this.connections.add(conn);
     conn.handshakeTimeout(10_000);
   }
@@ -237,6 +279,7 @@ export class ZkTcpServer implements ConnectionHost {
     return {
       server: this.serving ? (this.server as ZkServer | undefined) : undefined,
       config: this.config,
+      secureClientPort: this.securePort,
       connections: this.connections,
       clientEndpoint: this.clientEndpoint,
       resetServerStats: () => this.server.stats.reset(),
@@ -294,7 +337,7 @@ export class ZkTcpServer implements ConnectionHost {
     for (const socket of this.waiting) socket.destroy();
     await this.endpoints?.close();
     this.endpoints = undefined;
-    await new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    await this.closeListeners();
   }
 
   /** Clean shutdown: no more clients, everything logged made durable, a last snapshot. */
@@ -302,6 +345,20 @@ export class ZkTcpServer implements ConnectionHost {
     await this.stopServing();
     await this.persistence?.close();
   }
+}
+
+/** Listens on port and address (undefined: every interface); resolves with the address and port bound. */
+async function listenOn(server: Server, port: number, host: string | undefined): Promise<{ address: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  // Without an address configured, the wildcard Node chose (:: or 0.0.0.0).
+  return typeof addr === 'object' && addr ? { address: addr.address, port: addr.port } : { address: host ?? '', port };
 }
 
 function readJaas(file: string, log: Logger): string {

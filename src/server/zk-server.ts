@@ -510,9 +510,11 @@ export class ZkServer {
     prep: (ctx: PrepContext) => TxnBody,
     reply: (r: TxnResult, w: JuteWriter) => void,
   ): false {
-    const order = this.orderOf(client);
+    // A learner's forwarded request: its reads are ordered on that learner, none wait here (and a
+    // WeakMap entry per forwarded write only made work for the garbage collector).
+    const order = client instanceof RemoteClient ? undefined : this.orderOf(client);
     const barrier: WriteBarrier = { after: [] };
-    order.lastWrite = barrier;
+    if (order) order.lastWrite = barrier;
     this.outstandingRequests++;
     const committed = (r: TxnResult, zxid: number) => {
       if (r.err === ErrorCode.SESSIONMOVED) {
@@ -525,7 +527,7 @@ export class ZkServer {
       if (r.err !== 0 && r.type !== OpCode.multi) client.sendReply(xid, zxid, r.err);
       else client.sendReply(xid, zxid, 0, (w) => reply(r, w));
       this.answered(client, xid, arrivedAt, true);
-      if (order.lastWrite === barrier) order.lastWrite = undefined;
+      if (order?.lastWrite === barrier) order.lastWrite = undefined;
       this.runAfter(client, barrier);
     };
     const replication = this.replication;
@@ -965,6 +967,7 @@ function userName(id: records.Id): string {
       return id.id.split(':')[0] ?? '';
     case 'ip':
     case 'sasl':
+    case 'x509':
       return id.id;
     default:
       return '';

@@ -1,7 +1,7 @@
 import { PacketType, ZAB_PROTOCOL_VERSION, decodeInt, decodeLearnerInfo, encodeInt, epochOf, zxidOf, type QuorumPacket } from '../jute/quorum.js';
 import type { History, HistoryEntry } from './history.js';
 import { MajorityQuorum } from './quorum.js';
-import type { ZabTiming } from './ready.js';
+import type { Ready, ZabTiming } from './ready.js';
 import { RoleBase } from './role-base.js';
 import { planSync } from './sync-plan.js';
 
@@ -41,6 +41,18 @@ interface Learner {
   ackedNewLeader: boolean;
   /** From its ACKEPOCH: where its log ends. */
   peerLastZxid: number;
+  /** PINGs sent to it, and PINGs it sent back: a learner answers each PING with one, in order. */
+  pingsSent: number;
+  pingReplies: number;
+}
+
+/** A client's sync waiting for its answer (see ZabLeader.sync). */
+interface PendingSync {
+  from: number;
+  /** Everything proposed when it arrived: committed and applied before the answer. */
+  zxid: number;
+  /** Per synced learner, the PING whose reply proves it still followed us after the sync arrived. */
+  confirm: Map<number, number> | undefined;
 }
 
 interface Proposal {
@@ -89,7 +101,9 @@ export class ZabLeader extends RoleBase {
   private readonly outstanding = new Map<number, Proposal>();
   lastProposed: number;
   /** Syncs waiting for lastCommitted to reach `zxid`. */
-  private readonly pendingSyncs: { from: number; zxid: number }[] = [];
+  private readonly pendingSyncs: PendingSync[] = [];
+  /** A sync arrived since the last confirmation round of PINGs. */
+  private confirmationDue = false;
   private readonly proposalStats = { count: 0, last: -1, min: -1, max: -1 };
 
   constructor(p: LeaderParams) {
@@ -104,7 +118,7 @@ export class ZabLeader extends RoleBase {
     this.maxAcceptedEpoch = p.acceptedEpoch;
     this.lastProposed = p.history.lastZxid;
     this.phaseDeadline = p.now + p.timing.initLimit * p.timing.tickTime;
-    this.tryDecideEpoch();
+    this.tryDecideEpoch(p.now);
   }
 
   get isServing(): boolean {
@@ -144,6 +158,10 @@ export class ZabLeader extends RoleBase {
     if (this.phase === 'stopped') return;
     const learner = this.learners.get(sid);
     if (learner) learner.lastHeard = now;
+    if (learner && p.type === PacketType.PING) {
+      learner.pingReplies++;
+      if (this.pendingSyncs.length > 0) this.answerSyncs();
+    }
     switch (p.type) {
       case PacketType.FOLLOWERINFO:
       case PacketType.OBSERVERINFO:
@@ -159,13 +177,17 @@ export class ZabLeader extends RoleBase {
 
   learnerGone(sid: number): void {
     this.learners.delete(sid);
+    this.reconfirmSyncs();
     for (const prop of this.outstanding.values()) prop.acks.delete(sid);
   }
 
   /** The local log made everything up to `zxid` durable. */
   persisted(zxid: number): void {
     this.lastLogged = Math.max(this.lastLogged, zxid);
-    for (const [z, prop] of this.outstanding) if (z <= zxid) prop.acks.add(this.myid);
+    for (const [z, prop] of this.outstanding) {
+      if (z > zxid) break; // in zxid order
+      prop.acks.add(this.myid);
+    }
     this.tryCommit();
   }
 
@@ -177,7 +199,7 @@ export class ZabLeader extends RoleBase {
     }
     if (now >= this.nextPing) {
       this.nextPing = now + this.timing.tickTime / 2;
-      for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, { type: PacketType.PING, zxid: this.lastProposed, data: null, authinfo: null });
+      for (const l of this.learners.values()) if (l.forwarding) this.ping(l);
     }
     const limit = this.timing.syncLimit * this.timing.tickTime;
     const initLimit = this.timing.initLimit * this.timing.tickTime;
@@ -220,11 +242,42 @@ export class ZabLeader extends RoleBase {
 
   /**
    * A sync from a learner's client (`from` = its sid) or one of ours (`from` = myid): answered once
-   * everything proposed so far is committed, so the client then reads at least that state.
+   * everything proposed so far is committed, so the client then reads at least that state, and once
+   * a quorum has answered a PING sent after the sync arrived. ZooKeeper's leader answers at once: a
+   * leader cut off from its quorum, that has not noticed yet (up to syncLimit), would answer from a
+   * state a new leader has already moved past, and a read after that sync would be stale. Waiting
+   * for one round trip to a quorum proves it still leads when it answers (as Raft's ReadIndex).
    */
   sync(from: number): void {
-    this.pendingSyncs.push({ from, zxid: this.lastProposed });
+    // The last txn proposed (lastProposed may be the new epoch's zxid 0, which no txn carries).
+    this.pendingSyncs.push({ from, zxid: this.history.lastZxid, confirm: undefined });
+    this.confirmationDue = true;
+  }
+
+  /** One PING to every synced follower for the syncs that arrived since the last round; see sync(). */
+  private startConfirmationRound(): void {
+    this.confirmationDue = false;
+    const targets = new Map<number, number>();
+    for (const l of this.learners.values()) {
+      if (l.phase !== 'synced') continue;
+      this.ping(l);
+      targets.set(l.sid, l.pingsSent);
+    }
+    for (const s of this.pendingSyncs) s.confirm ??= targets;
     this.answerSyncs();
+  }
+
+  /** The synced followers changed: a round started before may no longer be answerable, so start another. */
+  private reconfirmSyncs(): void {
+    if (this.pendingSyncs.length === 0) return;
+    for (const s of this.pendingSyncs) s.confirm = undefined;
+    this.confirmationDue = true;
+  }
+
+  /** The syncs of this turn share one confirmation round, sent with the rest of the turn's packets. */
+  override ready(): Ready {
+    if (this.confirmationDue && this.phase === 'broadcast') this.startConfirmationRound();
+    return super.ready();
   }
 
   // ---- discovery ----
@@ -237,17 +290,17 @@ export class ZabLeader extends RoleBase {
       this.out.events.push({ kind: 'dropLearner', sid, reason: `${what} from ${info.serverId}, not ${observer ? 'an observer' : 'a voting member'}` });
       return;
     }
-    const learner: Learner = { sid, phase: 'info', acceptedEpoch: epochOf(p.zxid), lastHeard: now, forwarding: false, observer, ackedNewLeader: false, peerLastZxid: 0 };
+    const learner: Learner = { sid, phase: 'info', acceptedEpoch: epochOf(p.zxid), lastHeard: now, forwarding: false, observer, ackedNewLeader: false, peerLastZxid: 0, pingsSent: 0, pingReplies: 0 };
     this.learners.set(sid, learner);
     if (this.epoch < 0) {
       this.maxAcceptedEpoch = Math.max(this.maxAcceptedEpoch, learner.acceptedEpoch);
-      this.tryDecideEpoch();
+      this.tryDecideEpoch(now);
     } else {
       this.sendLeaderInfo(learner);
     }
   }
 
-  private tryDecideEpoch(): void {
+  private tryDecideEpoch(now: number): void {
     const connecting = [this.myid, ...[...this.learners.values()].filter((l) => l.phase === 'info').map((l) => l.sid)];
     if (!this.quorum.isQuorum(connecting)) return;
     this.epoch = this.maxAcceptedEpoch + 1;
@@ -256,6 +309,13 @@ export class ZabLeader extends RoleBase {
     this.newLeaderAcks.add(this.myid);
     this.phase = 'epoch-ack';
     for (const l of this.learners.values()) this.sendLeaderInfo(l);
+    // A quorum of one (standaloneEnabled=false with one server line): our own acks are a quorum,
+    // and no learner's ACKEPOCH or NEWLEADER ack will come to move us on.
+    if (this.quorum.isQuorum(this.epochAcks)) {
+      this.out.epochs.push({ name: 'currentEpoch', value: this.epoch });
+      this.phase = 'newleader';
+      if (this.quorum.isQuorum(this.newLeaderAcks)) this.establish(now);
+    }
   }
 
   private sendLeaderInfo(l: Learner): void {
@@ -297,12 +357,15 @@ export class ZabLeader extends RoleBase {
       this.send(l.sid, { type: plan.mode === 'diff' ? PacketType.DIFF : PacketType.TRUNC, zxid: plan.zxid, data: null, authinfo: null });
       after = plan.mode === 'diff' ? peerLastZxid : plan.zxid;
     }
+    let txns = 0;
     for (const entry of this.history.after(after)) {
       // An observer gets what is committed; the rest comes as INFORMs once committed (Leader.startForwarding).
       if (l.observer && entry.zxid > this.lastCommitted) break;
+      txns++;
       this.send(l.sid, proposalPacket(entry));
       if (entry.zxid <= this.lastCommitted) this.send(l.sid, { type: PacketType.COMMIT, zxid: entry.zxid, data: null, authinfo: null });
     }
+    this.out.events.push({ kind: 'learnerSync', sid: l.sid, mode: plan.mode, from: peerLastZxid, to: this.lastProposed, txns });
     l.forwarding = true;
     this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config, authinfo: null });
   }
@@ -333,6 +396,7 @@ export class ZabLeader extends RoleBase {
 
   private upToDate(l: Learner): void {
     l.phase = 'synced';
+    this.reconfirmSyncs();
     this.send(l.sid, { type: PacketType.UPTODATE, zxid: -1, data: null, authinfo: null });
   }
 
@@ -352,11 +416,24 @@ export class ZabLeader extends RoleBase {
   }
 
   private answerSyncs(): void {
-    while (this.pendingSyncs.length > 0 && this.pendingSyncs[0]!.zxid <= this.lastApplied && this.pendingSyncs[0]!.zxid <= this.lastCommitted) {
+    for (;;) {
+      const head = this.pendingSyncs[0];
+      if (!head || head.zxid > this.lastApplied || head.zxid > this.lastCommitted || !this.confirmed(head)) return;
       const { from } = this.pendingSyncs.shift()!;
       if (from === this.myid) this.out.events.push({ kind: 'synced', from });
       else if (this.learners.has(from)) this.send(from, { type: PacketType.SYNC, zxid: 0, data: null, authinfo: null });
     }
+  }
+
+  /** A quorum (with us) answered the confirmation PING sent after this sync arrived. */
+  private confirmed(s: PendingSync): boolean {
+    if (!s.confirm) return this.quorum.isQuorum([this.myid]);
+    const answered = [this.myid];
+    for (const [sid, ping] of s.confirm) {
+      const l = this.learners.get(sid);
+      if (l && l.pingReplies >= ping) answered.push(sid);
+    }
+    return this.quorum.isQuorum(answered);
   }
 
   private oldestUnacked(sid: number): number {
@@ -365,6 +442,11 @@ export class ZabLeader extends RoleBase {
   }
 
   // ---- helpers ----
+
+  private ping(l: Learner): void {
+    l.pingsSent++;
+    this.send(l.sid, { type: PacketType.PING, zxid: this.lastProposed, data: null, authinfo: null });
+  }
 
   private countProposal(size: number): void {
     const p = this.proposalStats;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DataTree, Txn } from '../datatree/index.js';
 import { nodeStorage, syncFile, type Storage } from '../storage/storage.js';
 import { FileTxnLog, type TxnLogMetrics } from './file-txn-log.js';
-import { recover, type Recovered } from './recovery.js';
+import { recover, type Recovered, type RecoveryProgress } from './recovery.js';
 import { snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
 import type { TxnLog } from './txn-log.js';
 import { isValidSnapshotFile, listDataDir, logsToReplay } from './txn-log-file.js';
@@ -28,6 +28,8 @@ export interface PersistenceOptions {
   storage?: Storage;
   /** Draws the randomized snapshot intervals (default Math.random; a seeded one in tests). */
   random?: () => number;
+  /** Told how loading the snapshot and replaying the logs goes (see src/server/progress.ts). */
+  progress?: RecoveryProgress;
 }
 
 /** ZooKeeper keeps its files in dataDir/version-2 (and dataLogDir/version-2). */
@@ -66,7 +68,7 @@ export class Persistence implements TxnLog {
   static async open(options: PersistenceOptions): Promise<{ persistence: Persistence; recovered: Recovered }> {
     const snapDir = join(options.dataDir, VERSION_DIR);
     const logDir = join(options.dataLogDir, VERSION_DIR);
-    const recovered = await recover(snapDir, logDir, { extendedTypesEnabled: options.extendedTypesEnabled, storage: options.storage });
+    const recovered = await recover(snapDir, logDir, { extendedTypesEnabled: options.extendedTypesEnabled, storage: options.storage, progress: options.progress });
     for (const w of recovered.warnings) options.log.warn({}, w);
     const persistence = new Persistence(recovered.tree, options);
     // Apache ZooKeeper writes snapshot.0 when it starts on an empty dataDir (FileTxnSnapLog.restore)

@@ -33,7 +33,9 @@ export type RoleEvent =
   /** A packet for the session layer: REQUEST, REVALIDATE, a PING's touches, a SYNC answer, ... */
   | { kind: 'deliver'; from: number; packet: QuorumPacket }
   /** Leader: a sync asked by `from` (a learner, or this server) is answered; for learners the SYNC is in `messages`. */
-  | { kind: 'synced'; from: number };
+  | { kind: 'synced'; from: number }
+  /** Leader: how a learner is brought up to date (for the log): from its last zxid to ours. */
+  | { kind: 'learnerSync'; sid: number; mode: 'diff' | 'trunc' | 'snap'; from: number; to: number; txns: number };
 
 export function emptyReady(): Ready {
   return { epochs: [], truncate: undefined, commits: [], messages: [], appends: [], events: [] };

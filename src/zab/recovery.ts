@@ -47,7 +47,34 @@ export async function ensureWritableDir(dir: string, storage: Storage = nodeStor
  * crash during an append leaves) is cut off and reported; a gap in zxids or an undecodable entry
  * with a good checksum stops recovery with an error naming the file.
  */
-export async function recover(snapDir: string, logDir: string, options: { extendedTypesEnabled: boolean; storage?: Storage }): Promise<Recovered> {
+/** What recovery reports while it loads a snapshot and replays logs (both can take long on a large dataDir). */
+export interface RecoveryProgress {
+  /** Parsing `file`: `bytesRead` of its `totalBytes` (uncompressed). */
+  snapshot(file: string, bytesRead: number, totalBytes: number): void;
+  /** Replaying log `file`, the `index`-th (from 1) of `files`; `replayed` txns applied so far in all. */
+  replay(file: string, index: number, files: number, replayed: number): void;
+  /** Recovery is over (also after an error). */
+  done(): void;
+}
+
+export async function recover(
+  snapDir: string,
+  logDir: string,
+  options: { extendedTypesEnabled: boolean; storage?: Storage; progress?: RecoveryProgress },
+): Promise<Recovered> {
+  try {
+    return await recoverFiles(snapDir, logDir, options);
+  } finally {
+    options.progress?.done();
+  }
+}
+
+async function recoverFiles(
+  snapDir: string,
+  logDir: string,
+  options: { extendedTypesEnabled: boolean; storage?: Storage; progress?: RecoveryProgress },
+): Promise<Recovered> {
+  const progress = options.progress;
   const storage = options.storage ?? nodeStorage;
   await ensureWritableDir(snapDir, storage);
   if (logDir !== snapDir) await ensureWritableDir(logDir, storage);
@@ -57,7 +84,8 @@ export async function recover(snapDir: string, logDir: string, options: { extend
   for (const snap of (await listDataDir(snapDir, storage)).snapshots) {
     if (snap.name.endsWith('.tmp')) continue; // a snapshot that was being written when we stopped
     try {
-      const loaded = await readSnapshotFile(snap.path, { extendedTypesEnabled: options.extendedTypesEnabled, storage });
+      const onProgress = progress ? (read: number, total: number) => progress.snapshot(snap.path, read, total) : undefined;
+      const loaded = await readSnapshotFile(snap.path, { extendedTypesEnabled: options.extendedTypesEnabled, storage, ...(onProgress ? { onProgress } : {}) });
       tree = loaded.tree;
       snapshotFile = snap.path;
       if (loaded.digestMatches === false) warnings.push(`${snap.path}: digest does not match its nodes (loaded anyway, as ZooKeeper does)`);
@@ -81,8 +109,10 @@ export async function recover(snapDir: string, logDir: string, options: { extend
   let lastFile = snapshotFile ?? '(empty tree)';
   for (const [i, file] of logs.entries()) {
     const entries = streamLogFile(file.path, { skipThrough: tree.lastProcessedZxid, storage });
+    progress?.replay(file.path, i + 1, logs.length, replayed);
     let r = await entries.next();
     for (; !r.done; r = await entries.next()) {
+      progress?.replay(file.path, i + 1, logs.length, replayed);
       for (const { txn } of r.value) {
         const last = tree.lastProcessedZxid;
         if (txn.zxid <= last) continue;

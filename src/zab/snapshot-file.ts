@@ -426,7 +426,12 @@ export interface SnapshotReadOptions {
   verifyDigest?: boolean;
   /** 'wire': a snapshot streamed after SNAP (see SnapshotWriteOptions.format). */
   format?: 'file' | 'wire';
+  /** Called every PROGRESS_NODES nodes with the bytes parsed so far and the snapshot's size. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
+
+/** How often (in nodes) parsing reports progress: often enough for a line a second, rarely enough to cost nothing. */
+const PROGRESS_NODES = 1 << 16;
 
 export interface LoadedSnapshot {
   header: FileHeader;
@@ -474,7 +479,7 @@ function pathText(buf: Uint8Array, start: number, end: number): string {
  * is almost always on the path of the node before it, kept here as `chain`; any other order falls
  * back to a lookup. Returns the number of nodes.
  */
-function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): number {
+function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>, onProgress?: (bytesRead: number, totalBytes: number) => void): number {
   const buf = r.buf;
   const store = tree.store;
   let openRef: number | undefined;
@@ -487,6 +492,7 @@ function readNodes(r: JuteReader, tree: DataTree, refs: Map<number, number>): nu
   const fields: NodeFields = { czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0, aclRef: 0 };
   let nodes = 0;
   for (;;) {
+    if (onProgress && nodes % PROGRESS_NODES === 0 && nodes > 0) onProgress(r.offset, buf.length);
     const pathLen = r.int();
     if (pathLen === -1) throw new SnapshotFormatError(`null path after ${nodes} nodes`);
     if (pathLen < 0) throw new JuteError(`negative string length ${pathLen}`);
@@ -601,7 +607,7 @@ function parse(buf: Buffer, options: SnapshotReadOptions): LoadedSnapshot {
     if (refs.has(fileRef)) throw new SnapshotFormatError(`ACL ref ${fileRef} appears twice`);
     refs.set(fileRef, tree.acls.restore(fileRef, acl));
   }
-  const nodes = readNodes(r, tree, refs);
+  const nodes = readNodes(r, tree, refs, options.onProgress);
   if (wire) {
     const signature = r.ustring();
     if (signature !== WIRE_SNAPSHOT_SIGNATURE) throw new SnapshotFormatError(`snapshot stream ends with ${JSON.stringify(signature)}, not the signature ${WIRE_SNAPSHOT_SIGNATURE}`);

@@ -52,7 +52,7 @@ describe.skipIf(skipWithout(DIST))('zkts CLI', () => {
   });
 
   it('check-config prints the effective settings and every warning', () => {
-    const cfg = writeCfg('check.cfg', ['tickTime=3000', 'dataDir=data', 'clientPort=2999', 'secureClientPort=2281', 'frobnicate=1']);
+    const cfg = writeCfg('check.cfg', ['tickTime=3000', 'dataDir=data', 'clientPort=2999', 'portUnification=true', 'frobnicate=1']);
     const r = zkts(['check-config', '--config', cfg, '-Dzookeeper.superUser=alice', '-Dcom.example.x=1']);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -63,7 +63,7 @@ describe.skipIf(skipWithout(DIST))('zkts CLI', () => {
     expect(lines).toContain('minSessionTimeout=6000');
     expect(lines).toContain('superUser=alice');
     expect(lines.filter((l) => l.startsWith('warning: '))).toEqual([
-      `warning: ${cfg}:4: secureClientPort: TLS is not supported: zkts serves plaintext on clientPort only`,
+      `warning: ${cfg}:4: portUnification: not supported: the election and quorum ports take TLS only with sslQuorum=true, plaintext only without`,
       `warning: ${cfg}:5: unknown key 'frobnicate' ignored`,
       'warning: -Dcom.example.x: unknown system property ignored',
     ]);

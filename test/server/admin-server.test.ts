@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkClient } from '../../src/client/index.js';
 import { DIST, JAVA, ZOOKEEPER, skipWithout } from '../support/requirements.js';
-import { ZOOKEEPER_ADMIN_CLASSPATH, JETTY, httpGet } from '../support/operability.js';
+import { ADMIN_JARS, JETTY, httpGet } from '../support/operability.js';
 import { REPO_ROOT, ZKTS_BIN, freePort, startServer, type RunningServer } from '../support/servers.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,7 +55,7 @@ describe.skipIf(skip)('admin server: every command of ZooKeeper 3.8.0 AdminServe
       const s = await startServer(kind, {
         cfg: ['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', `admin.serverPort=${port}`, 'ssl.keyStore.password=hunter2-in-zoo-cfg'],
         props: ['zookeeper.ssl.trustStore.password=hunter2-on-command-line'],
-        classpath: ZOOKEEPER_ADMIN_CLASSPATH,
+        classpath: ADMIN_JARS,
       });
       adminPort.set(s, port);
       // The same client history on both: a znode, an ephemeral child, a data, a child and an exists watch.

@@ -118,12 +118,13 @@ describe('settings zkts does not act on', () => {
   const warningsOf = (line: string) => parseZooCfg(`tickTime=2000\n${line}\n`, 'z.cfg').warnings;
 
   it.each([
-    ['secureClientPort=2281', /TLS is not supported/],
-    ['secureClientPortAddress=0.0.0.0', /TLS is not supported/],
-    ['portUnification=true', /TLS is not supported/],
-    ['ssl.keyStore.location=/etc/zk/keystore.jks', /TLS is not supported/],
-    ['ssl.clientAuth=need', /TLS is not supported/],
-    ['sslQuorum=true', /TLS between servers is not supported/],
+    ['portUnification=true', /the election and quorum ports take TLS only with sslQuorum=true/],
+    ['client.portUnification=true', /clientPort serves plaintext only; TLS clients use secureClientPort/],
+    ['ssl.crl=true', /revocation \(CRL, OCSP\) is not checked/],
+    ['ssl.context.supplier.class=com.example.Supplier', /built from the ssl\.\* store settings/],
+    ['ssl.authProvider=custom', /only the x509 provider/],
+    ['ssl.keyStore.frobnicate=1', /not a ZooKeeper 3\.8 TLS setting/],
+    ['sslQuorumReloadCertFiles=true', /read once, at start/],
     ['quorum.auth.enableSasl=true', /quorum SASL is not supported/],
     ['quorum.auth.learnerRequireSasl=true', /quorum SASL is not supported/],
     ['quorum.auth.kerberos.servicePrincipal=zkquorum/localhost', /quorum SASL is not supported/],
@@ -132,9 +133,8 @@ describe('settings zkts does not act on', () => {
     ['admin.forceHttps=true', /HTTPS for the admin server is not supported/],
     ['admin.portUnification=true', /HTTPS for the admin server is not supported/],
     ['metricsProvider.className=com.example.MyMetricsProvider', /unknown metrics provider com\.example\.MyMetricsProvider/],
-    ['serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory', /zkts has its own network layer/],
     ['clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty', /a client setting/],
-    ['authProvider.1=org.apache.zookeeper.server.auth.X509AuthenticationProvider', /custom authentication providers are not supported/],
+    ['authProvider.1=com.example.CustomAuthenticationProvider', /custom authentication providers are not supported/],
     ['letAnySaslUserDoX=anyone', /not supported/],
     ['enforce.auth.enabled=true', /clients that do not authenticate are served/],
     ['DigestAuthenticationProvider.digestAlg=SHA3-256', /digest ids are computed with SHA1/],
@@ -169,6 +169,18 @@ describe('settings zkts does not act on', () => {
     'group.1=1:2:3',
     'weight.1=1',
     'DigestAuthenticationProvider.digestAlg=SHA1',
+    // TLS settings the secure client port honours
+    'secureClientPort=2281',
+    'ssl.keyStore.location=/etc/zk/keystore.p12',
+    'ssl.clientAuth=need',
+    'ssl.hostnameVerification=false',
+    'ssl.authProvider=x509',
+    'sslQuorum=false',
+    'sslQuorum=true',
+    'ssl.quorum.keyStore.location=/k.p12',
+    'ssl.quorum.hostnameVerification=false',
+    'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory',
+    'authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider',
   ])('%s: accepted quietly (the default, no effect, or done)', (line) => {
     expect(warningsOf(line)).toEqual([]);
   });
@@ -189,27 +201,27 @@ describe('settings zkts does not act on', () => {
     const values: Record<string, string> = { peerType: 'participant', electionAlg: '3', 'autopurge.snapRetainCount': '3', clientPortAddress: '127.0.0.1' };
     for (const key of keys) {
       const value = values[key] ?? (/Port$|Limit$|Timeout$|tickTime|Cnxns|Interval|size|ms$|Ms$/.test(key) ? '10' : /Address$|Dir$|Context$|Principal$|className|oraclePath/.test(key) ? 'x' : 'true');
-      const warnings = parseZooCfg(`${key}=${value}\n`, 'z.cfg').warnings;
+      // ZooKeeper refuses a secureClientPortAddress without a secureClientPort; so does zkts.
+      const needs = key === 'secureClientPortAddress' ? 'secureClientPort=10\n' : '';
+      const warnings = parseZooCfg(`${needs}${key}=${value}\n`, 'z.cfg').warnings;
       expect(warnings.filter((w) => w.includes('unknown key')), key).toEqual([]);
     }
   });
 
-  it('a zoo.cfg with a secureClientPort and no clientPort is refused: ZooKeeper would serve TLS only, zkts would serve plaintext', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zkts-tls-only-'));
-    try {
-      const cfg = join(dir, 'zoo.cfg');
-      writeFileSync(cfg, `dataDir=${dir}\nsecureClientPort=2281\n`);
-      expect(() => resolveServerConfig({ config: cfg })).toThrowError(new RegExp(`^${cfg}:2: secureClientPort without clientPort`));
-      writeFileSync(cfg, `dataDir=${dir}\nsecureClientPort=2281\nclientPort=2181\n`);
-      expect(resolveServerConfig({ config: cfg }).warnings).toEqual([`${cfg}:2: secureClientPort: TLS is not supported: zkts serves plaintext on clientPort only`]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('a secureClientPortAddress without secureClientPort is refused, as in ZooKeeper', () => {
+    expect(() => parseZooCfg('secureClientPortAddress=0.0.0.0\n', 'z.cfg')).toThrowError('z.cfg:1: secureClientPortAddress is set but secureClientPort is not set');
   });
 
-  it('a note shared by several keys is given once', () => {
-    const c = parseZooCfg('secureClientPort=2281\nssl.keyStore.location=/k\nssl.trustStore.location=/t\n', 'z.cfg');
-    expect(c.warnings).toEqual(['z.cfg:1: secureClientPort: TLS is not supported: zkts serves plaintext on clientPort only']);
+  it('ssl.* and X509 settings are read from zoo.cfg and from -Dzookeeper.* properties', () => {
+    const c = applySystemProperties(
+      parseZooCfg('secureClientPort=2281\nssl.keyStore.location=/k.p12\nauthProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n', 'z.cfg'),
+      ['zookeeper.ssl.trustStore.location=/t.pem', 'zookeeper.X509AuthenticationProvider.superUser=CN=admin'],
+    );
+    expect(c.secureClientPort).toBe(2281);
+    expect(c.ssl).toEqual({ 'ssl.keyStore.location': '/k.p12', 'ssl.trustStore.location': '/t.pem' });
+    expect(c.x509AuthProvider).toBe(true);
+    expect(c.x509SuperUser).toBe('CN=admin');
+    expect(c.warnings).toEqual([]);
   });
 
   it('skipACL is on for the exact value yes only, as in ZooKeeper', () => {
@@ -234,8 +246,9 @@ describe('system properties (-D)', () => {
   });
 
   it('zookeeper.<key> means what <key> means in zoo.cfg', () => {
-    const c = applySystemProperties(defaultConfig(), ['zookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory', 'zookeeper.globalOutstandingLimit=10']);
-    expect(c.warnings).toEqual(['-Dzookeeper.serverCnxnFactory: ignored: zkts has its own network layer (Node.js sockets, plaintext)']);
+    const c = applySystemProperties(defaultConfig(), ['zookeeper.serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory', 'zookeeper.clientPortListenBacklog=10']);
+    expect(c.serverCnxnFactory).toBe('org.apache.zookeeper.server.NettyServerCnxnFactory');
+    expect(c.warnings).toEqual(["-Dzookeeper.clientPortListenBacklog: ignored: the listener uses Node.js's default backlog"]);
   });
 
   it('the properties kazoo\'s harness passes leave one warning, about logging', () => {

@@ -38,7 +38,7 @@ export interface Ensemble {
   stop(): Promise<void>;
 }
 
-interface EnsembleOptions {
+export interface EnsembleOptions {
   tickTime?: number;
   initLimit?: number;
   syncLimit?: number;
@@ -52,6 +52,8 @@ interface EnsembleOptions {
   zookeeperCfg?: string[];
   /** Each member's role in the server lines (default: all participants); observers get peerType=observer too. */
   roles?: ('participant' | 'observer')[];
+  /** More zoo.cfg lines for every member (e.g. sslQuorum and ssl.quorum.*). */
+  cfg?: string[];
 }
 
 export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): Promise<Ensemble> {
@@ -117,6 +119,7 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
       : ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`]),
     ...(kind === 'zookeeper' ? (opts.zookeeperCfg ?? []) : []),
     ...(opts.roles?.[sid - 1] === 'observer' ? ['peerType=observer'] : []),
+    ...(opts.cfg ?? []),
     ...serverLines,
   ].join('\n');
   const defines = (opts.systemProperties ?? []).map((p) => `-D${p}`);

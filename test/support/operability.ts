@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { ZOOKEEPER_CLASSPATH } from './servers.js';
 
-const ADMIN_JARS = [
+export const ADMIN_JARS = [
   'servlet-api', 'jetty9-server', 'jetty9-servlet', 'jetty9-http', 'jetty9-io', 'jetty9-util', 'jetty9-security',
   'jackson-databind', 'jackson-core', 'jackson-annotations',
 ].map((j) => `/usr/share/java/${j}.jar`);

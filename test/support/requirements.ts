@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ZKTS_BIN, zookeeperAvailable } from './servers.js';
+import { certToolsAvailable } from './tls-certs.js';
 
 /** CI=true (or any value but '', '0', 'false'), as CI services set it and .ci/run runs under. */
 export function inCI(): boolean {
@@ -52,6 +53,7 @@ export const PURESASL = dependency(`puresasl for ${PYTHON} (Debian package \`pyt
 export const DIST = dependency(`the built CLI ${ZKTS_BIN} (run \`npm run build\`)`, () => existsSync(ZKTS_BIN));
 export const ZKCLI_SH = '/usr/share/zookeeper/bin/zkCli.sh';
 export const ZKCLI = dependency(`${ZKCLI_SH} (Debian package \`zookeeper\`)`, () => existsSync(ZKCLI_SH));
+export const CERT_TOOLS = dependency('openssl and keytool, to make test certificates (Debian packages `openssl` and `default-jre-headless`)', certToolsAvailable);
 export const CLI_MT_BIN = '/usr/lib/zookeeper/bin/cli_mt';
 export const CLI_MT = dependency(`${CLI_MT_BIN} (Debian package \`zookeeper-bin\`)`, () => existsSync(CLI_MT_BIN));
 

@@ -33,9 +33,12 @@ export interface ServerOptions {
   /** Extra -D system properties, e.g. ['zookeeper.DigestAuthenticationProvider.superDigest=super:...']. */
   props?: string[];
   tickTime?: number;
-  /** ZooKeeper's classpath, e.g. with the Jetty jars its AdminServer needs (default ZOOKEEPER_CLASSPATH). */
-  classpath?: string;
+  /** Extra jars on Apache ZooKeeper's class path, e.g. the Netty ones its TLS needs (NETTY_JARS). */
+  classpath?: string[];
 }
+
+/** Jars Netty's TLS needs that Debian's zookeeper.jar does not list in its manifest. */
+export const NETTY_JARS = ['/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'];
 
 async function waitForPort(port: number, child: ChildProcess, out: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -81,7 +84,7 @@ export async function startServer(kind: 'zkts' | 'zookeeper', opts: ServerOption
       [
         '-Xmx512m',
         '-cp',
-        opts.classpath ?? ZOOKEEPER_CLASSPATH,
+        [ZOOKEEPER_CLASSPATH, ...(opts.classpath ?? [])].join(':'),
         `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
         '-Dzookeeper.admin.enableServer=false',
         ...props,
@@ -95,10 +98,17 @@ export async function startServer(kind: 'zkts' | 'zookeeper', opts: ServerOption
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const out = () => output;
-  await waitForPort(port, child, out, kind === 'zookeeper' ? 30_000 : 10_000);
-  // ZooKeeper's port opens before it serves sessions (it drops handshakes until its database is
-  // loaded); a client that connects then may wait long on a loaded machine.
-  if (kind === 'zookeeper') await waitForSession(port, child, kind, out, 60_000);
+  try {
+    await waitForPort(port, child, out, kind === 'zookeeper' ? 30_000 : 10_000);
+    // ZooKeeper's port opens before it serves sessions (it drops handshakes until its database is
+    // loaded); a client that connects then may wait long on a loaded machine.
+    if (kind === 'zookeeper') await waitForSession(port, child, kind, out, 60_000);
+  } catch (e) {
+    // Nobody gets a handle to stop a server that never served: stop it here.
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     kind,
     port,
