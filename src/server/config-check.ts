@@ -54,9 +54,6 @@ function checkEnsemble(c: ServerConfig): void {
   if (c.myid === undefined) throw new ConfigError(`${c.dataDir}/myid file is missing: each server of an ensemble needs its id there`);
   const me = c.servers.find((s) => s.id === c.myid);
   if (!me) throw new ConfigError(`My id ${c.myid} not in the peer list (${c.dataDir}/myid; server lines: ${c.servers.map((s) => s.id).join(', ')})`);
-  if (me.role === 'observer') {
-    throw new ConfigError(`${c.sources[`server.${me.id}`] ?? `server.${me.id}`}: server.${me.id} is an observer: observers are not supported yet (zkts servers take part as participants)`);
-  }
 }
 
 /**

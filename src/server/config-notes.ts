@@ -39,11 +39,12 @@ const isTrue = (v: string) => /^(true|yes)$/i.test(v.trim());
 export function keyNote(key: string, value: string): Note {
   if (QUORUM_ONLY.has(key) || /^(group|weight|multiAddress)\./.test(key)) return null;
   // Quorum settings whose non-default values zkts's ensembles do not honour yet.
-  if (key === 'peerType') return value.trim() === 'observer' ? 'observers are not supported yet: this server takes part as a participant' : null;
+  // Observers are supported; whether this server observes comes from its server.N line (as in ZooKeeper, which follows the lines when peerType disagrees).
+  if (key === 'peerType') return null;
   if (key === 'quorumListenOnAllIPs') return isTrue(value) ? 'not supported: the quorum and election ports listen on the address of this server\'s server.N line' : null;
   if (key === 'leaderServes') return isTrue(value) ? null : 'not supported: the leader serves clients too';
   if (key === 'cnxTimeout' || key === 'electionPortBindRetry') return 'ignored: election connections time out after 5 s, and a busy election port fails the start';
-  if (key === 'localSessionsEnabled' || key === 'localSessionsUpgradingEnabled') return isTrue(value) ? 'local sessions are not supported: every session is global (created through the leader)' : null;
+  if (key === 'localSessionsEnabled' || key === 'localSessionsUpgradingEnabled') return isTrue(value) ? 'local sessions are not supported: every session is global (created through the leader), except in read-only mode, where all are local' : null;
   // Implemented by the request throttling work; until then accepted as before.
   if (key === 'globalOutstandingLimit') return null;
   if (key.startsWith('authProvider.')) {

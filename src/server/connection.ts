@@ -285,6 +285,12 @@ export class Connection implements ClientHandle {
       this.close('client zxid ahead of server');
       return;
     }
+    if (server.readOnly && req.readOnly !== true) {
+      // ZooKeeper's read-only server closes the connection of a client that did not ask for read-only.
+      this.host.log.info({ client: this.describe() }, 'refusing session request for not-read-only client');
+      this.close('not a read-only client');
+      return;
+    }
     this.state = 'connecting';
     this.updateReading();
     server.connect(this, req, (o) => {
@@ -296,7 +302,7 @@ export class Connection implements ClientHandle {
         timeOut: o.timeout,
         sessionId: o.sessionId,
         passwd: o.passwd,
-        readOnly: this.clientSentReadOnly === undefined ? undefined : false,
+        readOnly: this.clientSentReadOnly === undefined ? undefined : server.readOnly,
       });
       w.finishFrame(start);
       this.countSent();

@@ -29,7 +29,7 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
     case 'ruok':
       return 'imok';
     case 'isro':
-      return 'rw';
+      return server.readOnly ? 'ro' : 'rw';
     case 'srvr':
       return serverSummary(ctx, conns, false);
     case 'stat':

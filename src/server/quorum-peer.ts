@@ -72,6 +72,8 @@ export class QuorumPeer implements ReplicaStore {
   private runner: ReadyRunner | undefined;
   private sender: LeaderPort | LearnerPort | undefined;
   private zk: ZkServer | undefined;
+  /** The server answering read-only clients while this peer looks for a quorum (readonlymode.enabled). */
+  private readOnlyZk: ZkServer | undefined;
   private ended: ((reason: string) => void) | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -160,7 +162,11 @@ export class QuorumPeer implements ReplicaStore {
       const lastZxid = this.history.lastZxid;
       this.lookingCount++;
       const electionStarted = performance.now();
+      // ZooKeeper waits max(2 s, tickTime) of looking before it decides it is cut off from its quorum.
+      const readOnlyTimer = this.config.readOnlyModeEnabled ? setTimeout(() => this.serveReadOnly(), Math.max(2000, this.config.tickTime)) : undefined;
       const decision = await this.election.elect(lastZxid, this.epochs.currentEpoch);
+      clearTimeout(readOnlyTimer);
+      this.leaveReadOnly();
       this.electionTime.add(Math.round(performance.now() - electionStarted));
       if (this.stopped) return;
       this.roleStartedAt = performance.now();
@@ -177,6 +183,7 @@ export class QuorumPeer implements ReplicaStore {
     const role = new ZabLeader({
       myid: this.myid,
       voters: votersOf(this.config),
+      observers: observersOf(this.config),
       ...this.epochs,
       history: this.history,
       timing: this.config,
@@ -201,7 +208,8 @@ export class QuorumPeer implements ReplicaStore {
     this.state = 'following';
     const leader = this.config.servers.find((s) => s.id === leaderSid);
     if (!leader) return Promise.resolve(`leader ${leaderSid} is not in the configuration`);
-    const role = new ZabFollower({ myid: this.myid, leader: leaderSid, ...this.epochs, history: this.history, timing: this.config, now: Date.now() });
+    const observer = observersOf(this.config).has(this.myid);
+    const role = new ZabFollower({ myid: this.myid, leader: leaderSid, ...this.epochs, history: this.history, timing: this.config, now: Date.now(), observer });
     const port = new LearnerPort(
       (onError) =>
         new LearnerInbox(
@@ -294,6 +302,23 @@ export class QuorumPeer implements ReplicaStore {
     this.state = 'looking';
   }
 
+  /** Still looking: serve read-only clients from the last state, as ZooKeeper's ReadOnlyZooKeeperServer. */
+  private serveReadOnly(): void {
+    if (this.stopped || this.state !== 'looking') return;
+    const zk = new ZkServer(this.config, this.log, new RefusingTxnLog(), this.tree);
+    zk.enterReadOnly();
+    this.readOnlyZk = zk;
+    this.log.info({ zxid: '0x' + this.tree.lastProcessedZxid.toString(16) }, 'no quorum: serving read-only clients');
+    this.clients.serve(zk);
+  }
+
+  /** An election ended: read-only clients are disconnected (ZooKeeper closes them too) and find a read-write server. */
+  private leaveReadOnly(): void {
+    if (!this.readOnlyZk) return;
+    this.readOnlyZk = undefined;
+    this.clients.unserve('read-only mode ends: this server found a quorum');
+  }
+
   private startServing(role: Role, epoch: number): void {
     const leading = role instanceof ZabLeader;
     const zk = new ZkServer(this.config, this.log, leading ? this.leaderTxnLog(role) : new RefusingTxnLog(), this.tree);
@@ -332,15 +357,16 @@ export class QuorumPeer implements ReplicaStore {
         revalidate: () => {
           throw new Error('the leader revalidates nothing');
         },
+        syncedObservers: () => role.syncedObservers,
         monitor: () => {
           const f = role.figures;
           return [
             ...this.peerRows('leading'),
             ['learners', f.learners],
             ['synced_followers', f.syncedFollowers],
-            // zkts refuses non-voting learners (observers come later): these sets are empty, not unmeasured.
+            // zkts has no non-voting followers (only observers, which reconfig would turn into them): that set is empty, not unmeasured.
             ['synced_non_voting_followers', 0],
-            ['synced_observers', 0],
+            ['synced_observers', f.syncedObservers],
             ['pending_syncs', f.pendingSyncs],
             ['leader_uptime', Math.round(performance.now() - this.roleStartedAt)],
             ['proposal_count', f.proposals],
@@ -353,6 +379,7 @@ export class QuorumPeer implements ReplicaStore {
     }
     return {
       role: 'follower',
+      observer: role.observer,
       leaderId: role.leader,
       forward: (req) => this.sendToLeader(role, forwardPacket(req)),
       sync: (done) => {
@@ -372,7 +399,7 @@ export class QuorumPeer implements ReplicaStore {
         this.sendToLeader(role, { type: PacketType.REVALIDATE, zxid: -1, data: encodeRevalidateRequest(id, timeout), authinfo: null });
       },
       monitor: () => [
-        ...this.peerRows('following'),
+        ...this.peerRows(role.observer ? 'observing' : 'following'),
         ['learner_proposal_received_count', role.proposalsReceived],
         ['learner_commit_received_count', role.commitsReceived],
       ],
@@ -383,7 +410,7 @@ export class QuorumPeer implements ReplicaStore {
    * The rows every member shows. A role serves clients only once synchronized (ZooKeeper's ZabState
    * BROADCAST), and mntr is answered only while serving: so the peer state is "<role> - broadcast".
    */
-  private peerRows(state: 'leading' | 'following'): [string, string | number | JavaDouble][] {
+  private peerRows(state: 'leading' | 'following' | 'observing'): [string, string | number | JavaDouble][] {
     return [
       ['peer_state', `${state} - broadcast`],
       ['quorum_size', votersOf(this.config).size],
@@ -506,7 +533,7 @@ export class QuorumPeer implements ReplicaStore {
   }
 }
 
-/** A follower's ZkServer never logs a txn itself: writes go to the leader. */
+/** A follower's ZkServer never logs a txn itself: writes go to the leader (and a read-only one logs nothing). */
 class RefusingTxnLog implements TxnLog {
   append(txn: Txn): void {
     throw new Error(`a follower cannot log txn 0x${txn.zxid.toString(16)} itself`);
@@ -522,6 +549,10 @@ function forwardPacket(req: ForwardedRequest): QuorumPacket {
 
 export function votersOf(config: ServerConfig): Set<number> {
   return new Set(config.servers.filter((s) => s.role === 'participant').map((s) => s.id));
+}
+
+export function observersOf(config: ServerConfig): Set<number> {
+  return new Set(config.servers.filter((s) => s.role === 'observer').map((s) => s.id));
 }
 
 export function quorumConfigOf(config: ServerConfig): QuorumConfig {

@@ -238,6 +238,8 @@ export class ZkTcpServer implements ConnectionHost {
         socket.pause();
         if (chunk.length >= 4 && FOUR_LETTER_CODES.has(chunk.readInt32BE(0))) {
           this.waiting.delete(socket);
+          // isro has its own answer then (ZooKeeper's IsroCommand): neither rw nor ro.
+          if (FOUR_LETTER_CODES.get(chunk.readInt32BE(0)) === 'isro') return void socket.end('null');
           socket.end('This ZooKeeper instance is not currently serving requests\n');
           return;
         }

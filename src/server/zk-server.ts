@@ -45,6 +45,8 @@ export interface Session {
  */
 export interface Replication {
   readonly role: 'leader' | 'follower';
+  /** A follower that is an observer: it learns and serves, forwards writes, and never votes. */
+  readonly observer?: boolean;
   /** Follower: the id of the server it follows (the admin server's leader command). */
   readonly leaderId?: number;
   /** Follower: a request for the leader to prepare (REQUEST on the quorum port). */
@@ -55,6 +57,8 @@ export interface Replication {
   touched(sessionId: bigint, timeout: number): void;
   /** Follower: a client re-attached here; the leader makes this server the session's owner (REVALIDATE). */
   revalidate(sessionId: bigint, timeout: number, done: (valid: boolean) => void): void;
+  /** Leader: the sids of the observers it sends INFORMs to (the admin server's observers command). */
+  syncedObservers?(): number[];
   /** mntr's ensemble rows without the zk_ prefix (peer_state, quorum_size, the leader's learner and proposal figures, ...), measured. */
   monitor(): [string, string | number | JavaDouble][];
 }
@@ -124,6 +128,12 @@ export class ZkServer {
   readonly startedAt = Date.now();
   /** Set while this server leads or follows in an ensemble. */
   replication: Replication | undefined;
+  /**
+   * Set while a quorum peer cut off from its quorum serves read-only (ZooKeeper's
+   * ReadOnlyZooKeeperServer): the sessions created here, local to this server. Nothing is logged in
+   * that mode, so they are never global; sessions of the last state are not tracked (see enterReadOnly).
+   */
+  private localSessions: Set<bigint> | undefined;
   /** Follower: the request being dispatched, as it came, for write() to forward. */
   private forwarding: { type: number; body: Buffer } | undefined;
   /**
@@ -169,8 +179,26 @@ export class ZkServer {
   }
 
   /** What srvr and mntr call this server: standalone, or its role in the ensemble. */
-  get mode(): 'standalone' | 'leader' | 'follower' {
+  get mode(): 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only' {
+    if (this.localSessions) return 'read-only';
+    if (this.replication?.observer) return 'observer';
     return this.replication?.role ?? 'standalone';
+  }
+
+  /** Serving read-only: only clients that asked for it are accepted, and writes are refused. */
+  get readOnly(): boolean {
+    return this.localSessions !== undefined;
+  }
+
+  /**
+   * Read-only mode, for a server that lost its quorum. It can log nothing: it creates only local
+   * sessions, and the sessions of the last state are neither renewed nor expired here (their expiry
+   * belongs to the next leader, which gives each a fresh timeout). A client of such a session may
+   * re-attach here read-only and go back to it on the quorum (see docs/read-only-mode.md).
+   */
+  enterReadOnly(): void {
+    this.localSessions = new Set();
+    for (const id of this.sessions.keys()) this.expiry.remove(id);
   }
 
   /** The last zxid applied to the tree: what replies carry and what clients may have seen. */
@@ -195,6 +223,7 @@ export class ZkServer {
   ): void {
     if (this.failure) return client.close('server stopped after an internal error');
     const timeout = this.negotiateTimeout(req.timeOut);
+    if (this.localSessions) return this.connectReadOnly(client, req, timeout, done, arrivedAt, this.localSessions);
     if (req.sessionId !== 0n) {
       const session = this.sessions.get(req.sessionId);
       const valid = session !== undefined && !session.closing && req.passwd !== null && session.passwd.equals(req.passwd);
@@ -236,6 +265,45 @@ export class ZkServer {
     this.createSession(id, timeout, created);
   }
 
+  /** The handshake in read-only mode: a local session, or a re-attach to any session this server knows. */
+  private connectReadOnly(
+    client: ClientHandle,
+    req: { sessionId: bigint; passwd: Buffer | null },
+    timeout: number,
+    done: (o: ConnectOutcome) => void,
+    arrivedAt: number,
+    local: Set<bigint>,
+  ): void {
+    if (req.sessionId !== 0n) {
+      const session = this.sessions.get(req.sessionId);
+      if (!session || session.closing || req.passwd === null || !session.passwd.equals(req.passwd)) {
+        done({ ok: false, sessionId: 0n, timeout: 0, passwd: Buffer.alloc(16) });
+        return;
+      }
+      if (session.client && session.client !== client) session.client.close('session moved to a new connection');
+      session.client = client;
+      if (local.has(session.id)) this.expiry.touch(session.id, session.timeout, this.now());
+      done({ ok: true, sessionId: session.id, timeout, passwd: session.passwd });
+      return;
+    }
+    const id = this.nextSessionId;
+    this.nextSessionId = BigInt.asIntN(64, this.nextSessionId + 1n);
+    this.sessions.set(id, { id, timeout, passwd: sessionPassword(id), client, closing: false });
+    local.add(id);
+    this.expiry.touch(id, timeout, this.now());
+    done({ ok: true, sessionId: id, timeout, passwd: sessionPassword(id) });
+    this.answered(client, 0, arrivedAt, false);
+  }
+
+  /** Read-only mode: a local session ends without a txn (it was never logged). */
+  private dropLocalSession(id: bigint, reason: string): void {
+    const s = this.sessions.get(id);
+    this.sessions.delete(id);
+    this.localSessions?.delete(id);
+    this.expiry.remove(id);
+    s?.client?.close(reason);
+  }
+
   /** Prepares and logs a createSession txn; the session expires unless touched within `timeout`. */
   private createSession(id: bigint, timeout: number, done: () => void): void {
     this.expiry.touch(id, timeout, this.now());
@@ -251,6 +319,7 @@ export class ZkServer {
   touchSession(sessionId: bigint): void {
     const s = this.sessions.get(sessionId);
     if (!s || s.closing) return;
+    if (this.localSessions && !this.localSessions.has(sessionId)) return;
     // Only the leader (or a standalone server) expires sessions; a follower reports its touches.
     if (this.replication?.role === 'follower') this.replication.touched(sessionId, s.timeout);
     else this.expiry.touch(sessionId, s.timeout, this.now());
@@ -270,6 +339,10 @@ export class ZkServer {
       const s = this.sessions.get(id);
       if (!s || s.closing) continue;
       this.log.info({ session: hex(id) }, 'session expired');
+      if (this.localSessions) {
+        this.dropLocalSession(id, 'session expired');
+        continue;
+      }
       this.closeSession(s, undefined);
     }
   }
@@ -550,6 +623,7 @@ export class ZkServer {
       client.sendReply(xid, this.zxid, ErrorCode.SESSIONEXPIRED);
       return true;
     }
+    if (this.localSessions && (WRITE_TYPES.has(type) || type === OpCode.sync)) return this.refuseReadOnly(client, xid, type, this.localSessions);
     switch (type) {
       case OpCode.ping:
         client.sendReply(Xid.ping, this.zxid, 0);
@@ -809,12 +883,27 @@ export class ZkServer {
     }
   }
 
+  /**
+   * Read-only mode (ZooKeeper's ReadOnlyRequestProcessor): what would change the state, sync
+   * included, is answered NOTREADONLY. A local session's close ends it here; a global one's close
+   * is refused as ZooKeeper refuses it (the session stays for the quorum to expire).
+   */
+  private refuseReadOnly(client: ClientHandle, xid: number, type: number, local: Set<bigint>): true {
+    if (type === OpCode.closeSession && local.has(client.sessionId)) {
+      client.sendReply(xid, this.zxid, 0);
+      this.dropLocalSession(client.sessionId, 'client closed the session');
+      return true;
+    }
+    client.sendReply(xid, this.zxid, ErrorCode.NOTREADONLY);
+    return true;
+  }
+
   // ---- container and TTL cleanup (ZooKeeper's ContainerManager) ----
 
   /** Deletes empty containers that once had children and expired TTL nodes, via deleteContainer txns. */
   checkContainers(): void {
     // Only the leader (or a standalone server) deletes them, as ZooKeeper's ContainerManager runs on the leader.
-    if (this.replication?.role === 'follower') return;
+    if (this.replication?.role === 'follower' || this.localSessions) return;
     const now = this.now();
     const candidates: string[] = [];
     for (const path of this.tree.containers) {

@@ -36,7 +36,8 @@ export interface ElectionOptions {
 }
 
 export interface Decision {
-  state: PeerState.LEADING | PeerState.FOLLOWING;
+  /** OBSERVING for an observer, which learns the leader the voters chose and never leads. */
+  state: PeerState.LEADING | PeerState.FOLLOWING | PeerState.OBSERVING;
   leader: number;
   zxid: number;
   electionEpoch: number;
@@ -115,6 +116,8 @@ export class FastLeaderElection {
   private readonly minIntervalMs: number;
   private readonly maxIntervalMs: number;
   private readonly decideEarly: boolean;
+  /** Not a voting member: votes Long.MIN_VALUE, never leads, and sends its notifications to voters only. */
+  private readonly observer: boolean;
 
   private peerState: PeerState = PeerState.LOOKING;
   private started = false;
@@ -138,7 +141,7 @@ export class FastLeaderElection {
   constructor(opts: ElectionOptions) {
     this.myId = opts.myId;
     this.quorum = new MajorityQuorum(opts.voters);
-    if (!this.quorum.isVoter(this.myId)) throw new Error(`server ${this.myId} is not a voting member; observers do not run this election`);
+    this.observer = !this.quorum.isVoter(this.myId);
     this.config = opts.config;
     this.configVersion = configVersion(opts.config) ?? 0;
     this.finalizeWaitMs = opts.finalizeWaitMs ?? 200;
@@ -176,7 +179,8 @@ export class FastLeaderElection {
     this.started = true;
     this.peerState = PeerState.LOOKING;
     this.logicalClock++;
-    this.initial = { leader: this.myId, zxid: lastLoggedZxid, peerEpoch: currentEpoch };
+    // An observer's initial vote is Long.MIN_VALUE throughout (QuorumPeer.getInitId and friends): any voter's vote is better.
+    this.initial = this.observer ? { leader: NO_VOTE, zxid: NO_VOTE, peerEpoch: NO_VOTE } : { leader: this.myId, zxid: lastLoggedZxid, peerEpoch: currentEpoch };
     this.proposal = { ...this.initial };
     this.current ??= { ...this.initial, electionEpoch: this.logicalClock, state: PeerState.LOOKING, version: 0 };
     this.recvset = new Map();
@@ -365,7 +369,7 @@ export class FastLeaderElection {
   }
 
   private decide(leader: number, zxid: number, electionEpoch: number, peerEpoch: number, step: Step): void {
-    const state = leader === this.myId ? PeerState.LEADING : PeerState.FOLLOWING;
+    const state = leader === this.myId ? PeerState.LEADING : this.observer ? PeerState.OBSERVING : PeerState.FOLLOWING;
     this.peerState = state;
     this.finalizeDeadline = null;
     this.current = { leader, zxid, electionEpoch, peerEpoch, state, version: 0 };
@@ -378,7 +382,8 @@ export class FastLeaderElection {
     for (const sid of this.quorum.members) {
       if (sid !== this.myId) step.messages.push(this.notification(sid, this.proposal, this.logicalClock, PeerState.LOOKING));
     }
-    this.receive(nowMs, this.myId, own.notification, step);
+    // An observer is not among the voters it sends to: its own vote does not come back to it.
+    if (!this.observer) this.receive(nowMs, this.myId, own.notification, step);
   }
 
   private notification(to: number, vote: Proposal, electionEpoch: number, state: PeerState): OutgoingNotification {

@@ -22,6 +22,11 @@ export interface FollowerParams {
   now: number;
   /** The config version in FOLLOWERINFO's LearnerInfo. */
   configVersion?: bigint;
+  /**
+   * An observer (ZooKeeper's Observer): OBSERVERINFO instead of FOLLOWERINFO; once synced it gets
+   * each committed txn as one INFORM, logs and applies it, and acks nothing but NEWLEADER and UPTODATE.
+   */
+  observer?: boolean;
 }
 
 type Phase = 'connecting' | 'epoch' | 'sync-mode' | 'syncing' | 'newleader' | 'uptodate' | 'broadcast' | 'stopped';
@@ -32,6 +37,7 @@ export class ZabFollower extends RoleBase {
   private readonly timing: ZabTiming;
   private readonly history: History;
   private readonly configVersion: bigint;
+  readonly observer: boolean;
   private phase: Phase = 'connecting';
   acceptedEpoch: number;
   currentEpoch: number;
@@ -55,6 +61,7 @@ export class ZabFollower extends RoleBase {
     this.timing = p.timing;
     this.history = p.history;
     this.configVersion = p.configVersion ?? 0n;
+    this.observer = p.observer ?? false;
     this.acceptedEpoch = p.acceptedEpoch;
     this.currentEpoch = p.currentEpoch;
     this.lastReceived = p.history.lastZxid;
@@ -76,7 +83,7 @@ export class ZabFollower extends RoleBase {
     this.lastHeard = now;
     this.phase = 'epoch';
     const info = encodeLearnerInfo({ serverId: BigInt(this.myid), protocolVersion: ZAB_PROTOCOL_VERSION, configVersion: this.configVersion });
-    this.send({ type: PacketType.FOLLOWERINFO, zxid: zxidOf(this.acceptedEpoch, 0), data: info, authinfo: null });
+    this.send({ type: this.observer ? PacketType.OBSERVERINFO : PacketType.FOLLOWERINFO, zxid: zxidOf(this.acceptedEpoch, 0), data: info, authinfo: null });
   }
 
   receive(p: QuorumPacket, now: number): void {
@@ -102,6 +109,11 @@ export class ZabFollower extends RoleBase {
         return this.onProposal(p);
       case PacketType.COMMIT:
         this.commitsReceived++;
+        return this.onCommit(p.zxid);
+      case PacketType.INFORM:
+        if (!this.observer) return this.stop('INFORM sent to a follower');
+        // A proposal and its commit in one packet.
+        this.onProposal(p);
         return this.onCommit(p.zxid);
       case PacketType.NEWLEADER:
         return this.onNewLeader(p);
@@ -205,6 +217,11 @@ export class ZabFollower extends RoleBase {
   }
 
   private ackLogged(): void {
+    if (this.observer) {
+      // An observer is not part of any quorum: its log is not acked (ZooKeeper's observer has no SendAckRequestProcessor).
+      this.unacked = [];
+      return;
+    }
     let n = 0;
     while (n < this.unacked.length && this.unacked[n]! <= this.lastLogged) {
       this.send({ type: PacketType.ACK, zxid: this.unacked[n]!, data: null, authinfo: null });

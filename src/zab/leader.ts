@@ -15,6 +15,8 @@ import { planSync } from './sync-plan.js';
 export interface LeaderParams {
   myid: number;
   voters: ReadonlySet<number>;
+  /** Members that learn without voting (OBSERVERINFO): they get INFORMs, never PROPOSALs, and count in no quorum. */
+  observers?: ReadonlySet<number>;
   acceptedEpoch: number;
   currentEpoch: number;
   /** The leader's log tail; everything in the log is applied (ZooKeeper's fast-forward at election). */
@@ -32,8 +34,10 @@ interface Learner {
   phase: LearnerPhase;
   acceptedEpoch: number;
   lastHeard: number;
-  /** Gets PROPOSALs and COMMITs (from the moment its sync was planned). */
+  /** Gets PROPOSALs and COMMITs, or an observer INFORMs (from the moment its sync was planned). */
   forwarding: boolean;
+  /** Introduced itself with OBSERVERINFO. */
+  observer: boolean;
   ackedNewLeader: boolean;
   /** From its ACKEPOCH: where its log ends. */
   peerLastZxid: number;
@@ -65,6 +69,8 @@ export interface LeaderFigures {
   learners: number;
   /** synced_followers: followers that get PROPOSALs and COMMITs (ZooKeeper's forwardingFollowers). */
   syncedFollowers: number;
+  /** synced_observers: observers that get INFORMs (ZooKeeper's observingLearners). */
+  syncedObservers: number;
   /** pending_syncs: client syncs waiting for the commits before them. */
   pendingSyncs: number;
   /** proposal_count, and last/min/max_proposal_size in bytes (-1 before the first). */
@@ -77,6 +83,7 @@ export interface LeaderFigures {
 export class ZabLeader extends RoleBase {
   readonly myid: number;
   private readonly quorum: MajorityQuorum;
+  private readonly observers: ReadonlySet<number>;
   private readonly timing: ZabTiming;
   private readonly history: History;
   private readonly config: Buffer | null;
@@ -103,6 +110,7 @@ export class ZabLeader extends RoleBase {
     super(p.history.lastZxid);
     this.myid = p.myid;
     this.quorum = new MajorityQuorum(p.voters);
+    this.observers = p.observers ?? new Set();
     this.timing = p.timing;
     this.history = p.history;
     this.config = p.config;
@@ -121,13 +129,20 @@ export class ZabLeader extends RoleBase {
     return this.phase === 'stopped';
   }
 
+  /** The observers that get INFORMs. */
+  get syncedObservers(): number[] {
+    return [...this.learners.values()].filter((l) => l.forwarding && l.observer).map((l) => l.sid);
+  }
+
   get figures(): LeaderFigures {
     let synced = 0;
-    for (const l of this.learners.values()) if (l.forwarding) synced++;
+    let observing = 0;
+    for (const l of this.learners.values()) if (l.forwarding) l.observer ? observing++ : synced++;
     const p = this.proposalStats;
     return {
       learners: this.learners.size,
       syncedFollowers: synced,
+      syncedObservers: observing,
       pendingSyncs: this.pendingSyncs.length,
       proposals: p.count,
       lastProposalSize: p.last,
@@ -149,6 +164,7 @@ export class ZabLeader extends RoleBase {
     }
     switch (p.type) {
       case PacketType.FOLLOWERINFO:
+      case PacketType.OBSERVERINFO:
         return this.onFollowerInfo(sid, p, now);
       case PacketType.ACKEPOCH:
         return this.onAckEpoch(sid, p);
@@ -193,7 +209,8 @@ export class ZabLeader extends RoleBase {
         if (now - l.lastHeard > initLimit) this.dropLearner(l.sid, `not synced within initLimit (${initLimit} ms)`);
         continue;
       }
-      if (now - l.lastHeard > limit || this.oldestUnacked(l.sid) < now - limit) {
+      // An observer acks no proposal: only its silence counts.
+      if (now - l.lastHeard > limit || (!l.observer && this.oldestUnacked(l.sid) < now - limit)) {
         this.learnerGone(l.sid);
         this.out.events.push({ kind: 'dropLearner', sid: l.sid, reason: `no ack or ping reply within syncLimit (${limit} ms)` });
         continue;
@@ -220,7 +237,7 @@ export class ZabLeader extends RoleBase {
     this.outstanding.set(entry.zxid, { entry, acks: new Set(), proposedAt: now });
     this.out.appends.push(entry);
     const proposal = proposalPacket(entry);
-    for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, proposal);
+    for (const l of this.learners.values()) if (l.forwarding && !l.observer) this.send(l.sid, proposal);
   }
 
   /**
@@ -267,11 +284,13 @@ export class ZabLeader extends RoleBase {
 
   private onFollowerInfo(sid: number, p: QuorumPacket, now: number): void {
     const info = decodeLearnerInfo(p.data ?? Buffer.alloc(0));
-    if (Number(info.serverId) !== sid || !this.quorum.isVoter(sid)) {
-      this.out.events.push({ kind: 'dropLearner', sid, reason: `FOLLOWERINFO from ${info.serverId}, not a voting member` });
+    const observer = p.type === PacketType.OBSERVERINFO;
+    if (Number(info.serverId) !== sid || !(observer ? this.observers.has(sid) : this.quorum.isVoter(sid))) {
+      const what = observer ? 'OBSERVERINFO' : 'FOLLOWERINFO';
+      this.out.events.push({ kind: 'dropLearner', sid, reason: `${what} from ${info.serverId}, not ${observer ? 'an observer' : 'a voting member'}` });
       return;
     }
-    const learner: Learner = { sid, phase: 'info', acceptedEpoch: epochOf(p.zxid), lastHeard: now, forwarding: false, ackedNewLeader: false, peerLastZxid: 0, pingsSent: 0, pingReplies: 0 };
+    const learner: Learner = { sid, phase: 'info', acceptedEpoch: epochOf(p.zxid), lastHeard: now, forwarding: false, observer, ackedNewLeader: false, peerLastZxid: 0, pingsSent: 0, pingReplies: 0 };
     this.learners.set(sid, learner);
     if (this.epoch < 0) {
       this.maxAcceptedEpoch = Math.max(this.maxAcceptedEpoch, learner.acceptedEpoch);
@@ -340,6 +359,8 @@ export class ZabLeader extends RoleBase {
     }
     let txns = 0;
     for (const entry of this.history.after(after)) {
+      // An observer gets what is committed; the rest comes as INFORMs once committed (Leader.startForwarding).
+      if (l.observer && entry.zxid > this.lastCommitted) break;
       txns++;
       this.send(l.sid, proposalPacket(entry));
       if (entry.zxid <= this.lastCommitted) this.send(l.sid, { type: PacketType.COMMIT, zxid: entry.zxid, data: null, authinfo: null });
@@ -387,7 +408,8 @@ export class ZabLeader extends RoleBase {
       this.outstanding.delete(zxid);
       this.lastCommitted = zxid;
       const commit: QuorumPacket = { type: PacketType.COMMIT, zxid, data: null, authinfo: null };
-      for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, commit);
+      const inform: QuorumPacket = { type: PacketType.INFORM, zxid, data: prop.entry.payload, authinfo: null };
+      for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, l.observer ? inform : commit);
     }
     this.applyCommitted();
     this.answerSyncs();

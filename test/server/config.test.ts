@@ -105,7 +105,12 @@ describe('ensemble configs', () => {
     writeFileSync(join(dir, 'myid'), '2\n');
     expect(resolveServerConfig({ config: cfg }).myid).toBe(2);
     writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}\nclientPort=2181\nserver.1=a:2888:3888\nserver.2=b:2888:3888:observer\n`);
-    expect(() => resolveServerConfig({ config: cfg })).toThrowError(/server\.2 is an observer: observers are not supported yet/);
+    const observer = resolveServerConfig({ config: cfg });
+    expect(observer.servers.find((s) => s.id === observer.myid)?.role).toBe('observer');
+  });
+
+  it('takes peerType=observer without a warning: the server lines say who observes', () => {
+    expect(parseZooCfg('tickTime=2000\npeerType=observer\n', 'z.cfg').warnings).toEqual([]);
   });
 });
 
@@ -136,7 +141,6 @@ describe('settings zkts does not act on', () => {
     ['snapSizeLimitInKb=4194304', /every snapCount txns only/],
     ['clientPortListenBacklog=100', /default backlog/],
     ['jvm.pause.monitor=true', /no JVM pause monitor/],
-    ['peerType=observer', /observers are not supported yet/],
     ['quorumListenOnAllIPs=true', /listen on the address of this server's server\.N line/],
     ['cnxTimeout=5000', /time out after 5 s/],
     ['localSessionsEnabled=true', /every session is global/],

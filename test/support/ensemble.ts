@@ -46,6 +46,12 @@ export interface EnsembleOptions {
   admin?: boolean;
   /** Each zkts member serves Prometheus metrics on 127.0.0.1 (Debian's ZooKeeper has no provider jar). */
   metrics?: boolean;
+  /** Java system properties (key=value) for every member: -D on the java or zkts command line. */
+  systemProperties?: string[];
+  /** zoo.cfg lines for the Apache ZooKeeper members only. */
+  zookeeperCfg?: string[];
+  /** Each member's role in the server lines (default: all participants); observers get peerType=observer too. */
+  roles?: ('participant' | 'observer')[];
   /** More zoo.cfg lines for every member (e.g. sslQuorum and ssl.quorum.*). */
   cfg?: string[];
 }
@@ -62,7 +68,7 @@ export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): 
       metrics: opts.metrics && kinds[i] === 'zkts' ? await freePort() : undefined,
     });
   }
-  const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:participant`);
+  const serverLines = ports.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}:${opts.roles?.[i] ?? 'participant'}`);
   const members = kinds.map((kind, i) => makeMember(root, i + 1, kind, ports[i]!.client, serverLines, opts, ports[i]!.admin, ports[i]!.metrics));
   // The highest sid first, and the others once it takes part in elections: with equal data it then
   // leads whatever its kind (a JVM starting slowly would otherwise let the others elect without it).
@@ -77,7 +83,7 @@ export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): 
         const running = members.filter((m) => m.running());
         const modes = await Promise.all(running.map((m) => m.mode()));
         const leaders = running.filter((_, i) => modes[i] === 'leader');
-        if (leaders.length === 1 && modes.every((x) => x === 'leader' || x === 'follower')) return leaders[0]!;
+        if (leaders.length === 1 && modes.every((x) => x === 'leader' || x === 'follower' || x === 'observer')) return leaders[0]!;
         if (Date.now() > deadline) {
           throw new Error(`ensemble did not settle: ${running.map((m, i) => `${m.kind} ${m.sid}: ${modes[i]}`).join(', ')}\n${members.map((m) => `--- ${m.kind} ${m.sid}\n${m.output().slice(-3000)}`).join('\n')}`);
         }
@@ -111,9 +117,12 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     ...(metricsPort === undefined
       ? []
       : ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpHost=127.0.0.1', `metricsProvider.httpPort=${metricsPort}`]),
+    ...(kind === 'zookeeper' ? (opts.zookeeperCfg ?? []) : []),
+    ...(opts.roles?.[sid - 1] === 'observer' ? ['peerType=observer'] : []),
     ...(opts.cfg ?? []),
     ...serverLines,
   ].join('\n');
+  const defines = (opts.systemProperties ?? []).map((p) => `-D${p}`);
   const log4j = join(dir, 'log4j.properties');
   writeFileSync(log4j, 'log4j.rootLogger=INFO, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %-5p [%c{1}] %m%n\n');
   let child: ChildProcess | undefined;
@@ -137,10 +146,10 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
       out = '';
       child =
         kind === 'zkts'
-          ? spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+          ? spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg, ...defines], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
           : spawn(
               '/usr/bin/java',
-              ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', adminPort === undefined ? ZOOKEEPER_CLASSPATH : ZOOKEEPER_ADMIN_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`, `-Dzookeeper.admin.enableServer=${adminPort !== undefined}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
+              ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', adminPort === undefined ? ZOOKEEPER_CLASSPATH : ZOOKEEPER_ADMIN_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`, `-Dzookeeper.admin.enableServer=${adminPort !== undefined}`, ...defines, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
               { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
             );
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

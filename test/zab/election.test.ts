@@ -283,3 +283,30 @@ describe('FastLeaderElection', () => {
     ]);
   });
 });
+
+describe('FastLeaderElection for an observer', () => {
+  const NO_VOTE = -(2 ** 63);
+
+  it('votes Long.MIN_VALUE to the voters only, and learns the leader the voters chose as OBSERVING', () => {
+    const observer = peer(4);
+    const start = observer.start(0, 0x100000005, 1);
+    // Its vote goes to the three voters, not back to itself, and names nobody.
+    expect(sent(start)).toEqual([1, 2, 3].map((to) => [to, PeerState.LOOKING, NO_VOTE, NO_VOTE, 1, NO_VOTE]));
+    expect(start.decision).toBeUndefined();
+    // The voters answer with their settled votes: leader 3.
+    expect(observer.received(1, 3, note(PeerState.LEADING, 3, 0x100000005, 1, 1)).decision).toBeUndefined();
+    const d = observer.received(1, 2, note(PeerState.FOLLOWING, 3, 0x100000005, 1, 1)).decision;
+    expect(d).toMatchObject({ state: PeerState.OBSERVING, leader: 3 });
+  });
+
+  it('is never elected and its vote does not count: voters elect among themselves alongside it', () => {
+    const voters = [1, 2, 3].map((id) => peer(id));
+    const observer = peer(9);
+    const starts = new Map<number, [number, number]>([[1, [5, 1]], [2, [5, 1]], [3, [5, 1]], [9, [99, 7]]]);
+    const decisions = runAll([...voters, observer], starts);
+    expect(decisions.get(3)?.state).toBe(PeerState.LEADING);
+    for (const id of [1, 2]) expect(decisions.get(id)).toMatchObject({ state: PeerState.FOLLOWING, leader: 3 });
+    // The observer's log is the longest, yet it observes the leader the voters chose.
+    expect(decisions.get(9)).toMatchObject({ state: PeerState.OBSERVING, leader: 3 });
+  });
+});

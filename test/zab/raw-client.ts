@@ -50,8 +50,20 @@ export class RawClient {
     });
   }
 
-  /** A new session, or with `session` a re-attach to an existing one (throws 'session refused' if expired). */
-  static async connect(port: number, timeoutMs = 60_000, session?: { id: bigint; passwd: Buffer }): Promise<RawClient> {
+  /** Whether the server answered the handshake as a read-only server. */
+  readOnly = false;
+
+  /** The server (or drop()) closed the connection. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * A new session, or with `session` a re-attach to an existing one (throws 'session refused' if
+   * expired); `opts.readOnly` sets the handshake's readOnly flag. Throws if the server closes the
+   * connection instead of answering.
+   */
+  static async connect(port: number, timeoutMs = 60_000, session?: { id: bigint; passwd: Buffer }, opts: { readOnly?: boolean } = {}): Promise<RawClient> {
     const sock = connect({ port, host: '127.0.0.1' });
     await new Promise<void>((res, rej) => {
       sock.once('connect', res);
@@ -61,13 +73,17 @@ export class RawClient {
     const c = new RawClient(sock);
     const w = new JuteWriter();
     const f = w.startFrame();
-    writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: timeoutMs, sessionId: session?.id ?? 0n, passwd: session?.passwd ?? Buffer.alloc(16), readOnly: false });
+    writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: timeoutMs, sessionId: session?.id ?? 0n, passwd: session?.passwd ?? Buffer.alloc(16), readOnly: opts.readOnly ?? false });
     w.finishFrame(f);
     const r = await new Promise<JuteReader>((res, rej) => {
       const timer = setTimeout(() => {
         sock.destroy();
         rej(new Error('no answer to the handshake'));
       }, 10_000);
+      sock.once('close', () => {
+        clearTimeout(timer);
+        rej(new Error('connection closed during the handshake'));
+      });
       c.onConnect = (reader) => {
         clearTimeout(timer);
         res(reader);
@@ -78,6 +94,7 @@ export class RawClient {
     if (resp.sessionId === 0n) throw new Error('session refused');
     c.sessionId = resp.sessionId;
     c.passwd = resp.passwd ?? Buffer.alloc(16);
+    c.readOnly = resp.readOnly === true;
     c.ping = setInterval(() => void c.send(-2, OpCode.ping, () => {}), Math.max(1000, resp.timeOut / 3));
     c.ping.unref();
     return c;

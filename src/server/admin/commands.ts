@@ -242,7 +242,7 @@ const COMMANDS: Command[] = [
       return { initial_configuration: redacted };
     },
   },
-  { names: ['is_read_only', 'isro'], serverRequired: true, run: () => ({ read_only: false }) },
+  { names: ['is_read_only', 'isro'], serverRequired: true, run: ({ server }) => ({ read_only: server?.readOnly === true }) },
   {
     names: ['last_snapshot', 'lsnp'],
     serverRequired: true,
@@ -272,9 +272,17 @@ const COMMANDS: Command[] = [
     serverRequired: false,
     run: (ctx, server) => Object.fromEntries(monitorValues({ ...ctx, server })),
   },
-  // zkts has no observers: nothing to reset, none synced.
+  // zkts keeps no per-observer connection counters: nothing to reset.
   { names: ['observer_connection_stat_reset', 'orst'], serverRequired: true, run: () => ({}) },
-  { names: ['observers', 'obsr'], serverRequired: true, run: () => ({ synced_observers: 0, observers: [] }) },
+  {
+    names: ['observers', 'obsr'],
+    serverRequired: true,
+    // The leader's synced observers; of ZooKeeper's per-observer fields only the sid is kept.
+    run: ({ server }) => {
+      const sids = server?.replication?.syncedObservers?.() ?? [];
+      return { synced_observers: sids.length, observers: sids.map((sid) => ({ sid })) };
+    },
+  },
   { names: ['ruok'], serverRequired: true, run: () => ({}) },
   {
     names: ['set_trace_mask', 'stmk'],
@@ -368,7 +376,8 @@ const COMMANDS: Command[] = [
         myid: ctx.config.myid ?? 0,
         is_leader: server.replication.role === 'leader',
         client_address: clientAddress(ctx),
-        voting: true,
+        // Whether this server is among the voting members (ZooKeeper's getVotingMembers): an observer is not.
+        voting: server.replication.observer !== true,
         last_zxid: `0x${zxid.toString(16)}`,
         zab_epoch: Number(zxid >> 32n),
         zab_counter: Number(zxid & 0xffffffffn),
