@@ -316,9 +316,25 @@ function zookeeperFiles(m: Member): { logs: number; snapshots: number; epochs: b
   };
 }
 
+/**
+ * The zxid a restarted server found in its dataDir, as Apache ZooKeeper's logs tell it: a ZooKeeper
+ * server logs what it loaded; a ZooKeeper leader logs the zxid a (zkts) learner announced when it
+ * syncs. Undefined when neither is a ZooKeeper (zkts logs no such line).
+ */
+function zxidReadFromDisk(member: Member, leaderBefore: Member, leaderAfter: Member, leaderLogFrom: number): bigint | undefined {
+  let hex: string | undefined;
+  if (member.kind === 'zookeeper') hex = /Snapshot loaded in \d+ ms, highest zxid is 0x([0-9a-f]+)/.exec(member.output())?.[1];
+  else if (leaderAfter === leaderBefore && leaderAfter.kind === 'zookeeper') {
+    const syncs = [...leaderAfter.output().slice(leaderLogFrom).matchAll(new RegExp(`Synchronizing with Learner sid: ${member.sid} .*peerLastZxid=0x([0-9a-f]+)`, 'g'))];
+    hex = syncs.at(-1)?.[1];
+  }
+  return hex === undefined ? undefined : BigInt(`0x${hex}`);
+}
+
 interface StepRow {
   step: string;
   leaderAfter: string;
+  zxidRead: string;
   pauseMs: number;
   lost: string;
   acked: number;
@@ -379,6 +395,9 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
           expect(files.logs, `logs in ${member.dataDir}`).toBeGreaterThan(0);
           expect(files.dynamic, `zoo.cfg of server ${member.sid} names an existing dynamicConfigFile`).toBeDefined();
         }
+        // The zxid it has processed when stopped: what it must find again in its dataDir.
+        const zxidBefore = BigInt((await zxidOf(member)) ?? '-1');
+        const leaderLogFrom = leader.output().length;
         const lossesBefore = losses.length;
         const kazooStatesBefore = kazoo.states.length;
         const from = member.kind;
@@ -387,6 +406,10 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
         member.start(to, true);
         const newLeader = await settledAndSynced(ensemble);
         expect(member.running(), `${to} ${member.sid} runs`).toBe(true);
+        const zxidRead = zxidReadFromDisk(member, leader, newLeader, leaderLogFrom);
+        if (zxidRead !== undefined) expect(zxidRead >= zxidBefore, `server ${member.sid} came back with zxid 0x${zxidRead.toString(16)}, had 0x${zxidBefore.toString(16)}`).toBe(true);
+        // Each way, the first direction's data read from disk is checked where a ZooKeeper log says it.
+        if (member.kind === 'zookeeper' || (newLeader === leader && leader.kind === 'zookeeper')) expect(zxidRead, `what server ${member.sid} read from its dataDir`).toBeDefined();
         const acked = await checkEverywhere(members, writers, kazoo);
         const value = `step-${++n}`;
         const writer = await RawClient.connect(newLeader.clientPort, 10_000);
@@ -407,6 +430,7 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
           step: `${n}. server ${member.sid} (${wasLeader ? 'leader' : 'follower'}) ${from} -> ${to}`,
           leaderAfter: `${newLeader.kind} ${newLeader.sid}`,
           pauseMs: longestPause(t0, t1),
+          zxidRead: zxidRead === undefined ? '' : `0x${zxidRead.toString(16)} (had 0x${zxidBefore.toString(16)})`,
           lost: stepLosses.map((l) => `${l.client}@${l.sid}`).join(' ') || '-',
           acked,
         });
@@ -442,8 +466,8 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
     console.log(
       [
         `rolling migration of ${SERVERS} servers, Apache ZooKeeper 3.8.0 -> zkts -> Apache ZooKeeper 3.8.0`,
-        'step | leader after | longest write pause (ms) | connections lost (client@server) | acknowledged writes checked on every server',
-        ...rows.map((r) => `${r.step} | ${r.leaderAfter} | ${r.pauseMs} | ${r.lost} | ${r.acked}`),
+        'step | leader after | zxid read from its dataDir | longest write pause (ms) | connections lost (client@server) | acknowledged writes checked on every server',
+        ...rows.map((r) => `${r.step} | ${r.leaderAfter} | ${r.zxidRead || 'n/a (no ZooKeeper log tells)'} | ${r.pauseMs} | ${r.lost} | ${r.acked}`),
         `end: zxid ${zxids[0]} on all ${SERVERS}; ${acked} acknowledged writes present on every server, 0 lost; ${sessions}/${sessions} sessions kept with their ephemerals (${writers.length} writers, 1 kazoo); kazoo's connection states: ${kazooStates.join(' ')}`,
       ].join('\n'),
     );
