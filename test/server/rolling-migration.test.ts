@@ -3,10 +3,10 @@
  * load has its servers replaced by zkts one at a time, followers first and the leader last, each
  * keeping its myid, zoo.cfg (as ZooKeeper rewrote it, with zoo.cfg.dynamic.*) and dataDir; then back
  * to ZooKeeper the same way. After every step: the ensemble settled with every follower synced, every
- * acknowledged write present on every server, every session and its ephemeral kept, the watch of a
- * kazoo client still firing, and only the clients of the stopped server (of every server, when the
- * leader stops: followers drop their clients while they elect) lost their connection. The longest
- * time with no acknowledged write is printed per step.
+ * acknowledged write present on every server, every session and its ephemeral kept, the watches of
+ * a kazoo and a Java client (ZooKeeper 3.8's own) still firing, and only the clients of the stopped
+ * server (of every server, when the leader stops: followers drop their clients while they elect)
+ * lost their connection. The longest time with no acknowledged write is printed per step.
  *
  * 3 servers by default (CI); MIGRATION_SERVERS=5 runs 5.
  */
@@ -16,8 +16,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEnsemble, type Ensemble, type Kind, type Member } from '../support/ensemble.js';
-import { DIST, KAZOO, skipWithout, ZOOKEEPER } from '../support/requirements.js';
-import { fourLetter } from '../support/servers.js';
+import { DIST, JAVA, KAZOO, skipWithout, ZOOKEEPER } from '../support/requirements.js';
+import { fourLetter, ZOOKEEPER_CLASSPATH } from '../support/servers.js';
 import { OPEN_ACL } from '../zab/helpers.js';
 import { RawClient } from '../zab/raw-client.js';
 
@@ -26,6 +26,7 @@ const SERVERS = serverCount(process.env.MIGRATION_SERVERS);
 const SESSION_TIMEOUT_MS = 30_000;
 const ROOT = '/mig';
 const KAZOO_SCRIPT = join(import.meta.dirname, 'fixtures/migration-kazoo.py');
+const JAVA_CLIENT = join(import.meta.dirname, 'fixtures/MigrationClient.java');
 
 function serverCount(v: string | undefined): number {
   if (v === undefined || v === '') return 3;
@@ -158,8 +159,11 @@ class LoadWriter {
   }
 }
 
-/** The kazoo client (fixtures/migration-kazoo.py), its reports parsed as they come. */
-class KazooSession {
+/**
+ * A client in another process, kazoo (fixtures/migration-kazoo.py) or ZooKeeper's Java client
+ * (fixtures/MigrationClient.java), that reconnects by itself; its reports parsed as they come.
+ */
+class ScriptedClient {
   session = '';
   readonly acked: string[] = [];
   readonly states: { state: string; at: number }[] = [];
@@ -172,6 +176,8 @@ class KazooSession {
   private port = 0;
 
   private constructor(
+    /** kazoo or java: it writes under ROOT/<name> and holds the ephemeral ROOT/<name>-eph. */
+    readonly name: string,
     private readonly child: ChildProcess,
     private readonly members: Member[],
     private readonly losses: Loss[],
@@ -181,7 +187,7 @@ class KazooSession {
       try {
         o = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        this.errors.push(`kazoo said: ${line}`);
+        this.errors.push(`${name} said: ${line}`);
         return;
       }
       if (o.ev === 'connected') {
@@ -195,7 +201,7 @@ class KazooSession {
         if (o.state === 'CONNECTED') this.port = Number(o.port);
         else {
           const on = this.members.find((m) => m.clientPort === this.port);
-          this.losses.push({ client: 'kazoo', sid: on?.sid ?? -1, at: Date.now() });
+          this.losses.push({ client: name, sid: on?.sid ?? -1, at: Date.now() });
         }
       }
       else if (o.ev === 'watch') this.watchValues.push(String(o.data));
@@ -205,9 +211,10 @@ class KazooSession {
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
   }
 
-  static async start(members: Member[], losses: Loss[]): Promise<KazooSession> {
+  static async start(name: 'kazoo' | 'java', members: Member[], losses: Loss[]): Promise<ScriptedClient> {
     const hosts = members.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
-    const k = new KazooSession(spawn('/usr/bin/python3', [KAZOO_SCRIPT, hosts, ROOT], { stdio: ['pipe', 'pipe', 'pipe'] }), members, losses);
+    const [cmd, args] = name === 'kazoo' ? ['/usr/bin/python3', [KAZOO_SCRIPT, hosts, ROOT]] : ['java', ['-cp', ZOOKEEPER_CLASSPATH, JAVA_CLIENT, hosts, ROOT]];
+    const k = new ScriptedClient(name, spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] }), members, losses);
     await k.until((o) => o.ev === 'connected', 60_000);
     return k;
   }
@@ -215,7 +222,7 @@ class KazooSession {
   /** Resolves with the first report (from now on) that `match` accepts. */
   until(match: (o: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`kazoo: no such report within ${timeoutMs} ms\n${this.stderr.slice(-3000)}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no such report within ${timeoutMs} ms\n${this.stderr.slice(-3000)}`)), timeoutMs);
       const wait = (o: Record<string, unknown>) => {
         if (match(o)) {
           clearTimeout(timer);
@@ -226,7 +233,14 @@ class KazooSession {
     });
   }
 
-  /** Its session id and its ephemeral's owner, as kazoo reads them now. */
+  get dir(): string {
+    return `${ROOT}/${this.name}`;
+  }
+  get ephemeral(): string {
+    return `${ROOT}/${this.name}-eph`;
+  }
+
+  /** Its session id and its ephemeral's owner, as the client reads them now. */
   async check(): Promise<{ session: string; owner: unknown }> {
     const r = this.until((o) => o.ev === 'check', 60_000);
     this.child.stdin!.write('check\n');
@@ -234,7 +248,7 @@ class KazooSession {
     return { session: String(o.session), owner: o.owner };
   }
 
-  /** Waits until the data watch has seen `value` (kazoo re-registers it after each reconnect). */
+  /** Waits until the data watch has seen `value` (the client re-registers it after each reconnect). */
   async sawValue(value: string): Promise<void> {
     if (this.watchValues.includes(value)) return;
     await this.until((o) => o.ev === 'watch' && o.data === value, 60_000);
@@ -267,12 +281,12 @@ async function settledAndSynced(ensemble: Ensemble): Promise<Member> {
 
 /**
  * Every acknowledged write so far, read back on every server (after a sync): each writer's creates
- * and its last setData (or one sent later whose answer it lost), kazoo's creates, and every
+ * and its last setData (or one sent later whose answer it lost), kazoo's and Java's creates, and every
  * ephemeral still owned by its session. Returns the number of acknowledged writes checked.
  */
-async function checkEverywhere(members: Member[], writers: LoadWriter[], kazoo: KazooSession): Promise<number> {
+async function checkEverywhere(members: Member[], writers: LoadWriter[], scripted: ScriptedClient[]): Promise<number> {
   const expected = writers.map((w) => ({ w, creates: [...w.ackedCreates], lastSet: w.lastSetAcked, lastSent: w.lastSetSent }));
-  const kazooAcked = [...kazoo.acked];
+  const scriptedAcked = scripted.map((k) => ({ k, acked: [...k.acked] }));
   for (const m of members) {
     const c = await RawClient.connect(m.clientPort, 10_000);
     try {
@@ -285,14 +299,16 @@ async function checkEverywhere(members: Member[], writers: LoadWriter[], kazoo: 
         expect(value >= lastSet && value <= Math.max(lastSent, w.lastSetSent), `${w.dir} on ${m.kind} ${m.sid} is ${value}, acknowledged ${lastSet}`).toBe(true);
         expect((await c.getData(w.ephemeral)).stat?.ephemeralOwner, `${w.ephemeral} on ${m.kind} ${m.sid}`).toBe(w.sessionId);
       }
-      const kz = new Set((await c.getChildren(`${ROOT}/kz`)).children);
-      expect(kazooAcked.filter((p) => !kz.has(p.slice(`${ROOT}/kz/`.length))), `kazoo's acknowledged creates missing on ${m.kind} ${m.sid}`).toEqual([]);
-      expect((await c.getData(`${ROOT}/kazoo-eph`)).stat?.ephemeralOwner.toString(16), `kazoo's ephemeral on ${m.kind} ${m.sid}`).toBe(kazoo.session);
+      for (const { k, acked } of scriptedAcked) {
+        const children = new Set((await c.getChildren(k.dir)).children);
+        expect(acked.filter((p) => !children.has(p.slice(k.dir.length + 1))), `${k.name}'s acknowledged creates missing on ${m.kind} ${m.sid}`).toEqual([]);
+        expect((await c.getData(k.ephemeral)).stat?.ephemeralOwner.toString(16), `${k.name}'s ephemeral on ${m.kind} ${m.sid}`).toBe(k.session);
+      }
     } finally {
       await c.close();
     }
   }
-  return expected.reduce((n, e) => n + e.creates.length + (e.lastSet >= 0 ? 1 : 0), 0) + kazooAcked.length;
+  return expected.reduce((n, e) => n + e.creates.length + (e.lastSet >= 0 ? 1 : 0), 0) + scriptedAcked.reduce((n, e) => n + e.acked.length, 0);
 }
 
 /** The longest time without an acknowledged write that overlaps [from, to]. */
@@ -340,17 +356,17 @@ interface StepRow {
   acked: number;
 }
 
-const noDeps = skipWithout(DIST, ZOOKEEPER, KAZOO);
+const noDeps = skipWithout(DIST, ZOOKEEPER, KAZOO, JAVA);
 
 let ensemble: Ensemble | undefined;
 let writers: LoadWriter[] = [];
-let kazoo: KazooSession | undefined;
+let scripted: ScriptedClient[] = [];
 afterEach(async () => {
   await Promise.all(writers.map((w) => w.stop()));
   for (const w of writers) (w.client as RawClient | undefined)?.drop();
   writers = [];
-  await kazoo?.quit();
-  kazoo = undefined;
+  await Promise.all(scripted.map((k) => k.quit()));
+  scripted = [];
   await ensemble?.stop();
   ensemble = undefined;
 });
@@ -373,8 +389,8 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
     const losses: Loss[] = [];
     writers = members.map((m) => new LoadWriter(`w${m.sid}`, members, m, losses));
     for (const w of writers) await w.open();
-    kazoo = await KazooSession.start(members, losses);
-    await kazoo.sawValue('start');
+    scripted = await Promise.all([ScriptedClient.start('kazoo', members, losses), ScriptedClient.start('java', members, losses)]);
+    for (const k of scripted) await k.sawValue('start');
     for (const w of writers) w.start();
     await sleep(2000);
 
@@ -399,7 +415,7 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
         const zxidBefore = BigInt((await zxidOf(member)) ?? '-1');
         const leaderLogFrom = leader.output().length;
         const lossesBefore = losses.length;
-        const kazooStatesBefore = kazoo.states.length;
+        const statesBefore = scripted.map((k) => k.states.length);
         const from = member.kind;
         const t0 = Date.now();
         await member.kill('SIGTERM');
@@ -410,12 +426,12 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
         if (zxidRead !== undefined) expect(zxidRead >= zxidBefore, `server ${member.sid} came back with zxid 0x${zxidRead.toString(16)}, had 0x${zxidBefore.toString(16)}`).toBe(true);
         // Each way, the first direction's data read from disk is checked where a ZooKeeper log says it.
         if (member.kind === 'zookeeper' || (newLeader === leader && leader.kind === 'zookeeper')) expect(zxidRead, `what server ${member.sid} read from its dataDir`).toBeDefined();
-        const acked = await checkEverywhere(members, writers, kazoo);
+        const acked = await checkEverywhere(members, writers, scripted);
         const value = `step-${++n}`;
         const writer = await RawClient.connect(newLeader.clientPort, 10_000);
         expect(await writer.setData(`${ROOT}/watched`, Buffer.from(value))).toBe(0);
         await writer.close();
-        await kazoo.sawValue(value);
+        for (const k of scripted) await k.sawValue(value);
         for (const w of writers) w.rebalance();
         await sleep(500); // let the writers' acknowledgements after the step show in the pause figure
         const t1 = Date.now();
@@ -424,7 +440,8 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
           // A follower stopping drops its own clients and nobody else's.
           expect(stepLosses.filter((l) => l.sid !== member.sid), `clients of other servers lost their connection when follower ${member.sid} stopped`).toEqual([]);
         }
-        expect(kazoo.states.slice(kazooStatesBefore).filter((s) => s.state === 'LOST'), 'kazoo session lost').toEqual([]);
+        scripted.forEach((k, i) => expect(k.states.slice(statesBefore[i]).filter((s) => s.state === 'LOST'), `${k.name}'s session lost`).toEqual([]));
+        expect(scripted.flatMap((k) => k.errors)).toEqual([]);
         expect(writers.flatMap((w) => w.errors)).toEqual([]);
         rows.push({
           step: `${n}. server ${member.sid} (${wasLeader ? 'leader' : 'follower'}) ${from} -> ${to}`,
@@ -443,12 +460,14 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
 
     // The load stops; every server holds every acknowledged write and reaches the same zxid.
     await Promise.all(writers.map((w) => w.stop()));
-    const kazooStates = kazoo.states.map((s) => s.state);
-    const k = await kazoo.check();
-    expect(k.session, 'kazoo kept its session').toBe(kazoo.session);
-    expect(k.owner, "kazoo's ephemeral is its session's").toBe(kazoo.session);
-    const acked = await checkEverywhere(members, writers, kazoo);
-    await kazoo.quit();
+    const states = scripted.map((k) => `${k.name}: ${k.states.map((s) => s.state).join(' ')}`);
+    for (const k of scripted) {
+      const now = await k.check();
+      expect(now.session, `${k.name} kept its session`).toBe(k.session);
+      expect(now.owner, `${k.name}'s ephemeral is its session's`).toBe(k.session);
+    }
+    const acked = await checkEverywhere(members, writers, scripted);
+    await Promise.all(scripted.map((k) => k.quit()));
     const deadline = Date.now() + 30_000;
     let zxids: (string | undefined)[] = [];
     for (;;) {
@@ -462,13 +481,13 @@ describe(`rolling migration of ${SERVERS} servers`, () => {
       expect(w.errors).toEqual([]);
     }
 
-    const sessions = writers.length + 1;
+    const sessions = writers.length + scripted.length;
     console.log(
       [
         `rolling migration of ${SERVERS} servers, Apache ZooKeeper 3.8.0 -> zkts -> Apache ZooKeeper 3.8.0`,
         'step | leader after | zxid read from its dataDir | longest write pause (ms) | connections lost (client@server) | acknowledged writes checked on every server',
         ...rows.map((r) => `${r.step} | ${r.leaderAfter} | ${r.zxidRead || 'n/a (no ZooKeeper log tells)'} | ${r.pauseMs} | ${r.lost} | ${r.acked}`),
-        `end: zxid ${zxids[0]} on all ${SERVERS}; ${acked} acknowledged writes present on every server, 0 lost; ${sessions}/${sessions} sessions kept with their ephemerals (${writers.length} writers, 1 kazoo); kazoo's connection states: ${kazooStates.join(' ')}`,
+        `end: zxid ${zxids[0]} on all ${SERVERS}; ${acked} acknowledged writes present on every server, 0 lost; ${sessions}/${sessions} sessions kept with their ephemerals (${writers.length} writers, kazoo, Java); connection states: ${states.join('; ')}`,
       ].join('\n'),
     );
     expect(rows.length).toBe(2 * SERVERS);
