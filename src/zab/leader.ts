@@ -278,12 +278,21 @@ export class ZabLeader extends RoleBase {
       this.send(l.sid, { type: plan.mode === 'diff' ? PacketType.DIFF : PacketType.TRUNC, zxid: plan.zxid, data: null, authinfo: null });
       after = plan.mode === 'diff' ? peerLastZxid : plan.zxid;
     }
+    const uncommitted: HistoryEntry[] = [];
     for (const entry of this.history.after(after)) {
+      if (entry.zxid > this.lastCommitted) {
+        uncommitted.push(entry);
+        continue;
+      }
       this.send(l.sid, proposalPacket(entry));
-      if (entry.zxid <= this.lastCommitted) this.send(l.sid, { type: PacketType.COMMIT, zxid: entry.zxid, data: null, authinfo: null });
+      this.send(l.sid, { type: PacketType.COMMIT, zxid: entry.zxid, data: null, authinfo: null });
     }
     l.forwarding = true;
     this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config, authinfo: null });
+    // Proposals still outstanding go after NEWLEADER, as if proposed after it: their COMMITs come
+    // later, and a ZooKeeper 3.8.0 follower forgets at NEWLEADER the proposals it got before it, then
+    // fails on a COMMIT that finds none (ZOOKEEPER-4394) and has to sync again.
+    for (const entry of uncommitted) this.send(l.sid, proposalPacket(entry));
   }
 
   private onAck(sid: number, zxid: number, now: number): void {
