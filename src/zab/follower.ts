@@ -124,6 +124,9 @@ export class ZabFollower extends RoleBase {
         this.out.events.push({ kind: 'serving', epoch: this.newEpoch });
         return;
       default:
+        // Until UPTODATE, ZooKeeper's Learner.syncWithLeader ignores PINGs; its LearnerHandler takes
+        // any answer before the ACK of NEWLEADER for a broken sync and drops the learner.
+        if (p.type === PacketType.PING && this.phase !== 'broadcast') return;
         // PING, SYNC, REVALIDATE: the session layer's business.
         this.out.events.push({ kind: 'deliver', from: this.leader, packet: p });
     }

@@ -358,16 +358,24 @@ export class ZabLeader extends RoleBase {
       after = plan.mode === 'diff' ? peerLastZxid : plan.zxid;
     }
     let txns = 0;
+    const uncommitted: HistoryEntry[] = [];
     for (const entry of this.history.after(after)) {
-      // An observer gets what is committed; the rest comes as INFORMs once committed (Leader.startForwarding).
-      if (l.observer && entry.zxid > this.lastCommitted) break;
+      if (entry.zxid > this.lastCommitted) {
+        // An observer gets what is committed; the rest comes as INFORMs once committed (Leader.startForwarding).
+        if (!l.observer) uncommitted.push(entry);
+        continue;
+      }
       txns++;
       this.send(l.sid, proposalPacket(entry));
-      if (entry.zxid <= this.lastCommitted) this.send(l.sid, { type: PacketType.COMMIT, zxid: entry.zxid, data: null, authinfo: null });
+      this.send(l.sid, { type: PacketType.COMMIT, zxid: entry.zxid, data: null, authinfo: null });
     }
-    this.out.events.push({ kind: 'learnerSync', sid: l.sid, mode: plan.mode, from: peerLastZxid, to: this.lastProposed, txns });
+    this.out.events.push({ kind: 'learnerSync', sid: l.sid, mode: plan.mode, from: peerLastZxid, to: this.lastProposed, txns: txns + uncommitted.length });
     l.forwarding = true;
     this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config, authinfo: null });
+    // Proposals still outstanding go after NEWLEADER, as if proposed after it: their COMMITs come
+    // later, and a ZooKeeper 3.8.0 follower forgets at NEWLEADER the proposals it got before it, then
+    // fails on a COMMIT that finds none (ZOOKEEPER-4394) and has to sync again.
+    for (const entry of uncommitted) this.send(l.sid, proposalPacket(entry));
   }
 
   private onAck(sid: number, zxid: number, now: number): void {

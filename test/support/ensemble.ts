@@ -27,7 +27,12 @@ export interface Member {
   running(): boolean;
   /** `leader`, `follower` (srvr's Mode), or null while it does not serve. */
   mode(): Promise<string | null>;
-  start(): void;
+  /**
+   * Starts the process; with `as`, as that kind from now on (the same sid, zoo.cfg lines, myid and
+   * dataDir: one step of a rolling migration). With `keepConfig`, zoo.cfg is left as the last process
+   * left it (ZooKeeper with reconfigEnabled moves its server lines into zoo.cfg.dynamic.*).
+   */
+  start(as?: Kind, keepConfig?: boolean): void;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -127,7 +132,7 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
   writeFileSync(log4j, 'log4j.rootLogger=INFO, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %-5p [%c{1}] %m%n\n');
   let child: ChildProcess | undefined;
   let out = '';
-  return {
+  const member: Member = {
     sid,
     kind,
     clientPort,
@@ -140,9 +145,11 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
       const srvr = await fourLetter(clientPort, 'srvr').catch(() => '');
       return /^Mode: (\S+)/m.exec(srvr)?.[1] ?? null;
     },
-    start() {
+    start(as, keepConfig = false) {
+      if (as) member.kind = as;
+      const kind = member.kind;
       // ZooKeeper rewrites zoo.cfg at start (server lines into zoo.cfg.dynamic.*): write it every time.
-      writeFileSync(cfg, cfgText + '\n');
+      if (!keepConfig) writeFileSync(cfg, cfgText + '\n');
       out = '';
       child =
         kind === 'zkts'
@@ -165,6 +172,7 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
       clearTimeout(timer);
     },
   };
+  return member;
 }
 
 async function portOpen(port: number, timeoutMs: number): Promise<void> {

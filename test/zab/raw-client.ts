@@ -80,6 +80,7 @@ export class RawClient {
         sock.destroy();
         rej(new Error('no answer to the handshake'));
       }, 10_000);
+      // A server that does not serve (electing, syncing) closes the connection unanswered.
       sock.once('close', () => {
         clearTimeout(timer);
         rej(new Error('connection closed during the handshake'));

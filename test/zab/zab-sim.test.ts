@@ -40,7 +40,9 @@ describe('ZAB under a simulated network, disk and clock', () => {
       let caught: string | undefined;
       for (let seed = 1; seed <= 200 && !caught; seed++) {
         try {
-          new EnsembleSim({ seed, servers: 3, durationMs: 6_000, settleMs: 6_000, bug }).run();
+          // 12 s of load: long enough for the crashes these bugs need (an ACK before its fsync shows
+          // once a follower that acked dies before the fsync and a leader is elected without it).
+          new EnsembleSim({ seed, servers: 3, durationMs: 12_000, settleMs: 6_000, bug }).run();
         } catch (e) {
           caught = (e as Error).message;
         }
