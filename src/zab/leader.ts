@@ -404,6 +404,10 @@ export class ZabLeader extends RoleBase {
 
   private upToDate(l: Learner): void {
     l.phase = 'synced';
+    // A learner leaves PINGs unanswered until UPTODATE (ZooKeeper's Learner, and ours): the PINGs
+    // counted from here on are the ones it answers, one each, in order.
+    l.pingsSent = 0;
+    l.pingReplies = 0;
     this.reconfirmSyncs();
     this.send(l.sid, { type: PacketType.UPTODATE, zxid: -1, data: null, authinfo: null });
   }

@@ -26,10 +26,10 @@ class Trio {
   wire: InFlight[] = [];
   readonly leaderEvents: RoleEvent[] = [];
 
-  constructor() {
+  constructor(establish = true) {
     for (const f of this.followers.values()) f.connected(0);
     for (const sid of this.followers.keys()) this.pump(sid);
-    this.deliverAll();
+    if (establish) this.deliverAll();
   }
 
   /** Carries out a role's Ready: appends are durable at once, PINGs answered as the runtime does. */
@@ -98,6 +98,25 @@ describe('the leader answers a sync only after a quorum round trip', () => {
     for (const sid of [2, 3]) t.leader.learnerGone(sid);
     t.pump(1);
     expect(t.synced()).toBe(0);
+  });
+
+  it('PINGs a learner left unanswered while it synced do not hold back later syncs', () => {
+    const t = new Trio(false);
+    // The leader establishes with follower 2 alone; follower 3 syncs later, while the leader
+    // broadcasts, and a periodic PING reaches it before UPTODATE: it leaves it unanswered, as
+    // ZooKeeper's learners do.
+    t.deliverAll((m) => m.from === 2 || m.to === 2);
+    expect(t.leader.isServing).toBe(true);
+    t.deliverAll((m) => m.packet.type !== PacketType.NEWLEADER);
+    t.leader.tick(TIMING.tickTime);
+    t.pump(1);
+    expect(t.wire.some((m) => m.to === 3 && m.packet.type === PacketType.PING)).toBe(true);
+    t.deliverAll();
+    // Follower 2 is cut off now: only follower 3's answer can confirm a sync.
+    t.leader.sync(1);
+    t.pump(1);
+    t.deliverAll((m) => m.from === 3 || m.to === 3);
+    expect(t.synced()).toBe(1);
   });
 
   it('many syncs in one turn share one round of PINGs', () => {
