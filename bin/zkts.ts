@@ -168,6 +168,7 @@ program
   .option('--keep', 'keep the servers\' data and logs')
   .option('--ensemble <n>', 'with --compare: run zkts and ZooKeeper as replicated ensembles of n servers (fsync on, clients spread over all)')
   .option('--kills <n>', 'failover: kill -9 of the leader per run (default 5)')
+  .option('--chart <file.svg>', 'also draw the results as an SVG chart (a panel per workload, a bar per server)')
   .action(async (workloads: string[], opts: BenchCliOptions) => {
     try {
       process.exitCode = await runBenchCli(workloads, opts);

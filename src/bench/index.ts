@@ -2,9 +2,10 @@
  * `zkts bench`: a load generator for any ZooKeeper-compatible server, and a side-by-side comparison
  * of zkts with Apache ZooKeeper and with a do-nothing ceiling server (--compare). See docs/benchmarks.md.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { OwnCpu } from './proc.js';
+import { renderChartSvg } from './chart.js';
 import { renderTables } from './report.js';
 import type { HostPort } from './runner.js';
 import { BenchEnsemble } from './ensemble.js';
@@ -90,6 +91,7 @@ export interface BenchCliOptions {
   rate?: string;
   ensemble?: string;
   kills?: string;
+  chart?: string;
 }
 
 function num(v: string | undefined, name: string): number | undefined {
@@ -182,6 +184,12 @@ function configFor<C extends BenchConfig>(cfg: C, w: Workload, target: string, r
   return p === undefined ? cfg : { ...cfg, rate: p / 2 };
 }
 
+/** `[#####---------------]  5/20`: a text bar that reads the same on a terminal and in a log. */
+export function progressBar(done: number, total: number, width = 20): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(done).padStart(String(total).length)}/${total}`;
+}
+
 /** Runs the CLI; resolves with the exit status (1 when any run reported an error). */
 export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): Promise<number> {
   const cfg = buildConfig(o);
@@ -192,6 +200,10 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
     if (o.json) appendFileSync(o.json, line + '\n');
   };
   const progress = (s: string) => process.stderr.write(s + '\n');
+  // A bar before each timed run: how many of the run's runs are done.
+  let runsDone = 0;
+  const runsTotal = cfg.rounds * workloads.length * (o.compare ? (o.servers ?? SERVER_KINDS.join(',')).split(',').filter(Boolean).length : 1);
+  const step = (label: string) => progress(`${progressBar(runsDone++, runsTotal)} ${label}`);
   const results: RunResult[] = [];
   const record = (rs: RunResult[]) => {
     for (const r of rs) {
@@ -266,7 +278,7 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
             const t = started.get(k)!.target;
             // A fresh server for populate/restart; an ensemble target populates itself and skips restart.
             const fresh = t.ensemble ? undefined : () => new ManagedServer(k, settings, `fresh${++tag}`);
-            progress(`round ${round}/${cfg.rounds}: ${w} on ${k}`);
+            step(`round ${round}/${cfg.rounds}: ${w} on ${k}`);
             record(await runWorkload(w, t, configFor(cfg, w, k, round, results), round, fresh));
           }
         }
@@ -282,7 +294,7 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
     header.push(`target: ${connect}${t.pid ? ` (server pid ${t.pid})` : ' (no --server-pid: no server CPU/RSS)'}`);
     for (let round = 1; round <= cfg.rounds; round++) {
       for (const w of workloads) {
-        progress(`round ${round}/${cfg.rounds}: ${w} on ${connect}`);
+        step(`round ${round}/${cfg.rounds}: ${w} on ${connect}`);
         record(await runWorkload(w, t, configFor(cfg, w, connect, round, results), round));
       }
     }
@@ -301,6 +313,10 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
   process.stdout.write(JSON.stringify(summary) + '\n');
   if (o.json) appendFileSync(o.json, JSON.stringify(summary) + '\n');
   process.stdout.write('\n' + header.join('\n') + '\n\n' + renderTables(results, targets) + '\n');
+  if (o.chart) {
+    writeFileSync(o.chart, renderChartSvg(results, targets, `zkts bench ${targets.join(' vs ')} (${new Date().toISOString().slice(0, 10)}; medians over ${cfg.rounds} round(s))`));
+    process.stdout.write(`chart: ${o.chart}\n`);
+  }
   if (total > 0) {
     process.stdout.write(`${total} error(s) in ${results.filter((r) => r.errorCount > 0).length} run(s): see the lines marked ! above\n`);
     return 1;

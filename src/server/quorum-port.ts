@@ -101,10 +101,11 @@ export class LearnerPort implements QuorumSender {
 
   /**
    * Connects, retrying until `deadline` (ZooKeeper tries for initLimit ticks). The leader elected
-   * at the same moment may not listen yet: the first retries come quickly, then back off.
+   * at the same moment may not listen yet: retries come every 10 to 50 ms (loopback or LAN: a
+   * refused connect costs nothing, and each retry saved is failover time saved).
    */
   async connect(host: string, port: number, deadline: number): Promise<void> {
-    for (let retryMs = 10; ; retryMs = Math.min(retryMs * 2, 200)) {
+    for (let retryMs = 10; ; retryMs = Math.min(retryMs * 2, 50)) {
       try {
         this.socket = await openSocket(this.transport, host, port);
         break;

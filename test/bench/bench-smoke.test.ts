@@ -5,6 +5,9 @@
  * with the sessions spread over two worker threads. No speed is asserted. Build first: `npm run build`.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCeilingServer, type CeilingServer } from '../../src/bench/ceiling-server.js';
 import { WORKLOADS } from '../../src/bench/index.js';
@@ -119,8 +122,16 @@ describe.skipIf(skipWithout(DIST))('zkts bench --smoke', () => {
   }, 120_000);
 
   test('a connect string, sessions on two worker threads', async () => {
-    const r = await bench(['read', 'write', 'mixed', 'create-delete', 'write-paced', 'populate', '--smoke', '--threads', '2', '--rate', '2000', '--connect', `127.0.0.1:${ceiling.port}`]);
+    const chart = join(mkdtempSync(join(tmpdir(), 'zkts-bench-chart-')), 'bench.svg');
+    const r = await bench(['read', 'write', 'mixed', 'create-delete', 'write-paced', 'populate', '--smoke', '--threads', '2', '--rate', '2000', '--connect', `127.0.0.1:${ceiling.port}`, '--chart', chart]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
+    // A progress bar before each of the 6 runs, and the chart: a panel per workload, a bar per figure.
+    expect(r.stderr).toMatch(/^\[-{20}\] 0\/6 round 1\/1: read on /m);
+    expect(r.stderr).toMatch(/^\[#{17}-{3}\] 5\/6 round 1\/1: populate on /m);
+    const svg = readFileSync(chart, 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    for (const w of ['read', 'write', 'mixed', 'create-delete', 'write-paced', 'populate']) expect(svg).toContain(`>${w}</text>`);
+    expect(svg.match(/<rect /g)!.length).toBeGreaterThan(12);
     const { runs, summary } = jsonLines(r.stdout);
     expect(summary.errorCount).toBe(0);
     expect(runs.map((x) => x.workload)).toEqual(['read', 'write', 'mixed', 'create-delete', 'write-paced', 'populate']);
