@@ -85,7 +85,16 @@ export class ReadyRunner {
     if (this.failed) return;
     for (const e of r.epochs) await this.store.writeEpoch(e.name, e.value);
     if (r.truncate !== undefined) await this.store.truncate(r.truncate);
-    for (const c of r.commits) this.store.apply(c);
+    // Commits go before the messages, but a SNAP streams the state at its own zxid: one Ready
+    // gathers a turn's inputs, and commits of a later input (another learner's ACK) may follow the
+    // SNAP; applied first, they would be in a snapshot labelled older, and the learner would apply
+    // them twice (the txns after the SNAP's zxid follow it).
+    let applied = 0;
+    const applyUpTo = (zxid: number) => {
+      while (applied < r.commits.length && r.commits[applied]!.zxid <= zxid) this.store.apply(r.commits[applied++]!);
+    };
+    const firstSnap = r.messages.find((m) => 'snapshot' in m);
+    applyUpTo(firstSnap && 'snapshot' in firstSnap ? firstSnap.zxid : Infinity);
     // A PROPOSAL or COMMIT goes to every follower as the same packet object: encoded once.
     let encoded: { packet: QuorumPacket; bytes: Buffer } | undefined;
     for (const m of r.messages) {
@@ -93,10 +102,12 @@ export class ReadyRunner {
         if (encoded?.packet !== m.packet) encoded = { packet: m.packet, bytes: encodeQuorumPacket(m.packet) };
         this.sender.send(m.to, encoded.bytes);
       } else {
+        applyUpTo(m.zxid);
         this.sender.send(m.to, encodeQuorumPacket({ type: PacketType.SNAP, zxid: m.zxid, data: null, authinfo: null }));
         for (const chunk of await this.store.snapshot()) this.sender.send(m.to, chunk);
       }
     }
+    applyUpTo(Infinity);
     if (r.appends.length > 0) {
       const last = r.appends.at(-1)!.zxid;
       this.store.append(r.appends).then(

@@ -7,7 +7,8 @@ import type { HistoryEntry } from './history.js';
  *  1. `epochs`, then `truncate`: made durable before anything else (a LEADERINFO, ACKEPOCH or
  *     NEWLEADER ACK must never leave before the epoch it depends on is on disk);
  *  2. `commits`: applied to the state in order (each is already in the local log, durably);
- *  3. `messages`: sent in order; a `snapshot` message streams the state as it is after step 2;
+ *  3. `messages`: sent in order; a `snapshot` message streams the state at exactly its zxid (the
+ *     commits after it in step 2 wait until it is streamed: a Ready may gather several inputs);
  *  4. `appends`: written to the log; each is reported back with `persisted(zxid)` once fsynced;
  *  5. `events`: told to the runtime (role changes, packets for the session layer).
  */
