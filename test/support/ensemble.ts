@@ -97,7 +97,9 @@ export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): 
     },
     async stop() {
       await Promise.all(members.map((m) => m.kill('SIGKILL')));
-      rmSync(root, { recursive: true, force: true });
+      // KEEP_ENSEMBLE_DIRS=1 keeps every member's dataDir and logs for a post-mortem (long kill runs).
+      if (process.env.KEEP_ENSEMBLE_DIRS) console.log(`ensemble dirs kept in ${root}`);
+      else rmSync(root, { recursive: true, force: true });
     },
   };
   return ensemble;
