@@ -6,6 +6,10 @@
  * because the version moved on.
  */
 import type { Op, OpType } from '../../src/jepsen/history.js';
+import { prng } from '../zab/helpers.js';
+
+/** The seeded PRNG the ZAB tests use, so a failing seed can be replayed. */
+export { prng };
 
 export interface SimOptions {
   seed: number;
@@ -18,17 +22,6 @@ export interface SimOptions {
   infoRate: number;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Planned {
   process: number;
