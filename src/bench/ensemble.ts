@@ -65,7 +65,7 @@ export class BenchEnsemble {
 }
 
 /** The Mode line of `srvr` on a client port, or null when it does not answer as a serving member. */
-export function serverMode(port: number): Promise<string | null> {
+function serverMode(port: number): Promise<string | null> {
   return new Promise((resolve) => {
     let out = '';
     const s = createConnection({ host: '127.0.0.1', port });
