@@ -22,7 +22,9 @@ typecheck_failed=0
 npx tsc -p tsconfig.test.json || { typecheck_failed=1; status=1; }
 
 echo "== vitest: unit, property, differential and real-client tests"
-npx vitest run --reporter=default --reporter=json --outputFile="$RESULTS/vitest.json" || status=1
+# JSON for the closing line below, JUnit XML so that CI's report names a failing test.
+npx vitest run --reporter=default --reporter=json --reporter=junit \
+  --outputFile.json="$RESULTS/vitest.json" --outputFile.junit="$RESULTS/vitest-junit.xml" || status=1
 
 echo "== kazoo's test suite: Apache ZooKeeper 3.8.0, then zkts"
 export KAZOO_WORK_DIR=$RESULTS/kazoo
@@ -61,6 +63,12 @@ node -e '
   // under CI), count as one failure each.
   const fileFailures = v.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
   const failed = v.numFailedTests + fileFailures + Number(process.argv[3]) + unexpected;
+  // Name what failed here too: a long log is often cut before the vitest summary.
+  for (const f of v.testResults) {
+    const tests = f.assertionResults.filter((a) => a.status === "failed");
+    if (f.status === "failed" && tests.length === 0) console.log(`FAILED ${f.name}: ${String(f.message).split("\n")[0]}`);
+    for (const a of tests) console.log(`FAILED ${f.name} > ${a.fullName}: ${String(a.failureMessages[0] ?? "").split("\n")[0]}`);
+  }
   console.log(`zkts tests: ${v.numPassedTests + kazooPassed} passed, ${failed} failed`);
 ' "$RESULTS/vitest.json" "$RESULTS/kazoo-compare.txt" "$typecheck_failed" "$RESULTS/kazoo3-compare.txt" || status=1
 exit $status

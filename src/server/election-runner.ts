@@ -33,6 +33,8 @@ export class ElectionRunner {
   private readonly cnx: QuorumCnxManager;
   private timer: NodeJS.Timeout | null = null;
   private waiting: ((d: Decision) => void) | null = null;
+  /** Ends the pending elect() undecided. */
+  private cancel: (() => void) | undefined;
   private stopped = false;
 
   constructor(private readonly opts: ElectionRunnerOptions) {
@@ -65,10 +67,11 @@ export class ElectionRunner {
     await this.cnx.start();
   }
 
-  /** Looks for a leader (a new round) and resolves with the decision. */
-  elect(lastLoggedZxid: number, currentEpoch: number): Promise<Decision> {
+  /** Looks for a leader (a new round) and resolves with the decision, or with undefined if stopped first. */
+  elect(lastLoggedZxid: number, currentEpoch: number): Promise<Decision | undefined> {
     const started = performance.now();
     return new Promise((resolve) => {
+      this.cancel = () => resolve(undefined);
       this.waiting = (d) => {
         this.opts.logger?.info({ ...d, state: PeerState[d.state], ms: Math.round(performance.now() - started) }, 'election decided');
         resolve(d);
@@ -77,9 +80,12 @@ export class ElectionRunner {
     });
   }
 
+  /** Closes the election port; an election under way ends undecided (a server that stops while looking). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.waiting = null;
+    this.cancel?.();
     await this.cnx.close();
   }
 

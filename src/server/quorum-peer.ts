@@ -24,7 +24,7 @@ import {
   parseSnapshot,
   Persistence,
   readHistory,
-  removeLogs,
+  removeDataFiles,
   serializeSnapshot,
   snapshotFileName,
   truncateLogsAfter,
@@ -103,6 +103,11 @@ export class QuorumPeer implements ReplicaStore {
     this.transport = quorumTransport(config, log);
   }
 
+  /** The last zxid of this peer's log: what it votes with and reports to a leader. */
+  get lastZxid(): number {
+    return this.history.lastZxid;
+  }
+
   private get snapDir(): string {
     return join(this.config.dataDir, 'version-2');
   }
@@ -124,8 +129,9 @@ export class QuorumPeer implements ReplicaStore {
   async stop(): Promise<void> {
     this.stopped = true;
     this.endRole('server shutting down');
-    await this.loop;
+    // The election first: a peer still looking would otherwise wait for a decision for ever.
     await this.election.stop();
+    await this.loop;
     await this.persistence.close();
   }
 
@@ -167,8 +173,8 @@ export class QuorumPeer implements ReplicaStore {
       const decision = await this.election.elect(lastZxid, this.epochs.currentEpoch);
       clearTimeout(readOnlyTimer);
       this.leaveReadOnly();
+      if (this.stopped || !decision) return;
       this.electionTime.add(Math.round(performance.now() - electionStarted));
-      if (this.stopped) return;
       this.roleStartedAt = performance.now();
       const reason = await (decision.state === PeerState.LEADING ? this.lead() : this.follow(decision.leader)).catch((e: Error) => e.message);
       this.log.info({ reason, state: this.state }, 'role ended; looking for a leader');
@@ -488,8 +494,25 @@ export class QuorumPeer implements ReplicaStore {
 
   async truncate(zxid: number): Promise<void> {
     await this.persistence.close({ snapshot: false });
-    await truncateLogsAfter(this.snapDir, this.logDir, zxid);
-    await this.openData();
+    const changed = await truncateLogsAfter(this.snapDir, this.logDir, zxid);
+    this.log.info({ zxid: '0x' + zxid.toString(16), changed }, 'log truncated for the leader (TRUNC)');
+    let rebuilt: string;
+    try {
+      await this.openData();
+      if (this.tree.lastProcessedZxid === zxid) return;
+      rebuilt = '0x' + this.tree.lastProcessedZxid.toString(16);
+      await this.persistence.close({ snapshot: false });
+    } catch (e) {
+      rebuilt = `nothing (${(e as Error).message})`;
+    }
+    // The files cannot rebuild the state at zxid: it was in the snapshot of a SNAP newer than zxid
+    // (a SNAP removes the logs before it), which the truncation had to delete. Claiming zxid with
+    // another state would diverge from the ensemble. The data files go, and the role with them: the
+    // next sync, from zxid 0, is a SNAP. (ZooKeeper's learner exits here: "Not able to truncate the log".)
+    const removed = await removeDataFiles(this.snapDir, this.logDir);
+    this.log.error({ zxid: '0x' + zxid.toString(16), rebuilt, removed }, 'cannot truncate to the leader\'s zxid; data files removed');
+    await this.openData(true);
+    throw new Error(`cannot truncate to 0x${zxid.toString(16)}: the data files rebuild ${rebuilt}; removed them, to be synced anew`);
   }
 
   apply(entry: HistoryEntry): void {
@@ -528,7 +551,8 @@ export class QuorumPeer implements ReplicaStore {
     await this.persistence.close({ snapshot: false });
     const { tree } = parseSnapshot(bytes, { zxid, format: 'wire', extendedTypesEnabled: this.config.extendedTypesEnabled });
     await writeSnapshotFile((z) => join(this.snapDir, snapshotFileName(z)), tree, { fsync: true });
-    await removeLogs(this.logDir);
+    const removed = await removeDataFiles(this.snapDir, this.logDir, zxid);
+    this.log.info({ zxid: '0x' + zxid.toString(16), removed }, 'snapshot from the leader (SNAP) installed; the files before it removed');
     await this.openData();
   }
 }

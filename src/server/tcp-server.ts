@@ -124,6 +124,19 @@ export class ZkTcpServer implements ConnectionHost {
 
   /** Opens the client port. A quorum peer opens it at start and serves through it only while it has a role. */
   async listen(): Promise<{ address: string; port: number; securePort?: number }> {
+    // The HTTP endpoints first: once the client port answers, the admin and metrics ports do too
+    // (a test or a supervisor that waits for the client port may query them at once).
+    this.endpoints = await HttpEndpoints.start(this.config, this.log, () => this.commandContext());
+    try {
+      return await this.listenForClients();
+    } catch (e) {
+      await Promise.all([this.closeListeners(), this.endpoints.close()]);
+      this.endpoints = undefined;
+      throw e;
+    }
+  }
+
+  private async listenForClients(): Promise<{ address: string; port: number; securePort?: number }> {
     const c = this.config;
     // clientPort -1: secureClientPort alone (config-check.ts), as ZooKeeper without a clientPort.
     const plain = c.clientPort >= 0 ? await listenOn(this.listener, c.clientPort, c.clientPortAddress) : undefined;
@@ -138,12 +151,6 @@ export class ZkTcpServer implements ConnectionHost {
       secure = await listenOn(this.secureListener, c.secureClientPort!, c.secureClientPortAddress);
       this.securePort = secure.port;
       this.log.info({ ...secure, clientAuth: this.secure!.clientAuth }, 'zkts listening for TLS clients (secureClientPort)');
-    }
-    try {
-      this.endpoints = await HttpEndpoints.start(this.config, this.log, () => this.commandContext());
-    } catch (e) {
-      await this.closeListeners();
-      throw e;
     }
     if (!plain) return { ...secure!, securePort: secure!.port };
     return { ...plain, ...(this.securePort !== undefined ? { securePort: this.securePort } : {}) };

@@ -61,7 +61,7 @@ describe.skipIf(skipWithout(ZOOKEEPER))('election with Apache ZooKeeper 3.8.0 (1
     await until(() => received.some((r) => r.from === 3), 60_000);
     const [zk2] = await zookeepers([2], cfg);
     const zks = [zk2!, zk3!];
-    const decision = await decided;
+    const decision = (await decided)!;
     expect(decision).toMatchObject({ state: PeerState.FOLLOWING, leader: 3 });
     expect(await waitForModes(zks, 60_000)).toEqual(['follower', 'leader']);
     // The votes ZooKeeper sent in the deciding round carry exactly our decision's round and epoch.
@@ -85,7 +85,7 @@ describe.skipIf(skipWithout(ZOOKEEPER))('election with Apache ZooKeeper 3.8.0 (1
     // Looking again (as after failing to reach the leader) puts us in round 2, ahead of theirs: only
     // their FOLLOWING/LEADING answers, kept out of election, can tell us the leader now.
     received.length = 0;
-    const decision = await zkts.elect(0, 0);
+    const decision = (await zkts.elect(0, 0))!;
     expect(decision).toEqual({ state: PeerState.FOLLOWING, leader: 3, zxid: 0, electionEpoch: 1, peerEpoch: 1 });
     expect(zkts.core.round).toBe(1);
     const answers = received.filter((r) => r.n.state !== PeerState.LOOKING);

@@ -58,11 +58,21 @@ describe('election over TCP (zkts peers only)', () => {
     const peers = [1, 2, 3].map((sid) => runner(sid, cfg));
     for (const p of peers) await p.listen();
     const decisions = await Promise.all(peers.map((p) => p.elect(0, 0)));
-    expect(decisions.map((d) => [d.state, d.leader, d.electionEpoch, d.peerEpoch])).toEqual([
+    expect(decisions.map((d) => [d!.state, d!.leader, d!.electionEpoch, d!.peerEpoch])).toEqual([
       [PeerState.FOLLOWING, 3, 1, 0],
       [PeerState.FOLLOWING, 3, 1, 0],
       [PeerState.LEADING, 3, 1, 0],
     ]);
+  });
+
+  it('stop() ends an election under way undecided (a server stopping while it looks for a quorum)', async () => {
+    const cfg = await ensemble(3);
+    const alone = runner(1, cfg);
+    await alone.listen();
+    const electing = alone.elect(0, 0);
+    await new Promise((r) => setTimeout(r, 200));
+    await alone.stop();
+    await expect(electing).resolves.toBeUndefined();
   });
 
   it('a peer started after the others have decided learns their leader from their answers', async () => {
@@ -71,7 +81,7 @@ describe('election over TCP (zkts peers only)', () => {
     await p2.listen();
     await p3.listen();
     const [d2, d3] = await Promise.all([p2.elect(0x100000004, 1), p3.elect(0x100000002, 1)]);
-    expect([d2.leader, d3.leader]).toEqual([2, 2]);
+    expect([d2!.leader, d3!.leader]).toEqual([2, 2]);
     await p1.listen();
     // Our zxid is the best, yet the established leader stays.
     const d1 = await p1.elect(0x100000009, 1);

@@ -3,7 +3,8 @@
  * spread over all servers while a random server, or the leader, is killed with SIGKILL and started
  * again, ENSEMBLE_KILLS times (20 by default; set it to 1000 for the long local mode). Afterwards
  * every acknowledged write must be on every server, each server's tree identical, and a session
- * whose timeout outlasts the failovers must still hold its ephemeral.
+ * whose timeout outlasts the whole run (maxSessionTimeout raised for it) must still hold its
+ * ephemeral, though no client touches it after the first failover.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEnsemble, type Ensemble, type Member } from '../support/ensemble.js';
@@ -13,6 +14,8 @@ import { RawClient } from '../zab/raw-client.js';
 
 const KILLS = Number(process.env.ENSEMBLE_KILLS ?? 20);
 const SEED = Number(process.env.ENSEMBLE_SEED ?? 20261205);
+/** The test's time limit, and the keeper session's timeout. */
+const RUN_MS = 60_000 + KILLS * 15_000;
 
 let ensemble: Ensemble | undefined;
 afterAll(async () => ensemble?.stop());
@@ -67,12 +70,15 @@ class Writer {
 
 describe.skipIf(skipWithout(DIST))('a zkts ensemble under kill -9', () => {
   it(`loses no acknowledged write over ${KILLS} kills of a random server or the leader`, async () => {
-    ensemble = await startEnsemble(['zkts', 'zkts', 'zkts'], { tickTime: 500, initLimit: 10, syncLimit: 4 });
+    // The keeper session below must outlast the run: with tickTime 500 the default maxSessionTimeout
+    // (20 ticks) would cap it at 10 s, and a stretch of follower kills would expire it.
+    ensemble = await startEnsemble(['zkts', 'zkts', 'zkts'], { tickTime: 500, initLimit: 10, syncLimit: 4, cfg: [`maxSessionTimeout=${RUN_MS}`] });
     const { members } = ensemble;
     await ensemble.settled();
     const rand = prng(SEED);
     // A session that must outlive every failover, with its ephemeral.
-    const keeper = await RawClient.connect(members[0]!.clientPort, 60_000);
+    const keeper = await RawClient.connect(members[0]!.clientPort, RUN_MS);
+    expect(keeper.timeout).toBe(RUN_MS);
     expect((await keeper.create('/keeper', null, OPEN_ACL, 1)).err).toBe(0);
     const keeperSession = { id: keeper.sessionId, passwd: keeper.passwd };
     keeper.drop();
@@ -106,5 +112,5 @@ describe.skipIf(skipWithout(DIST))('a zkts ensemble under kill -9', () => {
     console.log(`${KILLS} kills (${leaderKills} of the leader), ${acked.length} acknowledged writes checked on 3 servers, ${writers.reduce((n, w) => n + w.unknown, 0)} of unknown outcome, lost: ${lost}`);
     expect(lost).toBe(0);
     expect(acked.length).toBeGreaterThan(KILLS * 5);
-  }, 60_000 + KILLS * 15_000);
+  }, RUN_MS);
 });

@@ -52,6 +52,8 @@ export class RawClient {
 
   /** Whether the server answered the handshake as a read-only server. */
   readOnly = false;
+  /** The session timeout the server negotiated (ms). */
+  timeout = 0;
 
   /** The server (or drop()) closed the connection. */
   get isClosed(): boolean {
@@ -96,6 +98,7 @@ export class RawClient {
     c.sessionId = resp.sessionId;
     c.passwd = resp.passwd ?? Buffer.alloc(16);
     c.readOnly = resp.readOnly === true;
+    c.timeout = resp.timeOut;
     c.ping = setInterval(() => void c.send(-2, OpCode.ping, () => {}), Math.max(1000, resp.timeOut / 3));
     c.ping.unref();
     return c;

@@ -84,6 +84,8 @@ interface Peer {
   election: FastLeaderElection;
   /** Looking for a leader (the core's round is running). */
   looking: boolean;
+  /** The zxid of the last SNAP installed (0 if none). */
+  snapFloor: number;
 }
 
 const CONFIG_LINES = (n: number) => Array.from({ length: n }, (_, i) => `server.${i + 1}=127.0.0.1:${2000 + i}:${3000 + i}:participant\n`).join('') + 'version=0';
@@ -119,7 +121,7 @@ export class EnsembleSim {
     this.txns = new TxnGen(prng(opts.seed ^ 0x5eed), { ttl: false });
     this.voters = new Set(Array.from({ length: opts.servers }, (_, i) => i + 1));
     for (const sid of this.voters) {
-      this.peers.push({ sid, up: true, log: [], pending: [], fsyncing: false, acceptedEpoch: 0, currentEpoch: 0, state: [], tree: new DataTree(), role: undefined, incarnation: 0, election: this.newElection(sid), looking: false });
+      this.peers.push({ sid, up: true, log: [], pending: [], fsyncing: false, acceptedEpoch: 0, currentEpoch: 0, state: [], tree: new DataTree(), role: undefined, incarnation: 0, election: this.newElection(sid), looking: false, snapFloor: 0 });
     }
   }
 
@@ -447,6 +449,9 @@ export class EnsembleSim {
       }
       if (r.truncate !== undefined) {
         const z = r.truncate;
+        // A real learner keeps no log before the snapshot of a SNAP: it could not rebuild a state
+        // older than that snapshot (quorum-peer.ts then clears its files and asks to be synced anew).
+        if (z < p.snapFloor) this.fail(`server ${p.sid}: TRUNC to 0x${z.toString(16)}, below the SNAP at 0x${p.snapFloor.toString(16)} it installed`);
         p.log = p.log.filter((e) => e.zxid <= z);
         p.pending = p.pending.filter((e) => e.zxid <= z);
         this.replayLog(p, true);
@@ -532,6 +537,7 @@ export class EnsembleSim {
         // The log model keeps the txns the snapshot holds; the tree is the one the snapshot's bytes build.
         const zxid = snapshot.entries.at(-1)?.zxid ?? 0;
         p.log = [...snapshot.entries];
+        p.snapFloor = zxid;
         p.pending = [];
         p.state = [...snapshot.entries];
         p.tree = parseSnapshot(snapshot.bytes, { zxid, format: 'wire' }).tree;
