@@ -4,7 +4,7 @@
  * picked free. Members can be killed (SIGKILL or SIGTERM) and started again on the same dataDir.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -161,8 +161,14 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
               ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', adminPort === undefined ? ZOOKEEPER_CLASSPATH : ZOOKEEPER_ADMIN_CLASSPATH, `-Dlog4j.configuration=file:${log4j}`, `-Dzookeeper.admin.enableServer=${adminPort !== undefined}`, ...defines, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
               { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
             );
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      // With KEEP_ENSEMBLE_DIRS, every run's output is kept too (out holds only the last run's).
+      const keep = process.env.KEEP_ENSEMBLE_DIRS ? join(dir, 'server.out') : undefined;
+      const take = (d: Buffer) => {
+        out += d.toString();
+        if (keep) appendFileSync(keep, d);
+      };
+      child.stdout!.on('data', take);
+      child.stderr!.on('data', take);
     },
     async kill(signal = 'SIGKILL') {
       const c = child;
