@@ -64,10 +64,11 @@ node -e '
   const fileFailures = v.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed")).length;
   const failed = v.numFailedTests + fileFailures + Number(process.argv[3]) + unexpected;
   // Name what failed here too: a long log is often cut before the vitest summary.
+  const rel = (p) => require("path").relative(process.cwd(), p);
   for (const f of v.testResults) {
     const tests = f.assertionResults.filter((a) => a.status === "failed");
-    if (f.status === "failed" && tests.length === 0) console.log(`FAILED ${f.name}: ${String(f.message).split("\n")[0]}`);
-    for (const a of tests) console.log(`FAILED ${f.name} > ${a.fullName}: ${String(a.failureMessages[0] ?? "").split("\n")[0]}`);
+    if (f.status === "failed" && tests.length === 0) console.log(`FAILED ${rel(f.name)}: ${String(f.message).split("\n")[0]}`);
+    for (const a of tests) console.log(`FAILED ${rel(f.name)} > ${a.fullName}: ${String(a.failureMessages[0] ?? "").split("\n")[0]}`);
   }
   console.log(`zkts tests: ${v.numPassedTests + kazooPassed} passed, ${failed} failed`);
 ' "$RESULTS/vitest.json" "$RESULTS/kazoo-compare.txt" "$typecheck_failed" "$RESULTS/kazoo3-compare.txt" || status=1
