@@ -45,7 +45,7 @@ import { quorumTransport, type QuorumTransport } from './quorum-transport.js';
 import { Summary, type JavaDouble } from './server-stats.js';
 import { LeaderPort, LearnerPort } from './quorum-port.js';
 import { ZkTcpServer } from './tcp-server.js';
-import { LearnerInbox, ReadyRunner, type ReplicaStore } from './zab-runtime.js';
+import { LearnerInbox, ReadyRunner, ticksAfterIo, type ReplicaStore } from './zab-runtime.js';
 import { ZkServer, type ForwardedRequest, type Replication } from './zk-server.js';
 
 type Role = ZabLeader | ZabFollower;
@@ -246,11 +246,11 @@ export class QuorumPeer implements ReplicaStore {
     this.runner = new ReadyRunner(role, this, sender, { onEvent: (e) => this.onEvent(role, e), pingReply: (zxid) => this.pingReply(zxid) }, this.log);
     const close = await open();
     this.runner.pump();
-    const ticker = setInterval(() => this.input(() => role.tick(Date.now())), Math.max(10, this.config.tickTime / 4));
+    const stopTicks = ticksAfterIo(() => this.input(() => role.tick(Date.now())), Math.max(10, this.config.tickTime / 4));
     try {
       return await ended;
     } finally {
-      clearInterval(ticker);
+      stopTicks();
       await close();
     }
   }

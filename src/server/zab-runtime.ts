@@ -202,6 +202,24 @@ export class LearnerInbox {
   }
 }
 
+/**
+ * Runs `tick` every `intervalMs`, each time after an I/O phase of the event loop that began after
+ * the timer fired. After a stall of this process (a long synchronous step, CPU starvation), Node
+ * runs overdue timers before it reads the sockets: a tick run straight from the timer would judge
+ * peers silent on packets that arrived during the stall and wait unread, and drop a follower that
+ * answered, or a leader that pinged. Two setImmediate hops: the first may run in the check phase
+ * right after the stall; the second runs after the next poll phase, which reads what arrived.
+ * Returns a function that stops the ticks.
+ */
+export function ticksAfterIo(tick: () => void, intervalMs: number): () => void {
+  let stopped = false;
+  const timer = setInterval(() => setImmediate(() => setImmediate(() => stopped || tick())), intervalMs);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
+
 function isEmpty(r: Ready): boolean {
   return r.epochs.length === 0 && r.truncate === undefined && r.commits.length === 0 && r.messages.length === 0 && r.appends.length === 0 && r.events.length === 0;
 }

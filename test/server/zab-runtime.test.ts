@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ReadyRunner, type QuorumSender, type ReplicaStore } from '../../src/server/zab-runtime.js';
+import { ReadyRunner, ticksAfterIo, type QuorumSender, type ReplicaStore } from '../../src/server/zab-runtime.js';
 import type { HistoryEntry } from '../../src/zab/history.js';
 import type { ZabLeader } from '../../src/zab/leader.js';
 import { emptyReady, type Ready } from '../../src/zab/ready.js';
@@ -38,5 +38,48 @@ describe('ReadyRunner', () => {
     runner.pump();
     await runner.idle();
     expect(trace.filter((t) => !t.startsWith('send'))).toEqual(['apply 1', 'snapshot at 1', 'apply 2', 'apply 3']);
+  });
+});
+
+describe('ticksAfterIo', () => {
+  it('after a stall of the event loop, a tick sees the packets that arrived during it (a peer that answered is not judged silent)', async () => {
+    const { createServer, connect } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const accepted = new Promise<import('node:net').Socket>((r) => server.once('connection', r));
+    const peer = connect({ port, host: '127.0.0.1' });
+    await new Promise((r) => peer.once('connect', r));
+    const mine = await accepted;
+    // What each tick saw, and when: had the packet sent during the stall been read yet?
+    let heard = 0;
+    let stallEnd = Infinity;
+    mine.on('data', () => {
+      heard++;
+      if (heard > 1) return;
+      // The first packet starts a long synchronous step (as a leader serializing a SNAP, in the
+      // I/O phase); the peer answers meanwhile, and its packet waits unread.
+      peer.write('pong');
+      const until = Date.now() + 200;
+      while (Date.now() < until) {
+        // stalled
+      }
+      stallEnd = performance.now();
+    });
+    const seen: { at: number; heard: number }[] = [];
+    const stop = ticksAfterIo(() => seen.push({ at: performance.now(), heard }), 5);
+    try {
+      await new Promise((r) => setTimeout(r, 20));
+      peer.write('ping');
+      await new Promise((r) => setTimeout(r, 300));
+      const firstAfter = seen.find((t) => t.at >= stallEnd);
+      expect(firstAfter, 'a tick after the stall').toBeDefined();
+      expect(firstAfter!.heard, 'packets read before the first tick after the stall').toBe(2);
+    } finally {
+      stop();
+      peer.destroy();
+      mine.destroy();
+      server.close();
+    }
   });
 });
