@@ -3,7 +3,7 @@
  * repeated at growing sizes on one target, a RunResult per step with `params.step`. curves.ts
  * turns them into tables and charts.
  */
-import { rssBytes } from './proc.js';
+import { openFileLimit, rssBytes } from './proc.js';
 import type { ManagedServer } from './servers.js';
 import { populate, sessions, timed, watch, type BenchConfig, type Curve, type Figure, type RunResult, type Target } from './workloads.js';
 import { addCounts } from './stats.js';
@@ -23,8 +23,21 @@ function asStep(r: RunResult, curve: Curve, step: number): RunResult {
   return { ...r, workload: curve, params: { step, stepOf: STEP_OF[curve], ...r.params } };
 }
 
-function skipped(curve: Curve, t: Target, round: number, why: string): RunResult[] {
-  return [{ workload: curve, target: t.name, round, skipped: why, params: {}, errors: {}, errorCount: 0, figures: [] }];
+function skipped(curve: Curve, t: Target, round: number, why: string, step?: number): RunResult[] {
+  return [{ workload: curve, target: t.name, round, skipped: why, params: step === undefined ? {} : { step }, errors: {}, errorCount: 0, figures: [] }];
+}
+
+/** File descriptors a server and this process need besides one per session (logs, jars, the admin session). */
+const FD_MARGIN = 500;
+
+/**
+ * Why `sessions` sessions cannot be opened here: each takes a descriptor in this process and one in
+ * the server, which inherits this process's limit. Undefined when they fit.
+ */
+function tooManyFiles(sessions: number): string | undefined {
+  const limit = openFileLimit();
+  if (limit === undefined || sessions + FD_MARGIN <= limit) return undefined;
+  return `${sessions} sessions need ${sessions + FD_MARGIN} open files, this process and the servers may have ${limit} (raise it with ulimit -n, where allowed)`;
 }
 
 /**
@@ -47,6 +60,11 @@ async function withServer<T>(t: Target, fresh: (() => ManagedServer) | undefined
 async function sessionCurve(t: Target, cfg: BenchConfig, round: number, fresh?: () => ManagedServer): Promise<RunResult[]> {
   const out: RunResult[] = [];
   for (const n of cfg.sessionSteps) {
+    const why = tooManyFiles(n);
+    if (why) {
+      out.push(...skipped('scale-sessions', t, round, why, n));
+      continue;
+    }
     out.push(asStep(await withServer(t, fresh, (ft) => sessions(ft, { ...cfg, sessionCount: n }, round)), 'scale-sessions', n));
   }
   return out;
@@ -101,7 +119,10 @@ async function znodeCurve(t: Target, cfg: BenchConfig, round: number, fresh?: ()
 async function watchCurve(t: Target, cfg: BenchConfig, round: number): Promise<RunResult[]> {
   if (t.kind === 'ceiling') return skipped('scale-watches', t, round, 'the ceiling server sends no watch events');
   const out: RunResult[] = [];
-  for (const n of cfg.watchSteps) out.push(asStep(await watch(t, { ...cfg, watchers: n }, round), 'scale-watches', n));
+  for (const n of cfg.watchSteps) {
+    const why = tooManyFiles(n);
+    out.push(...(why ? skipped('scale-watches', t, round, why, n) : [asStep(await watch(t, { ...cfg, watchers: n }, round), 'scale-watches', n)]));
+  }
   return out;
 }
 
