@@ -3,7 +3,7 @@
  * load), one series per server. This module is the pure part: parsing the step lists, the medians
  * and ratios per step, the text tables and the SVG line charts.
  */
-import { COLORS, escapeXml } from './chart.js';
+import { COLORS, escapeXml, renderChartSvg } from './chart.js';
 import { fmt } from './report.js';
 import { median } from './stats.js';
 import type { RunResult } from './workloads.js';
@@ -20,6 +20,21 @@ export function parseSteps(text: string, name: string): number[] {
   if (out.length === 0) throw new Error(`--${name}: no steps in '${text}'`);
   for (let i = 1; i < out.length; i++) {
     if (out[i]! <= out[i - 1]!) throw new Error(`--${name}: steps must grow, got ${out[i - 1]} then ${out[i]}`);
+  }
+  return out;
+}
+
+/**
+ * The charts of a run for --chart FILE.svg (and scripts/bench-chart.mjs): the bar chart of the plain
+ * workloads, and a line chart per curve (see curveChartFile). `what` ends each title (date, rounds).
+ */
+export function renderCharts(results: RunResult[], targets: string[], chart: string, curves: string[], what: string): { file: string; svg: string }[] {
+  const plain = results.filter((r) => !curves.includes(r.workload));
+  const out: { file: string; svg: string }[] = [];
+  if (plain.length > 0) out.push({ file: chart, svg: renderChartSvg(plain, targets, `zkts bench ${targets.join(' vs ')} (${what})`) });
+  for (const c of curves) {
+    const stepOf = results.find((r) => r.workload === c && typeof r.params.stepOf === 'string')?.params.stepOf;
+    out.push({ file: curveChartFile(chart, c, plain.length === 0 && curves.length === 1), svg: renderCurveSvg(results, c, targets, `${c}: ${targets.join(' vs ')}${stepOf ? ` against ${stepOf}` : ''} (${what})`) });
   }
   return out;
 }

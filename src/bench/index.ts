@@ -5,13 +5,12 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { OwnCpu } from './proc.js';
-import { renderChartSvg } from './chart.js';
 import { renderTables } from './report.js';
 import type { HostPort } from './runner.js';
 import { BenchEnsemble } from './ensemble.js';
 import { ManagedServer, SERVER_KINDS, defaultBaseDir, javaVersion, zookeeperAvailable, type ServerKind, type ServerSettings } from './servers.js';
 import { CURVES, PACED_BASE, WORKLOADS, runWorkload, type BenchConfig, type Curve, type RunResult, type Target, type Workload } from './workloads.js';
-import { curveChartFile, parseSteps, renderCurveSvg, renderCurveTables, stepLabel } from './curves.js';
+import { parseSteps, renderCharts, renderCurveTables, stepLabel } from './curves.js';
 import { STEP_OF, runCurve } from './scale.js';
 
 export { startCeilingServer } from './ceiling-server.js';
@@ -346,14 +345,8 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
   const plain = results.filter((r) => !isCurve(r.workload));
   process.stdout.write('\n' + header.join('\n') + '\n\n' + (plain.length ? renderTables(plain, targets) + '\n' : '') + renderCurveTables(results, curves, targets) + '\n');
   if (o.chart) {
-    const day = new Date().toISOString().slice(0, 10);
-    if (plain.length > 0) {
-      writeFileSync(o.chart, renderChartSvg(plain, targets, `zkts bench ${targets.join(' vs ')} (${day}; medians over ${cfg.rounds} round(s))`));
-      process.stdout.write(`chart: ${o.chart}\n`);
-    }
-    for (const c of curves) {
-      const file = curveChartFile(o.chart, c, plain.length === 0 && curves.length === 1);
-      writeFileSync(file, renderCurveSvg(results, c, targets, `${c}: ${targets.join(' vs ')} against ${STEP_OF[c]} (${day}; medians over ${cfg.rounds} round(s))`));
+    for (const { file, svg } of renderCharts(results, targets, o.chart, curves, `${new Date().toISOString().slice(0, 10)}; medians over ${cfg.rounds} round(s)`)) {
+      writeFileSync(file, svg);
       process.stdout.write(`chart: ${file}\n`);
     }
   }
