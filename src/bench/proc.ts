@@ -129,18 +129,3 @@ export class OwnCpu {
     return ms > 0 ? ((u.user + u.system) / 1000 / ms) * 100 : 0;
   }
 }
-
-/** The soft "Max open files" of a /proc/<pid>/limits text; undefined when unlimited or absent. */
-export function parseOpenFileLimit(limits: string): number | undefined {
-  const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(limits);
-  return m && m[1] !== 'unlimited' ? Number(m[1]) : undefined;
-}
-
-/** This process's open-file limit (the servers it starts inherit it), or undefined when unknown. */
-export function openFileLimit(): number | undefined {
-  try {
-    return parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8'));
-  } catch {
-    return undefined;
-  }
-}

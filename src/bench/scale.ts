@@ -3,7 +3,8 @@
  * repeated at growing sizes on one target, a RunResult per step with `params.step`. curves.ts
  * turns them into tables and charts.
  */
-import { openFileLimit, rssBytes } from './proc.js';
+import { maxFileDescriptorCount } from '../server/process-fds.js';
+import { rssBytes } from './proc.js';
 import type { ManagedServer } from './servers.js';
 import { populate, sessions, timed, watch, type BenchConfig, type Curve, type Figure, type RunResult, type Target } from './workloads.js';
 import { addCounts } from './stats.js';
@@ -35,7 +36,7 @@ const FD_MARGIN = 500;
  * the server, which inherits this process's limit. Undefined when they fit.
  */
 function tooManyFiles(sessions: number): string | undefined {
-  const limit = openFileLimit();
+  const limit = maxFileDescriptorCount();
   if (limit === undefined || sessions + FD_MARGIN <= limit) return undefined;
   return `${sessions} sessions need ${sessions + FD_MARGIN} open files, this process and the servers may have ${limit} (raise it with ulimit -n, where allowed)`;
 }

@@ -5,7 +5,6 @@
 import { describe, expect, test } from 'vitest';
 import { curveChartFile, curveSeries, parseSteps, renderCurveSvg, renderCurveTables, stepLabel, xScale } from '../../src/bench/curves.js';
 import { buildConfig } from '../../src/bench/index.js';
-import { parseOpenFileLimit } from '../../src/bench/proc.js';
 import type { RunResult } from '../../src/bench/workloads.js';
 
 function run(target: string, step: number, round: number, figures: Record<string, number>): RunResult {
@@ -112,11 +111,4 @@ describe('buildConfig: the curve options', () => {
     expect(() => buildConfig({ clientAddresses: '300' })).toThrow(/--client-addresses/);
     expect(() => buildConfig({ rateSteps: '10k,5k' })).toThrow(/--rate-steps: steps must grow/);
   });
-});
-
-test('parseOpenFileLimit: the soft limit of /proc/<pid>/limits', () => {
-  const limits = ['Limit                     Soft Limit           Hard Limit           Units     ', 'Max processes             127451               127451               processes ', 'Max open files            20000                40000                files     ', ''].join('\n');
-  expect(parseOpenFileLimit(limits)).toBe(20000);
-  expect(parseOpenFileLimit(limits.replace('20000 ', 'unlimited '))).toBeUndefined();
-  expect(parseOpenFileLimit('')).toBeUndefined();
 });
