@@ -16,7 +16,7 @@ import {
   resolveServerConfig,
 } from '../src/server/index.js';
 import { dumpLogFile, dumpSnapshotFile, purgeDataDir, RecoveryError } from '../src/zab/index.js';
-import { WORKLOADS, runBenchCli, type BenchCliOptions } from '../src/bench/index.js';
+import { CURVES, WORKLOADS, runBenchCli, type BenchCliOptions } from '../src/bench/index.js';
 import { JepsenUsageError, runJepsenCli, type CliOptions as JepsenCliOptions } from '../src/jepsen/runner.js';
 
 // `zkts dump-log ... | head` closes our stdout early: that is not an error.
@@ -134,7 +134,7 @@ program
 program
   .command('bench')
   .description('generate load against any ZooKeeper server, or compare zkts with Apache ZooKeeper and a ceiling server (docs/benchmarks.md)')
-  .argument('[workloads...]', `any of ${WORKLOADS.join(', ')} (default: all)`)
+  .argument('[workloads...]', `any of ${WORKLOADS.join(', ')} (default: all); scale curves, only when named: ${CURVES.join(', ')}`)
   .option('-c, --connect <hosts>', 'connect string of the server to load (default 127.0.0.1:2181)')
   .option('--compare', 'start zkts, Apache ZooKeeper 3.8 and the ceiling server, and run every workload on each')
   .option('--servers <list>', 'servers for --compare (default zkts,zookeeper,ceiling)')
@@ -169,6 +169,11 @@ program
   .option('--ensemble <n>', 'with --compare: run zkts and ZooKeeper as replicated ensembles of n servers (fsync on, clients spread over all)')
   .option('--kills <n>', 'failover: kill -9 of the leader per run (default 5)')
   .option('--chart <file.svg>', 'also draw the results as an SVG chart (a panel per workload, a bar per server)')
+  .option('--session-steps <list>', 'scale-sessions: idle sessions per step (default 100,1k,10k)')
+  .option('--znode-steps <list>', 'scale-znodes: znodes per step, one growing tree (default 1k,10k,100k,1M)')
+  .option('--watch-steps <list>', 'scale-watches: sessions watching one node per step (default 1k,10k)')
+  .option('--rate-steps <list>', 'scale-load: offered setData/s per step, open loop (default 5k,10k,20k,40k)')
+  .option('--client-addresses <n>', 'connect sessions from 127.0.0.1..127.0.0.n: one source address has ~28k ports (default 1)')
   .action(async (workloads: string[], opts: BenchCliOptions) => {
     try {
       process.exitCode = await runBenchCli(workloads, opts);

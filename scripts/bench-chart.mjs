@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Draws the runs of a `zkts bench --json FILE` as an SVG chart (the same as `zkts bench --chart`):
+// Draws the runs of a `zkts bench --json FILE` as SVG charts (the same as `zkts bench --chart`):
+// a bar chart of the plain workloads, and a line chart per scale curve (CHART-<curve>.svg, or CHART
+// itself when the file holds one curve and nothing else).
 //   node scripts/bench-chart.mjs bench.jsonl chart.svg ["title"]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderChartSvg } from '../dist/src/bench/chart.js';
+import { renderCharts } from '../dist/src/bench/curves.js';
+import { CURVES } from '../dist/src/bench/workloads.js';
 
 const [input, output, title] = process.argv.slice(2);
 if (!input || !output) {
@@ -12,5 +15,8 @@ if (!input || !output) {
 const lines = readFileSync(input, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 const runs = lines.filter((l) => l.type === 'run');
 const targets = [...new Set(runs.map((r) => r.target))];
-writeFileSync(output, renderChartSvg(runs, targets, title ?? `zkts bench: ${targets.join(' vs ')}`));
-console.log(`${output}: ${runs.length} runs, ${targets.join(', ')}`);
+const curves = CURVES.filter((c) => runs.some((r) => r.workload === c));
+for (const { file, svg } of renderCharts(runs, targets, output, curves, title ?? input)) {
+  writeFileSync(file, svg);
+  console.log(`${file}: ${runs.length} runs, ${targets.join(', ')}`);
+}

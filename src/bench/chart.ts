@@ -9,13 +9,13 @@ import { fmt } from './report.js';
 import { median } from './stats.js';
 import type { RunResult } from './workloads.js';
 
-const COLORS = ['#2f6fba', '#d9822b', '#7a7a7a', '#3a9a5b', '#9b59b6'];
+export const COLORS = ['#2f6fba', '#d9822b', '#7a7a7a', '#3a9a5b', '#9b59b6'];
 const WIDTH = 860;
 const LABEL_W = 230;
 const BAR_H = 14;
 const GAP = 6;
 
-function escapeXml(s: string): string {
+export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 

@@ -5,15 +5,16 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { OwnCpu } from './proc.js';
-import { renderChartSvg } from './chart.js';
 import { renderTables } from './report.js';
 import type { HostPort } from './runner.js';
 import { BenchEnsemble } from './ensemble.js';
 import { ManagedServer, SERVER_KINDS, defaultBaseDir, javaVersion, zookeeperAvailable, type ServerKind, type ServerSettings } from './servers.js';
-import { PACED_BASE, WORKLOADS, runWorkload, type BenchConfig, type RunResult, type Target, type Workload } from './workloads.js';
+import { CURVES, PACED_BASE, WORKLOADS, runWorkload, type BenchConfig, type Curve, type RunResult, type Target, type Workload } from './workloads.js';
+import { parseSteps, renderCharts, renderCurveTables, stepLabel } from './curves.js';
+import { STEP_OF, runCurve } from './scale.js';
 
 export { startCeilingServer } from './ceiling-server.js';
-export { WORKLOADS, type BenchConfig, type RunResult, type Workload } from './workloads.js';
+export { CURVES, WORKLOADS, type BenchConfig, type RunResult, type Workload } from './workloads.js';
 
 export const DEFAULTS: BenchConfig & { rounds: number; prewarmMs: number } = {
   sessions: 16,
@@ -34,6 +35,11 @@ export const DEFAULTS: BenchConfig & { rounds: number; prewarmMs: number } = {
   connectConcurrency: 64,
   prefix: '/bench',
   kills: 5,
+  clientAddresses: 1,
+  sessionSteps: [100, 1000, 10_000],
+  znodeSteps: [1000, 10_000, 100_000, 1_000_000],
+  watchSteps: [1000, 10_000],
+  rateSteps: [5000, 10_000, 20_000, 40_000],
   rounds: 3,
   prewarmMs: 5000,
 };
@@ -53,6 +59,10 @@ export const SMOKE: Partial<BenchConfig & { rounds: number; prewarmMs: number }>
   sessionCount: 20,
   populate: 300,
   kills: 1,
+  sessionSteps: [5, 20],
+  znodeSteps: [50, 200],
+  watchSteps: [5, 20],
+  rateSteps: [200, 500],
   rounds: 1,
   prewarmMs: 0,
 };
@@ -92,6 +102,11 @@ export interface BenchCliOptions {
   ensemble?: string;
   kills?: string;
   chart?: string;
+  clientAddresses?: string;
+  sessionSteps?: string;
+  znodeSteps?: string;
+  watchSteps?: string;
+  rateSteps?: string;
 }
 
 function num(v: string | undefined, name: string): number | undefined {
@@ -141,6 +156,12 @@ export function buildConfig(o: BenchCliOptions): BenchConfig & { rounds: number;
   set('connectConcurrency', num(o.connectConcurrency, 'connect-concurrency'));
   set('rate', num(o.rate, 'rate'));
   set('kills', num(o.kills, 'kills'));
+  set('clientAddresses', num(o.clientAddresses, 'client-addresses'));
+  if (!Number.isInteger(base.clientAddresses) || base.clientAddresses < 1 || base.clientAddresses > 254) throw new Error(`--client-addresses must be 1 to 254, got '${o.clientAddresses}'`);
+  if (o.sessionSteps !== undefined) base.sessionSteps = parseSteps(o.sessionSteps, 'session-steps');
+  if (o.znodeSteps !== undefined) base.znodeSteps = parseSteps(o.znodeSteps, 'znode-steps');
+  if (o.watchSteps !== undefined) base.watchSteps = parseSteps(o.watchSteps, 'watch-steps');
+  if (o.rateSteps !== undefined) base.rateSteps = parseSteps(o.rateSteps, 'rate-steps');
   if (o.prefix) base.prefix = o.prefix.replace(/\/$/, '');
   for (const k of ['sessions', 'outstanding', 'threads', 'rounds', 'keys', 'largeSessions', 'largeOutstanding', 'fanouts', 'connectConcurrency', 'kills'] as const) {
     if (base[k] < 1) throw new Error(`${k} must be at least 1`);
@@ -148,12 +169,14 @@ export function buildConfig(o: BenchCliOptions): BenchConfig & { rounds: number;
   return base;
 }
 
-/** The workloads named (default all; failover only in "all" when ensembles are compared). */
-function selectWorkloads(names: string[], ensembles: boolean): Workload[] {
+const isCurve = (w: string): w is Curve => (CURVES as readonly string[]).includes(w);
+
+/** The workloads named (default all; failover only in "all" when ensembles are compared; curves only when named). */
+function selectWorkloads(names: string[], ensembles: boolean): (Workload | Curve)[] {
   const all = names.length === 0 || (names.length === 1 && names[0] === 'all');
-  const out: Workload[] = [];
+  const out: (Workload | Curve)[] = [];
   for (const n of all ? WORKLOADS.filter((w) => ensembles || w !== 'failover') : names.flatMap((x) => x.split(','))) {
-    if (!(WORKLOADS as readonly string[]).includes(n)) throw new Error(`unknown workload '${n}' (one of: ${WORKLOADS.join(', ')}, all)`);
+    if (!(WORKLOADS as readonly string[]).includes(n) && !isCurve(n)) throw new Error(`unknown workload '${n}' (one of: ${[...WORKLOADS, ...CURVES].join(', ')}, all)`);
     if (!out.includes(n as Workload)) out.push(n as Workload);
   }
   // restart populates first and reports both: populate on its own would populate a second time.
@@ -258,7 +281,9 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
       }
       let tag = 0;
       // The JVM compiles its hot paths after thousands of calls (and V8 too): a first, unrecorded pass.
-      const prewarm = workloads.filter((w) => ['read', 'write', 'mixed', 'create-delete'].includes(w));
+      // The write curves (scale-load, scale-znodes) are prewarmed by write.
+      const warmed = workloads.map((w): Workload | Curve => (w === 'scale-load' || w === 'scale-znodes' ? 'write' : w));
+      const prewarm = [...new Set(warmed.filter((w): w is Workload => ['read', 'write', 'mixed', 'create-delete'].includes(w)))];
       if (cfg.prewarmMs > 0 && prewarm.length > 0) {
         const warmCfg = { ...cfg, warmupMs: 0, durationMs: cfg.prewarmMs };
         for (const k of kinds) {
@@ -279,7 +304,7 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
             // A fresh server for populate/restart; an ensemble target populates itself and skips restart.
             const fresh = t.ensemble ? undefined : () => new ManagedServer(k, settings, `fresh${++tag}`);
             step(`round ${round}/${cfg.rounds}: ${w} on ${k}`);
-            record(await runWorkload(w, t, configFor(cfg, w, k, round, results), round, fresh));
+            record(await (isCurve(w) ? runCurve(w, t, cfg, round, fresh) : runWorkload(w, t, configFor(cfg, w, k, round, results), round, fresh)));
           }
         }
       }
@@ -295,7 +320,7 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
     for (let round = 1; round <= cfg.rounds; round++) {
       for (const w of workloads) {
         step(`round ${round}/${cfg.rounds}: ${w} on ${connect}`);
-        record(await runWorkload(w, t, configFor(cfg, w, connect, round, results), round));
+        record(await (isCurve(w) ? runCurve(w, t, cfg, round) : runWorkload(w, t, configFor(cfg, w, connect, round, results), round)));
       }
     }
   }
@@ -307,15 +332,23 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
       `values ${cfg.valueSize} B over ${cfg.keys} keys; large ${cfg.largeSize} B (${cfg.largeSessions}x${cfg.largeOutstanding}); ` +
       `watch ${cfg.watchers} sessions x ${cfg.fanouts} fan-outs; sessions ${cfg.sessionCount}; populate ${cfg.populate}`,
   );
+  const curves = workloads.filter(isCurve);
+  if (curves.length > 0) {
+    const steps: Record<Curve, number[]> = { 'scale-sessions': cfg.sessionSteps, 'scale-znodes': cfg.znodeSteps, 'scale-watches': cfg.watchSteps, 'scale-load': cfg.rateSteps };
+    header.push(`curve steps: ${curves.map((c) => `${c} ${steps[c].map(stepLabel).join(',')} (${STEP_OF[c]})`).join('; ')}${cfg.clientAddresses > 1 ? `; sessions from 127.0.0.1-${cfg.clientAddresses}` : ''}`);
+  }
   header.push(`bench process CPU over everything: ${ownCpu.pct().toFixed(0)}% of one core (per-run figures in 'client CPU %')`);
   const total = results.reduce((a, r) => a + r.errorCount, 0);
   const summary = { type: 'summary', runs: results.length, errorCount: total, header };
   process.stdout.write(JSON.stringify(summary) + '\n');
   if (o.json) appendFileSync(o.json, JSON.stringify(summary) + '\n');
-  process.stdout.write('\n' + header.join('\n') + '\n\n' + renderTables(results, targets) + '\n');
+  const plain = results.filter((r) => !isCurve(r.workload));
+  process.stdout.write('\n' + header.join('\n') + '\n\n' + (plain.length ? renderTables(plain, targets) + '\n' : '') + renderCurveTables(results, curves, targets) + '\n');
   if (o.chart) {
-    writeFileSync(o.chart, renderChartSvg(results, targets, `zkts bench ${targets.join(' vs ')} (${new Date().toISOString().slice(0, 10)}; medians over ${cfg.rounds} round(s))`));
-    process.stdout.write(`chart: ${o.chart}\n`);
+    for (const { file, svg } of renderCharts(results, targets, o.chart, curves, `${new Date().toISOString().slice(0, 10)}; medians over ${cfg.rounds} round(s)`)) {
+      writeFileSync(file, svg);
+      process.stdout.write(`chart: ${file}\n`);
+    }
   }
   if (total > 0) {
     process.stdout.write(`${total} error(s) in ${results.filter((r) => r.errorCount > 0).length} run(s): see the lines marked ! above\n`);

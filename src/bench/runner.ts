@@ -25,6 +25,8 @@ export interface RunnerSpec {
   connectConcurrency: number;
   /** Parent of every znode the benchmark uses, e.g. /bench. */
   prefix: string;
+  /** Local addresses to connect from, session g from the (g % n)th (more sessions than one address has ports). */
+  localAddresses?: string[];
 }
 
 export type LoadKind = 'read' | 'write' | 'mixed' | 'create-delete' | 'large-read' | 'large-write' | 'populate';
@@ -41,8 +43,14 @@ export interface LoadParams {
   startAt?: number;
   warmupMs?: number;
   durationMs?: number;
-  /** Counted runs (populate): znodes 0..count-1, znode i created by global session i % totalSessions. */
+  /** Counted runs (populate): znodes from..count-1, znode i created by global session (i - from) % totalSessions. */
   count?: number;
+  from?: number;
+  /**
+   * read, write, mixed: the keys are `${keysUnder}/0` .. `/${keys - 1}` (e.g. populated znodes)
+   * instead of the data nodes; their requests are encoded as they are sent, not kept per key.
+   */
+  keysUnder?: string;
   totalSessions?: number;
   /** Open loop: this runner's requests per second, spread round-robin over its sessions (each still capped at `outstanding`). */
   rate?: number;
@@ -83,8 +91,12 @@ export function largePath(prefix: string): string {
 export function watchPath(prefix: string): string {
   return `${prefix}/watch`;
 }
+/** The parent of populate's znodes. */
+export function popDir(prefix: string): string {
+  return `${prefix}/pop`;
+}
 export function popPath(prefix: string, i: number): string {
-  return `${prefix}/pop/${i}`;
+  return `${popDir(prefix)}/${i}`;
 }
 
 /** Encodes one request body once, so that the hot loop only copies bytes. */
@@ -130,6 +142,7 @@ function opSource(p: LoadParams, prefix: string, g: number): (n: number) => Op |
     case 'read':
     case 'write':
     case 'mixed': {
+      if (p.keysUnder !== undefined) return lazyKeyOps(p, p.keysUnder, rng, value);
       const reads: Op[] = [];
       const writes: Op[] = [];
       for (let i = 0; i < p.keys; i++) {
@@ -175,14 +188,30 @@ function opSource(p: LoadParams, prefix: string, g: number): (n: number) => Op |
       const tail = createTail(value);
       const total = p.totalSessions!;
       const count = p.count!;
+      const from = p.from ?? 0;
       return (n) => {
-        const i = g + n * total;
+        const i = from + g + n * total;
         if (i >= count) return undefined;
         const path = popPath(prefix, i);
         return { type: OpCode.create, body: (w) => (w.ustring(path), put(w, tail)) };
       };
     }
   }
+}
+
+/**
+ * read/write/mixed over many keys (millions of populated znodes): each request encoded when sent,
+ * since one pre-encoded request per key and session would not fit in memory.
+ */
+function lazyKeyOps(p: LoadParams, under: string, rng: Rng, value: Buffer): () => Op {
+  const read = (k: number): Op => ({ type: OpCode.getData, body: (w) => (w.ustring(`${under}/${k}`), w.bool(false)) });
+  const write = (k: number): Op => ({ type: OpCode.setData, body: (w) => (w.ustring(`${under}/${k}`), w.buffer(value), w.int(-1)) });
+  if (p.kind === 'read') return () => read(rng.int(p.keys));
+  if (p.kind === 'write') return () => write(rng.int(p.keys));
+  return () => {
+    const k = rng.int(p.keys * 10);
+    return k < p.keys ? write(k) : read(k % p.keys);
+  };
 }
 
 function codeName(e: Error | undefined, reply: RawReply | undefined): string {
@@ -216,7 +245,8 @@ export class Runner {
         const hp = s.hosts[s.sessions[i]! % s.hosts.length]!;
         const t0 = now();
         try {
-          const c = await ZkClient.connect({ host: hp.host, port: hp.port, timeout: s.sessionTimeout, connectTimeout: 30_000 });
+          const local = s.localAddresses?.[s.sessions[i]! % s.localAddresses.length];
+          const c = await ZkClient.connect({ host: hp.host, port: hp.port, timeout: s.sessionTimeout, connectTimeout: 30_000, ...(local ? { localAddress: local } : {}) });
           lat.push(now() - t0);
           c.onEvent((e) => {
             if (e.type === EventType.NodeDataChanged && e.path === wpath) {

@@ -7,13 +7,16 @@ import { ErrorCode, KeeperError, errorName } from '../jute/index.js';
 import type { BenchEnsemble } from './ensemble.js';
 import { measureFailover } from './failover.js';
 import { OwnCpu, ProcGroupSampler, ProcSampler, rssBytes, type ServerUsage } from './proc.js';
-import { dataPath, largePath, now, popPath, watchPath, type HostPort, type LoadKind, type LoadResult } from './runner.js';
+import { dataPath, largePath, now, popPath, watchPath, type HostPort, type LoadKind, type LoadResult, type RunnerSpec } from './runner.js';
 import { ManagedServer, type ServerKind } from './servers.js';
 import { addCounts, summarize, type LatencySummary } from './stats.js';
 import { createRunners, type RunnerHandle } from './worker.js';
 
 export const WORKLOADS = ['read', 'write', 'mixed', 'create-delete', 'read-paced', 'write-paced', 'large-read', 'large-write', 'watch', 'sessions', 'populate', 'restart', 'failover'] as const;
 export type Workload = (typeof WORKLOADS)[number];
+/** The scale curves (scale.ts): a workload repeated at growing sizes; only run when named. */
+export const CURVES = ['scale-sessions', 'scale-znodes', 'scale-watches', 'scale-load'] as const;
+export type Curve = (typeof CURVES)[number];
 
 export interface BenchConfig {
   sessions: number;
@@ -41,6 +44,13 @@ export interface BenchConfig {
   rate?: number;
   /** failover: kills of the leader per run. */
   kills: number;
+  /** Sessions connect from 127.0.0.1 .. 127.0.0.<clientAddresses> (loopback targets; 1: the default source). */
+  clientAddresses: number;
+  /** The steps of the scale curves: idle sessions, znodes, watching sessions, offered setData/s. */
+  sessionSteps: number[];
+  znodeSteps: number[];
+  watchSteps: number[];
+  rateSteps: number[];
 }
 
 /** The closed-loop workload whose peak sets the offered load of a paced one. */
@@ -67,7 +77,7 @@ export interface Figure {
 }
 
 export interface RunResult {
-  workload: Workload;
+  workload: Workload | Curve;
   target: string;
   round: number;
   /** Why it did not run on this target (the ceiling has no watches, restart needs a server we started). */
@@ -121,6 +131,12 @@ async function ensurePath(c: ZkClient, path: string): Promise<void> {
   for (const p of chain(path)) await createAll(c, [p], () => null);
 }
 
+/** What every runner of a workload shares; sessions spread over the client addresses. */
+export function runnerBase(t: Target, cfg: BenchConfig, prefix = cfg.prefix): Omit<RunnerSpec, 'sessions'> {
+  const localAddresses = cfg.clientAddresses > 1 ? Array.from({ length: cfg.clientAddresses }, (_, i) => `127.0.0.${i + 1}`) : undefined;
+  return { hosts: t.hosts, sessionTimeout: cfg.sessionTimeout, connectConcurrency: cfg.connectConcurrency, prefix, ...(localAddresses ? { localAddresses } : {}) };
+}
+
 function sampler(t: Target): ProcSampler | ProcGroupSampler | undefined {
   if (t.ensemble) return new ProcGroupSampler(t.ensemble.pids);
   return t.pid ? new ProcSampler(t.pid) : undefined;
@@ -161,8 +177,11 @@ async function closeAll(runners: RunnerHandle[], errors: Record<string, number>)
   for (const e of await Promise.all(runners.map((r) => r.close()))) addCounts(errors, e);
 }
 
-/** read, write, mixed, create-delete, large-read, large-write: N sessions x W outstanding for a fixed time. */
-async function timed(t: Target, workload: Workload, cfg: BenchConfig, round: number): Promise<RunResult> {
+/**
+ * read, write, mixed, create-delete, large-read, large-write: N sessions x W outstanding for a fixed
+ * time. `keysUnder`: read/write/mixed over `cfg.keys` znodes that exist under it (no set-up).
+ */
+export async function timed(t: Target, workload: Workload, cfg: BenchConfig, round: number, keysUnder?: string): Promise<RunResult> {
   const paced = workload === 'read-paced' || workload === 'write-paced';
   const w: LoadKind = paced ? PACED_BASE[workload] : (workload as LoadKind);
   const rate = paced ? cfg.rate! : undefined;
@@ -172,7 +191,9 @@ async function timed(t: Target, workload: Workload, cfg: BenchConfig, round: num
   const c = await admin(t);
   try {
     await ensurePath(c, cfg.prefix);
-    if (w === 'read' || w === 'write' || w === 'mixed') {
+    if (keysUnder !== undefined) {
+      // The keys are there already (populated).
+    } else if (w === 'read' || w === 'write' || w === 'mixed') {
       await ensurePath(c, `${cfg.prefix}/data`);
       const value = Buffer.alloc(cfg.valueSize, 0x61);
       await createAll(c, Array.from({ length: cfg.keys }, (_, i) => dataPath(cfg.prefix, i)), () => value);
@@ -190,7 +211,7 @@ async function timed(t: Target, workload: Workload, cfg: BenchConfig, round: num
   }
 
   const errors: Record<string, number> = {};
-  const runners = createRunners({ hosts: t.hosts, sessionTimeout: cfg.sessionTimeout, connectConcurrency: cfg.connectConcurrency, prefix: cfg.prefix }, sessions, cfg.threads);
+  const runners = createRunners(runnerBase(t, cfg), sessions, cfg.threads);
   return withRunners(runners, async () => {
     const { connected } = await connectAll(runners, errors);
     const startAt = now() + 100;
@@ -220,6 +241,7 @@ async function timed(t: Target, workload: Workload, cfg: BenchConfig, round: num
           warmupMs: cfg.warmupMs,
           durationMs: cfg.durationMs,
           ...(rate !== undefined ? { rate: rate / runners.length } : {}),
+          ...(keysUnder !== undefined ? { keysUnder } : {}),
         }),
       ),
     );
@@ -267,13 +289,13 @@ async function timed(t: Target, workload: Workload, cfg: BenchConfig, round: num
 }
 
 /** K sessions watch one node; one setData; the time until every session has its notification. */
-async function watch(t: Target, cfg: BenchConfig, round: number): Promise<RunResult> {
+export async function watch(t: Target, cfg: BenchConfig, round: number): Promise<RunResult> {
   const c = await admin(t);
   const path = watchPath(cfg.prefix);
   const errors: Record<string, number> = {};
   try {
     await ensurePath(c, path);
-    const runners = createRunners({ hosts: t.hosts, sessionTimeout: cfg.sessionTimeout, connectConcurrency: cfg.connectConcurrency, prefix: cfg.prefix }, cfg.watchers, cfg.threads);
+    const runners = createRunners(runnerBase(t, cfg), cfg.watchers, cfg.threads);
     return await withRunners(runners, async () => {
       const t0 = now();
       const { connected } = await connectAll(runners, errors);
@@ -338,9 +360,9 @@ async function watch(t: Target, cfg: BenchConfig, round: number): Promise<RunRes
 }
 
 /** S idle sessions kept alive by pings: what they cost the server in memory and CPU. */
-async function sessions(t: Target, cfg: BenchConfig, round: number): Promise<RunResult> {
+export async function sessions(t: Target, cfg: BenchConfig, round: number): Promise<RunResult> {
   const errors: Record<string, number> = {};
-  const runners = createRunners({ hosts: t.hosts, sessionTimeout: cfg.sessionTimeout, connectConcurrency: cfg.connectConcurrency, prefix: cfg.prefix }, cfg.sessionCount, cfg.threads);
+  const runners = createRunners(runnerBase(t, cfg), cfg.sessionCount, cfg.threads);
   return withRunners(runners, async () => {
     const rss0 = t.pid ? rssBytes(t.pid) : undefined;
     const t0 = now();
@@ -385,17 +407,22 @@ async function sessions(t: Target, cfg: BenchConfig, round: number): Promise<Run
   });
 }
 
-/** N znodes of valueSize bytes, as fast as N sessions x W outstanding go; RSS growth per znode. */
-async function populate(t: Target, cfg: BenchConfig, round: number): Promise<{ result: RunResult; prefix: string }> {
-  const prefix = `${cfg.prefix}/p${round}-${Date.now().toString(36)}`;
-  const c = await admin(t);
-  try {
-    await ensurePath(c, `${prefix}/pop`);
-  } finally {
-    await c.close();
+/**
+ * N znodes of valueSize bytes, as fast as N sessions x W outstanding go; RSS growth per znode.
+ * `more`: adds znodes `from`..N-1 to an earlier populate's `prefix` (a growing tree, step by step).
+ */
+export async function populate(t: Target, cfg: BenchConfig, round: number, more?: { prefix: string; from: number }): Promise<{ result: RunResult; prefix: string }> {
+  const prefix = more?.prefix ?? `${cfg.prefix}/p${round}-${Date.now().toString(36)}`;
+  if (!more) {
+    const c = await admin(t);
+    try {
+      await ensurePath(c, `${prefix}/pop`);
+    } finally {
+      await c.close();
+    }
   }
   const errors: Record<string, number> = {};
-  const runners = createRunners({ hosts: t.hosts, sessionTimeout: cfg.sessionTimeout, connectConcurrency: cfg.connectConcurrency, prefix }, cfg.sessions, cfg.threads);
+  const runners = createRunners(runnerBase(t, cfg, prefix), cfg.sessions, cfg.threads);
   return withRunners(runners, async () => {
     await connectAll(runners, errors);
     const sample = sampler(t);
@@ -403,7 +430,7 @@ async function populate(t: Target, cfg: BenchConfig, round: number): Promise<{ r
     sample?.start();
     const results = await Promise.all(
       runners.map((r) =>
-        r.load({ kind: 'populate', outstanding: cfg.outstanding, keys: 0, valueSize: cfg.valueSize, largeSize: 0, runTag: '', count: cfg.populate, totalSessions: cfg.sessions }),
+        r.load({ kind: 'populate', outstanding: cfg.outstanding, keys: 0, valueSize: cfg.valueSize, largeSize: 0, runTag: '', count: cfg.populate, from: more?.from ?? 0, totalSessions: cfg.sessions }),
       ),
     );
     const usage = sample?.stop();

@@ -53,6 +53,11 @@ export interface ZkClientOptions {
   session?: { id: bigint; passwd: Buffer };
   /** The highest zxid this session has seen: a server that is behind it refuses the connection. Default 0. */
   lastZxidSeen?: number;
+  /**
+   * The local address to connect from (e.g. 127.0.0.2): one source address has only ~28,000
+   * ephemeral ports towards one server, so many sessions spread over several loopback addresses.
+   */
+  localAddress?: string;
 }
 
 export interface WatchEvent {
@@ -162,7 +167,7 @@ export class ZkClient {
     const host = opts.host ?? '127.0.0.1';
     const requested = opts.timeout ?? 10_000;
     return new Promise<void>((resolve, reject) => {
-      const sock = netConnect({ host, port: opts.port });
+      const sock = netConnect({ host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
       this.socket = sock;
       sock.setNoDelay(true);
       let handshaken = false;

@@ -40,6 +40,14 @@ const LARGE_DATA = 64 * 1024;
 const REPLY_BACKLOG = 1024 * 1024;
 
 /**
+ * The smallest output buffer a connection holds (it holds two: one filling, one being written).
+ * An idle session only ever sends its handshake and ping replies (16-40 bytes); a busy one's next
+ * buffer is sized at twice its last batch, and buffers are reused once written. 1 KiB each was a
+ * fifth of an idle session's memory (docs/benchmarks.md, "Scale curves").
+ */
+const IDLE_OUTPUT_BYTES = 128;
+
+/**
  * One client TCP connection: 4-byte length framing, the handshake, then requests handed to the
  * server in arrival order. Replies queued during one event-loop turn go out in a single write.
  * Malformed input closes this connection only, with a log line.
@@ -76,7 +84,7 @@ export class Connection implements ClientHandle {
   private state: State = 'handshake';
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private out = new JuteWriter(1024);
+  private out = new JuteWriter(IDLE_OUTPUT_BYTES);
   private spare: JuteWriter | undefined;
   /**
    * This turn's output before the last large value (sendDataReply): views of `out` and the values
@@ -475,7 +483,7 @@ export class Connection implements ClientHandle {
     this.segments = [];
     this.segmentBytes = 0;
     this.segmentStart = 0;
-    this.out = this.spare ?? new JuteWriter(Math.min(Math.max(1024, bytes.length), 1 << 20));
+    this.out = this.spare ?? new JuteWriter(Math.min(Math.max(IDLE_OUTPUT_BYTES, 2 * bytes.length), 1 << 20));
     this.spare = undefined;
     // Once written, the buffer serves a later turn: a fresh one per turn is external memory
     // that V8 answers with frequent full GCs. One that grew large (a big value) is let go.

@@ -121,6 +121,36 @@ describe.skipIf(skipWithout(DIST))('zkts bench --smoke', () => {
     expect(failover.figures.find((f) => f.name === 'failover p50 ms')!.value).toBeGreaterThan(0);
   }, 120_000);
 
+  test('the scale curves on zkts and the ceiling: a run per step, sessions from two loopback addresses, a chart per curve', async () => {
+    const chart = join(mkdtempSync(join(tmpdir(), 'zkts-bench-chart-')), 'scale.svg');
+    const curves = ['scale-sessions', 'scale-znodes', 'scale-watches', 'scale-load'];
+    const r = await bench(['--smoke', '--compare', '--servers', 'zkts,ceiling', '--client-addresses', '2', '--chart', chart, ...curves]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const { runs, summary } = jsonLines(r.stdout);
+    expect(summary.errorCount).toBe(0);
+    for (const run of runs) expectWellFormed(run);
+    const steps = (w: string, target: string) => runs.filter((x) => x.workload === w && x.target === target && !x.skipped).map((x) => (x as unknown as { params: { step: number } }).params.step);
+    // --smoke's steps; every step's run on zkts (and the tree's reads and writes found every znode: no NONODE).
+    expect(steps('scale-sessions', 'zkts')).toEqual([5, 20]);
+    expect(steps('scale-znodes', 'zkts')).toEqual([50, 200]);
+    expect(steps('scale-watches', 'zkts')).toEqual([5, 20]);
+    expect(steps('scale-load', 'zkts')).toEqual([200, 500]);
+    expect(steps('scale-load', 'ceiling')).toEqual([200, 500]);
+    for (const w of ['scale-znodes', 'scale-watches']) expect(runs.find((x) => x.workload === w && x.target === 'ceiling')!.skipped).toBeDefined();
+    const big = runs.find((x) => x.workload === 'scale-sessions' && x.target === 'zkts' && (x as unknown as { params: { connected: number } }).params.connected === 20);
+    expect(big, 'all 20 sessions connected').toBeDefined();
+    const tree = runs.filter((x) => x.workload === 'scale-znodes' && x.target === 'zkts');
+    for (const t of tree) {
+      const names = t.figures.map((f) => f.name);
+      expect(names).toEqual(expect.arrayContaining(['RSS per znode B', 'creates/s', 'setData ops/s', 'setData p99 ms', 'setData p999 ms', 'getData ops/s', 'getData p99 ms']));
+    }
+    expect(r.stdout).toContain('scale-znodes (step: znodes of --value-size bytes)');
+    for (const c of curves) {
+      const svg = readFileSync(chart.replace(/\.svg$/, `-${c}.svg`), 'utf8');
+      expect(svg).toContain('<polyline ');
+    }
+  }, 120_000);
+
   test('a connect string, sessions on two worker threads', async () => {
     const chart = join(mkdtempSync(join(tmpdir(), 'zkts-bench-chart-')), 'bench.svg');
     const r = await bench(['read', 'write', 'mixed', 'create-delete', 'write-paced', 'populate', '--smoke', '--threads', '2', '--rate', '2000', '--connect', `127.0.0.1:${ceiling.port}`, '--chart', chart]);
