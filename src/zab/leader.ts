@@ -1,3 +1,5 @@
+import { OpCode } from '../jute/constants.js';
+import { parseQuorumConfig } from '../jute/election.js';
 import { PacketType, ZAB_PROTOCOL_VERSION, decodeInt, decodeLearnerInfo, encodeInt, epochOf, zxidOf, type QuorumPacket } from '../jute/quorum.js';
 import type { History, HistoryEntry } from './history.js';
 import { MajorityQuorum } from './quorum.js';
@@ -59,6 +61,17 @@ interface Proposal {
   entry: HistoryEntry;
   acks: Set<number>;
   proposedAt: number;
+  /** Committed once every one of them has a quorum of acks: the current config's, and a pending reconfig's. */
+  quorums: MajorityQuorum[];
+}
+
+/** A reconfig proposed and not yet committed (ZooKeeper allows one at a time). */
+interface PendingReconfig {
+  zxid: number;
+  quorum: MajorityQuorum;
+  observers: ReadonlySet<number>;
+  /** The new config's text (the txn's data), what NEWLEADER carries once it is active. */
+  config: Buffer;
 }
 
 type Phase = 'discovery' | 'epoch-ack' | 'newleader' | 'broadcast' | 'stopped';
@@ -82,11 +95,12 @@ export interface LeaderFigures {
 
 export class ZabLeader extends RoleBase {
   readonly myid: number;
-  private readonly quorum: MajorityQuorum;
-  private readonly observers: ReadonlySet<number>;
+  private quorum: MajorityQuorum;
+  private observers: ReadonlySet<number>;
   private readonly timing: ZabTiming;
   private readonly history: History;
-  private readonly config: Buffer | null;
+  private config: Buffer | null;
+  private pendingReconfig: PendingReconfig | undefined;
   private phase: Phase = 'discovery';
   private readonly learners = new Map<number, Learner>();
   private readonly currentEpoch: number;
@@ -234,8 +248,14 @@ export class ZabLeader extends RoleBase {
     this.countProposal(entry.payload.length);
     this.history.add(entry);
     this.unapplied.push(entry);
-    this.outstanding.set(entry.zxid, { entry, acks: new Set(), proposedAt: now });
     this.out.appends.push(entry);
+    const reconfig = reconfigOf(entry);
+    if (reconfig) {
+      if (this.pendingReconfig) throw new Error('a reconfig is in progress already');
+      this.pendingReconfig = { zxid: entry.zxid, ...reconfig };
+    }
+    const quorums = this.pendingReconfig ? [this.quorum, this.pendingReconfig.quorum] : [this.quorum];
+    this.outstanding.set(entry.zxid, { entry, acks: new Set(), proposedAt: now, quorums });
     const proposal = proposalPacket(entry);
     for (const l of this.learners.values()) if (l.forwarding && !l.observer) this.send(l.sid, proposal);
   }
@@ -415,16 +435,75 @@ export class ZabLeader extends RoleBase {
   // ---- broadcast ----
 
   private tryCommit(): void {
+    if (this.phase === 'stopped') return;
     for (const [zxid, prop] of this.outstanding) {
-      if (!this.quorum.isQuorum(prop.acks)) break;
+      if (!prop.quorums.every((q) => q.isQuorum(prop.acks))) break;
       this.outstanding.delete(zxid);
       this.lastCommitted = zxid;
+      if (zxid === this.pendingReconfig?.zxid) {
+        this.activate(this.pendingReconfig, prop);
+        // A leader the reconfig removed commits nothing more (ZooKeeper's allowedToCommit).
+        if (this.isStopped) break;
+        continue;
+      }
       const commit: QuorumPacket = { type: PacketType.COMMIT, zxid, data: null, authinfo: null };
       const inform: QuorumPacket = { type: PacketType.INFORM, zxid, data: prop.entry.payload, authinfo: null };
       for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, l.observer ? inform : commit);
     }
     this.applyCommitted();
     this.answerSyncs();
+  }
+
+  /**
+   * A reconfig is committed (Leader.tryToCommit): the new config counts from now on, followers get
+   * COMMITANDACTIVATE and observers INFORMANDACTIVATE, both naming the designated leader: us while we
+   * stay a voter, else the new voter that acked the most (getDesignatedLeader), to which we hand over
+   * by stepping down. Learners the new config leaves out are let go.
+   */
+  private activate(next: PendingReconfig, prop: Proposal): void {
+    this.pendingReconfig = undefined;
+    this.quorum = next.quorum;
+    this.observers = next.observers;
+    this.config = next.config;
+    for (const p of this.outstanding.values()) p.quorums = [next.quorum];
+    const designated = next.quorum.isVoter(this.myid) ? this.myid : this.designatedLeader(next.quorum, prop);
+    const leader = Buffer.alloc(8);
+    leader.writeBigInt64BE(BigInt(designated));
+    const commit: QuorumPacket = { type: PacketType.COMMITANDACTIVATE, zxid: next.zxid, data: leader, authinfo: null };
+    const inform: QuorumPacket = { type: PacketType.INFORMANDACTIVATE, zxid: next.zxid, data: Buffer.concat([leader, prop.entry.payload]), authinfo: null };
+    for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, l.observer ? inform : commit);
+    for (const l of [...this.learners.values()]) {
+      if (!next.quorum.isVoter(l.sid) && !next.observers.has(l.sid)) this.dropLearner(l.sid, 'not in the new configuration');
+    }
+    if (designated !== this.myid) {
+      this.stop(`reconfig 0x${next.zxid.toString(16)} removed this leader; server ${designated} is the designated leader`);
+    }
+  }
+
+  /** A voter of the new config that acked the reconfig and the most proposals after it (Leader.getDesignatedLeader). */
+  private designatedLeader(quorum: MajorityQuorum, prop: Proposal): number {
+    let candidates = [...prop.acks].filter((sid) => sid !== this.myid && quorum.isVoter(sid));
+    for (const later of this.outstanding.values()) {
+      const still = candidates.filter((sid) => later.acks.has(sid));
+      if (still.length === 0) break;
+      candidates = still;
+    }
+    return candidates[0] ?? this.myid;
+  }
+
+  /**
+   * Whether a quorum of `voters` is with us: ourselves if one of them, and followers that are synced
+   * (Leader.isQuorumSynced, which a reconfig needs of its new config).
+   */
+  isQuorumSynced(voters: Iterable<number>): boolean {
+    const quorum = new MajorityQuorum(voters);
+    const synced = [...this.learners.values()].filter((l) => l.phase === 'synced' && !l.observer).map((l) => l.sid);
+    return quorum.isQuorum([this.myid, ...synced]);
+  }
+
+  /** A reconfig is proposed and not committed yet. */
+  get reconfigPending(): boolean {
+    return this.pendingReconfig !== undefined;
   }
 
   private answerSyncs(): void {
@@ -486,4 +565,14 @@ export class ZabLeader extends RoleBase {
 
 function proposalPacket(entry: HistoryEntry): QuorumPacket {
   return { type: PacketType.PROPOSAL, zxid: entry.zxid, data: entry.payload, authinfo: null };
+}
+
+/** The voters, observers and text of the config a reconfig txn activates; undefined for any other txn. */
+function reconfigOf(entry: HistoryEntry): Omit<PendingReconfig, 'zxid'> | undefined {
+  const body = entry.txn?.body;
+  if (body?.type !== OpCode.reconfig || !body.txn.data) return undefined;
+  const config = parseQuorumConfig(body.txn.data.toString('utf8'));
+  const voters = config.members.filter((m) => m.role === 'participant').map((m) => m.sid);
+  const observers = new Set(config.members.filter((m) => m.role === 'observer').map((m) => m.sid));
+  return { quorum: new MajorityQuorum(voters), observers, config: body.txn.data };
 }
