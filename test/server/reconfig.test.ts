@@ -1,0 +1,145 @@
+/**
+ * Dynamic reconfiguration on a zkts ensemble of 3 (reconfigEnabled=true, a digest superuser), as
+ * ZooKeeper 3.8 does it: every member shows the config in /zookeeper/config (and fires its watches
+ * when it changes); a reconfig request, sent to a follower and forwarded, is refused with NOAUTH
+ * without super, BADARGUMENTS for garbage and BADVERSION for a config id that is not the current
+ * one; a superuser adds an observer (answered with the new config), which then really starts,
+ * syncs and serves reads; every member writes zoo.cfg.dynamic.<version> and points zoo.cfg at it;
+ * then the observer is removed again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZkClient, type WatchEvent } from '../../src/client/zk-client.js';
+import { ErrorCode, EventType, JuteReader, OpCode, records } from '../../src/jute/index.js';
+import { startEnsemble, type Ensemble, type Member } from '../support/ensemble.js';
+import { DIST, skipWithout } from '../support/requirements.js';
+import { fourLetter, freePort, ZKTS_BIN } from '../support/servers.js';
+
+let ensemble: Ensemble | undefined;
+let observer: ChildProcess | undefined;
+const clients: ZkClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  if (observer && observer.exitCode === null && observer.signalCode === null) {
+    const exited = new Promise((r) => observer!.once('exit', r));
+    observer.kill('SIGKILL');
+    await exited;
+  }
+  observer = undefined;
+  await ensemble?.stop();
+  ensemble = undefined;
+});
+
+/** super:test, as kazoo's harness sets it up. */
+const SUPER_DIGEST = 'zookeeper.DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+
+async function client(port: number): Promise<ZkClient> {
+  const c = await ZkClient.connect({ port, timeout: 30_000 });
+  clients.push(c);
+  return c;
+}
+
+/** A reconfig request: its error code, and the config and stat it answers with. */
+async function reconfig(c: ZkClient, req: Partial<records.ReconfigRequest>): Promise<{ err: number; config?: string; stat?: records.Stat }> {
+  const full: records.ReconfigRequest = { joiningServers: null, leavingServers: null, newMembers: null, curConfigId: -1, ...req };
+  const { header, reader } = await c.request(OpCode.reconfig, (w) => records.ReconfigRequest.write(w, full));
+  if (header.err !== 0) return { err: header.err };
+  const r = records.GetDataResponse.read(reader as JuteReader);
+  return { err: 0, config: r.data?.toString() ?? '', stat: r.stat };
+}
+
+async function configAt(m: Member): Promise<string> {
+  const c = await client(m.clientPort);
+  await c.sync('/zookeeper/config');
+  return (await c.getData('/zookeeper/config')).data?.toString() ?? '';
+}
+
+const versionOf = (config: string) => parseInt(/^version=([0-9a-f]+)$/m.exec(config)![1]!, 16);
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
+  it.skipIf(skipWithout(DIST))('adds an observer that then serves, removes it, and refuses bad requests as ZooKeeper does', async () => {
+    ensemble = await startEnsemble(['zkts', 'zkts', 'zkts'], { tickTime: 500, cfg: ['reconfigEnabled=true'], systemProperties: [SUPER_DIGEST] });
+    const leader = await ensemble.settled(60_000);
+    const follower = ensemble.members.find((m) => m !== leader)!;
+
+    // Every member shows the static config, in QuorumMaj.toString's format.
+    const initial = await configAt(leader);
+    expect(initial).toMatch(/^server\.1=127\.0\.0\.1:\d+:\d+:participant\nserver\.2=127\.0\.0\.1:\d+:\d+:participant\nserver\.3=127\.0\.0\.1:\d+:\d+:participant\nversion=0$/);
+    for (const m of ensemble.members) expect(await configAt(m)).toBe(initial);
+
+    // A client of a follower watches the config; its requests are forwarded to the leader.
+    const watcher = await client(follower.clientPort);
+    const events: WatchEvent[] = [];
+    watcher.onEvent((e) => events.push(e));
+    await watcher.getData('/zookeeper/config', true);
+
+    const observerPorts = { quorum: await freePort(), election: await freePort(), client: await freePort() };
+    const joining = `server.4=127.0.0.1:${observerPorts.quorum}:${observerPorts.election}:observer;127.0.0.1:${observerPorts.client}`;
+    // Only a superuser may reconfigure (the config node is world-readable only); garbage and a stale config id are refused first.
+    expect((await reconfig(watcher, { joiningServers: joining })).err).toBe(ErrorCode.NOAUTH);
+    expect((await reconfig(watcher, { joiningServers: 'some thing' })).err).toBe(ErrorCode.BADARGUMENTS);
+    const admin = await client(follower.clientPort);
+    await admin.addAuth('digest', 'super:test');
+    expect((await reconfig(admin, { joiningServers: 'server.5=127.0.0.1:1:2:observer' })).err).toBe(ErrorCode.BADARGUMENTS); // no client port
+    expect((await reconfig(admin, { leavingServers: '1,2' })).err).toBe(ErrorCode.BADARGUMENTS); // one voter left
+    expect((await reconfig(admin, { joiningServers: joining, curConfigId: versionOf(initial) + 1 })).err).toBe(ErrorCode.BADVERSION);
+    expect(events).toEqual([]);
+
+    const added = await reconfig(admin, { joiningServers: joining, curConfigId: versionOf(initial) });
+    expect(added.err).toBe(0);
+    expect(added.config).toBe(`${initial.replace(/\nversion=0$/, '')}\n${joining}\nversion=${added.stat!.mzxid.toString(16)}`);
+    expect(added.stat!.version).toBe(-1);
+    await until('the watch event', async () => (events.length > 0 ? true : undefined));
+    expect(events).toMatchObject([{ type: EventType.NodeDataChanged, state: 3, path: '/zookeeper/config' }]);
+    for (const m of ensemble.members) {
+      expect(await configAt(m)).toBe(added.config);
+      // As ZooKeeper: zoo.cfg names zoo.cfg.dynamic.<version>, which holds the server lines, sorted, without the version.
+      const cfg = join(dirname(m.dataDir), 'zoo.cfg');
+      const dynamic = /^dynamicConfigFile=(.+)$/m.exec(readFileSync(cfg, 'utf8'))?.[1];
+      expect(dynamic).toBe(`${cfg}.dynamic.${versionOf(added.config!).toString(16)}`);
+      expect(readFileSync(dynamic!, 'utf8')).toBe(added.config!.split('\n').slice(0, -1).sort().join('\n'));
+      expect(readFileSync(cfg, 'utf8')).not.toMatch(/^server\./m);
+    }
+
+    // The observer starts with the new config's server lines; it learns the ensemble's version from the leader.
+    const dir = join(dirname(dirname(ensemble.members[0]!.dataDir)), 's4');
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    writeFileSync(join(dir, 'data', 'myid'), '4\n');
+    const cfg = join(dir, 'zoo.cfg');
+    const lines = added.config!.split('\n').filter((l) => l.startsWith('server.'));
+    writeFileSync(cfg, ['tickTime=500', 'initLimit=10', 'syncLimit=5', `dataDir=${join(dir, 'data')}`, `clientPort=${observerPorts.client}`, 'clientPortAddress=127.0.0.1', 'reconfigEnabled=true', 'peerType=observer', '4lw.commands.whitelist=*', ...lines, ''].join('\n'));
+    let out = '';
+    observer = spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg, `-D${SUPER_DIGEST}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    observer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    observer.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const mode = await until('the observer to serve', async () => /^Mode: (observer)/m.exec(await fourLetter(observerPorts.client, 'srvr'))?.[1], 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${out.slice(-3000)}`);
+    });
+    expect(mode).toBe('observer');
+    await (await client(leader.clientPort)).create('/after-join', Buffer.from('seen'));
+    const atObserver = await client(observerPorts.client);
+    await atObserver.sync('/after-join');
+    expect((await atObserver.getData('/after-join')).data?.toString()).toBe('seen');
+    expect((await atObserver.getData('/zookeeper/config')).data?.toString()).toBe(added.config);
+
+    // Removed again: the config is the three voters' with a newer version, and the observer stops serving.
+    const removed = await reconfig(admin, { leavingServers: '4' });
+    expect(removed.err).toBe(0);
+    expect(removed.config).toBe(`${initial.replace(/\nversion=0$/, '')}\nversion=${removed.stat!.mzxid.toString(16)}`);
+    expect(versionOf(removed.config!)).toBeGreaterThan(versionOf(added.config!));
+    for (const m of ensemble.members) expect(await configAt(m)).toBe(removed.config);
+    await until('the removed observer to stop serving', async () => ((await fourLetter(observerPorts.client, 'srvr')).startsWith('Zookeeper version') ? undefined : true));
+  }, 180_000);
+});
