@@ -5,7 +5,9 @@
  * without super, BADARGUMENTS for garbage and BADVERSION for a config id that is not the current
  * one; a superuser adds an observer (answered with the new config), which then really starts,
  * syncs and serves reads; every member writes zoo.cfg.dynamic.<version> and points zoo.cfg at it;
- * then the observer is removed again.
+ * then the observer is removed again. In mixed ensembles with Apache ZooKeeper 3.8.0, either kind
+ * leading, a reconfig through the other kind's member is activated by both kinds: the wire format of
+ * the reconfig proposal, COMMITANDACTIVATE and NEWLEADER's config, both ways.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,8 +15,8 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZkClient, type WatchEvent } from '../../src/client/zk-client.js';
 import { ErrorCode, EventType, JuteReader, OpCode, records } from '../../src/jute/index.js';
-import { startEnsemble, type Ensemble, type Member } from '../support/ensemble.js';
-import { DIST, skipWithout } from '../support/requirements.js';
+import { startEnsemble, type Ensemble, type Kind, type Member } from '../support/ensemble.js';
+import { DIST, skipWithout, ZOOKEEPER } from '../support/requirements.js';
 import { fourLetter, freePort, ZKTS_BIN } from '../support/servers.js';
 
 let ensemble: Ensemble | undefined;
@@ -141,5 +143,48 @@ describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
     expect(versionOf(removed.config!)).toBeGreaterThan(versionOf(added.config!));
     for (const m of ensemble.members) expect(await configAt(m)).toBe(removed.config);
     await until('the removed observer to stop serving', async () => ((await fourLetter(observerPorts.client, 'srvr')).startsWith('Zookeeper version') ? undefined : true));
+  }, 180_000);
+});
+
+const mixed: [string, Kind[]][] = [
+  // The highest sid starts first and leads (test/support/ensemble.ts).
+  ['Apache ZooKeeper leading, a zkts follower', ['zkts', 'zookeeper', 'zookeeper']],
+  ['zkts leading, Apache ZooKeeper followers', ['zookeeper', 'zookeeper', 'zkts']],
+];
+
+describe.each(mixed)('dynamic reconfiguration in a mixed ensemble: %s', (_name, kinds) => {
+  it.skipIf(skipWithout(DIST, ZOOKEEPER))('a reconfig through a member of the other kind is activated by every member', async () => {
+    ensemble = await startEnsemble(kinds, { tickTime: 500, cfg: ['reconfigEnabled=true'], systemProperties: [SUPER_DIGEST] });
+    const leader = await ensemble.settled(90_000);
+    expect(leader.kind).toBe(kinds[2]);
+    const other = ensemble.members.find((m) => m.kind !== leader.kind)!;
+    // Every member shows the same config, whatever its kind (a ZooKeeper leader gives the static config its first version).
+    const initial = await configAt(leader);
+    for (const m of ensemble.members) expect(await configAt(m)).toBe(initial);
+
+    const admin = await client(other.clientPort);
+    await admin.addAuth('digest', 'super:test');
+    const joining = `server.4=127.0.0.1:${await freePort()}:${await freePort()}:observer;127.0.0.1:${await freePort()}`;
+    expect((await reconfig(admin, { joiningServers: joining, curConfigId: versionOf(initial) + 1 })).err).toBe(ErrorCode.BADVERSION);
+    const added = await reconfig(admin, { joiningServers: joining, curConfigId: versionOf(initial) });
+    expect(added.err).toBe(0);
+    expect(added.config).toBe(`${initial.replace(/\nversion=[0-9a-f]+$/, '')}\n${joining}\nversion=${added.stat!.mzxid.toString(16)}`);
+    for (const m of ensemble.members) expect(await configAt(m)).toBe(added.config);
+
+    const removed = await reconfig(admin, { leavingServers: '4' });
+    expect(removed.err).toBe(0);
+    expect(removed.config).toBe(`${initial.replace(/\nversion=[0-9a-f]+$/, '')}\nversion=${removed.stat!.mzxid.toString(16)}`);
+    for (const m of ensemble.members) {
+      expect(await configAt(m)).toBe(removed.config);
+      // Each member, of either kind, wrote the last config where its zoo.cfg points.
+      const cfg = join(dirname(m.dataDir), 'zoo.cfg');
+      const dynamic = /^dynamicConfigFile=(.+)$/m.exec(readFileSync(cfg, 'utf8'))?.[1];
+      expect(dynamic).toBe(`${cfg}.dynamic.${versionOf(removed.config!).toString(16)}`);
+    }
+    // The ensemble goes on: a write through one kind is read on the other.
+    await (await client(leader.clientPort)).create('/after-reconfig', Buffer.from('ok'));
+    const reader = await client(other.clientPort);
+    await reader.sync('/after-reconfig');
+    expect((await reader.getData('/after-reconfig')).data?.toString()).toBe('ok');
   }, 180_000);
 });
