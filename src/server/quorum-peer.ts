@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DataTree, Txn } from '../datatree/index.js';
 import { PeerState, type QuorumConfig } from '../jute/election.js';
 import { ErrorCode, KeeperError } from '../jute/constants.js';
+import { zxidOf } from '../jute/quorum.js';
 import {
   PacketType,
   decodeForwardedRequest,
@@ -186,6 +187,8 @@ export class QuorumPeer implements ReplicaStore {
       const reason = await (decision.state === PeerState.LEADING ? this.lead() : this.follow(decision.leader)).catch((e: Error) => e.message);
       this.log.info({ reason, state: this.state }, 'role ended; looking for a leader');
       await this.leaveRole(reason);
+      // A server a reconfig removed is turned away by every leader: retry at a tick's pace, not in a busy loop.
+      if (!this.quorumConfig.members.some((m) => m.sid === this.myid)) await new Promise((r) => setTimeout(r, this.config.tickTime));
     }
   }
 
@@ -201,7 +204,7 @@ export class QuorumPeer implements ReplicaStore {
       history: this.history,
       timing: this.config,
       now: Date.now(),
-      config: Buffer.from(configText(this.quorumConfig)),
+      config: (epoch) => Buffer.from(configText(this.establishedConfig(epoch))),
     });
     const port = new LeaderPort(
       this.config.juteMaxBuffer,
@@ -354,6 +357,7 @@ export class QuorumPeer implements ReplicaStore {
     const leading = role instanceof ZabLeader;
     const zk = new ZkServer(this.config, this.log, leading ? this.leaderTxnLog(role) : new RefusingTxnLog(), this.tree);
     if (leading) zk.startEpoch(epoch);
+    if (leading) this.activate(this.establishedConfig(epoch), 'the new epoch');
     const fromLeader = this.leaderConfig && parseConfigText(this.leaderConfig.toString('utf8'));
     this.leaderConfig = undefined;
     if (fromLeader) this.activate(fromLeader, 'the leader\'s (NEWLEADER)');
@@ -568,6 +572,16 @@ export class QuorumPeer implements ReplicaStore {
     }
     this.activateTxn(txn);
     this.answerSyncs();
+  }
+
+  /**
+   * The config a leader of `epoch` establishes (ZOOKEEPER-1783): with reconfigEnabled, a config
+   * that never had a version (0, from zoo.cfg's server lines) takes the epoch's first zxid as its
+   * version, so that it wins over the unversioned config of a server that is not a member yet.
+   */
+  private establishedConfig(epoch: number): QuorumConfig {
+    const c = this.quorumConfig;
+    return this.config.reconfigEnabled && c.version === 0 ? { ...c, version: zxidOf(epoch, 0) } : c;
   }
 
   /** A committed reconfig txn activates its config here (its data is the config's text). */

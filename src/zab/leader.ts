@@ -25,8 +25,11 @@ export interface LeaderParams {
   history: History;
   timing: ZabTiming;
   now: number;
-  /** The config bytes NEWLEADER carries (QuorumVerifier.toString()), or null. */
-  config: Buffer | null;
+  /**
+   * The config bytes NEWLEADER carries (QuorumVerifier.toString()), or null; a function gets the new
+   * epoch once decided (ZooKeeper's leader versions an unversioned config with the epoch's first zxid).
+   */
+  config: Buffer | null | ((epoch: number) => Buffer | null);
 }
 
 type LearnerPhase = 'info' | 'epoch' | 'acked' | 'syncing' | 'synced';
@@ -99,7 +102,7 @@ export class ZabLeader extends RoleBase {
   private observers: ReadonlySet<number>;
   private readonly timing: ZabTiming;
   private readonly history: History;
-  private config: Buffer | null;
+  private config: Buffer | null | ((epoch: number) => Buffer | null);
   private pendingReconfig: PendingReconfig | undefined;
   private phase: Phase = 'discovery';
   private readonly learners = new Map<number, Learner>();
@@ -324,6 +327,7 @@ export class ZabLeader extends RoleBase {
     const connecting = [this.myid, ...[...this.learners.values()].filter((l) => l.phase === 'info').map((l) => l.sid)];
     if (!this.quorum.isQuorum(connecting)) return;
     this.epoch = this.maxAcceptedEpoch + 1;
+    if (typeof this.config === 'function') this.config = this.config(this.epoch);
     this.out.epochs.push({ name: 'acceptedEpoch', value: this.epoch });
     this.epochAcks.add(this.myid);
     this.newLeaderAcks.add(this.myid);
@@ -391,7 +395,7 @@ export class ZabLeader extends RoleBase {
     }
     this.out.events.push({ kind: 'learnerSync', sid: l.sid, mode: plan.mode, from: peerLastZxid, to: this.lastProposed, txns: txns + uncommitted.length });
     l.forwarding = true;
-    this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config, authinfo: null });
+    this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config as Buffer | null, authinfo: null });
     // Proposals still outstanding go after NEWLEADER, as if proposed after it: their COMMITs come
     // later, and a ZooKeeper 3.8.0 follower forgets at NEWLEADER the proposals it got before it, then
     // fails on a COMMIT that finds none (ZOOKEEPER-4394) and has to sync again.

@@ -76,9 +76,10 @@ describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
     const leader = await ensemble.settled(60_000);
     const follower = ensemble.members.find((m) => m !== leader)!;
 
-    // Every member shows the static config, in QuorumMaj.toString's format.
+    // Every member shows the static config, in QuorumMaj.toString's format, versioned by the leader
+    // with its epoch's first zxid as ZooKeeper's leader does (ZOOKEEPER-1783).
     const initial = await configAt(leader);
-    expect(initial).toMatch(/^server\.1=127\.0\.0\.1:\d+:\d+:participant\nserver\.2=127\.0\.0\.1:\d+:\d+:participant\nserver\.3=127\.0\.0\.1:\d+:\d+:participant\nversion=0$/);
+    expect(initial).toMatch(/^server\.1=127\.0\.0\.1:\d+:\d+:participant\nserver\.2=127\.0\.0\.1:\d+:\d+:participant\nserver\.3=127\.0\.0\.1:\d+:\d+:participant\nversion=[1-9a-f][0-9a-f]*0{8}$/);
     for (const m of ensemble.members) expect(await configAt(m)).toBe(initial);
 
     // A client of a follower watches the config; its requests are forwarded to the leader.
@@ -101,7 +102,7 @@ describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
 
     const added = await reconfig(admin, { joiningServers: joining, curConfigId: versionOf(initial) });
     expect(added.err).toBe(0);
-    expect(added.config).toBe(`${initial.replace(/\nversion=0$/, '')}\n${joining}\nversion=${added.stat!.mzxid.toString(16)}`);
+    expect(added.config).toBe(`${initial.replace(/\nversion=[0-9a-f]+$/, '')}\n${joining}\nversion=${added.stat!.mzxid.toString(16)}`);
     expect(added.stat!.version).toBe(-1);
     await until('the watch event', async () => (events.length > 0 ? true : undefined));
     expect(events).toMatchObject([{ type: EventType.NodeDataChanged, state: 3, path: '/zookeeper/config' }]);
@@ -139,10 +140,16 @@ describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
     // Removed again: the config is the three voters' with a newer version, and the observer stops serving.
     const removed = await reconfig(admin, { leavingServers: '4' });
     expect(removed.err).toBe(0);
-    expect(removed.config).toBe(`${initial.replace(/\nversion=0$/, '')}\nversion=${removed.stat!.mzxid.toString(16)}`);
+    expect(removed.config).toBe(`${initial.replace(/\nversion=[0-9a-f]+$/, '')}\nversion=${removed.stat!.mzxid.toString(16)}`);
     expect(versionOf(removed.config!)).toBeGreaterThan(versionOf(added.config!));
     for (const m of ensemble.members) expect(await configAt(m)).toBe(removed.config);
     await until('the removed observer to stop serving', async () => ((await fourLetter(observerPorts.client, 'srvr')).startsWith('Zookeeper version') ? undefined : true));
+
+    // A member restarted from its files (zoo.cfg without server lines, the dynamic file) rejoins with the last config.
+    await follower.kill();
+    follower.start(undefined, true);
+    await ensemble.settled(60_000);
+    expect(await configAt(follower)).toBe(removed.config);
   }, 180_000);
 });
 
