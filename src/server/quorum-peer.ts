@@ -596,8 +596,8 @@ export class QuorumPeer implements ReplicaStore {
    * A newer config becomes the active one (QuorumPeer.processReconfig; nothing happens unless
    * reconfigEnabled, as in ZooKeeper): written to zoo.cfg.dynamic.<version> with zoo.cfg pointing at
    * it, announced in our election notifications. The leader role counts with it already (it saw the
-   * commit); a learner whose own membership changed, or whose leader is no longer a voter, leaves
-   * its role and looks for the leader of the new config.
+   * commit; removed, it steps down once its followers left); a learner whose own membership changed,
+   * or whose leader is no longer a voter, leaves its role and looks for the leader of the new config.
    */
   private activate(next: QuorumConfig, source: string): void {
     const before = this.quorumConfig;
@@ -615,6 +615,7 @@ export class QuorumPeer implements ReplicaStore {
     this.election.reconfigure(next);
     const roleIn = (c: QuorumConfig) => c.members.find((m) => m.sid === this.myid)?.role;
     const role = this.role;
+    if (role instanceof ZabLeader) return;
     if (roleIn(before) !== roleIn(next)) this.endRole(`reconfig made this server ${roleIn(next) ?? 'no member'}`);
     else if (role instanceof ZabFollower && !votersIn(next).has(role.leader)) this.endRole(`reconfig removed leader ${role.leader} from the voters`);
   }

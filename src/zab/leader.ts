@@ -104,6 +104,8 @@ export class ZabLeader extends RoleBase {
   private readonly history: History;
   private config: Buffer | null | ((epoch: number) => Buffer | null);
   private pendingReconfig: PendingReconfig | undefined;
+  /** The designated leader a reconfig that removed us named: we only wait for the followers to leave. */
+  private handedOverTo: number | undefined;
   private phase: Phase = 'discovery';
   private readonly learners = new Map<number, Learner>();
   private readonly currentEpoch: number;
@@ -439,15 +441,14 @@ export class ZabLeader extends RoleBase {
   // ---- broadcast ----
 
   private tryCommit(): void {
-    if (this.phase === 'stopped') return;
+    // A leader a reconfig removed commits nothing more (ZooKeeper's allowedToCommit).
+    if (this.phase === 'stopped' || this.handedOverTo !== undefined) return;
     for (const [zxid, prop] of this.outstanding) {
       if (!prop.quorums.every((q) => q.isQuorum(prop.acks))) break;
       this.outstanding.delete(zxid);
       this.lastCommitted = zxid;
       if (zxid === this.pendingReconfig?.zxid) {
         this.activate(this.pendingReconfig, prop);
-        // A leader the reconfig removed commits nothing more (ZooKeeper's allowedToCommit).
-        if (this.isStopped) break;
         continue;
       }
       const commit: QuorumPacket = { type: PacketType.COMMIT, zxid, data: null, authinfo: null };
@@ -461,8 +462,10 @@ export class ZabLeader extends RoleBase {
   /**
    * A reconfig is committed (Leader.tryToCommit): the new config counts from now on, followers get
    * COMMITANDACTIVATE and observers INFORMANDACTIVATE, both naming the designated leader: us while we
-   * stay a voter, else the new voter that acked the most (getDesignatedLeader), to which we hand over
-   * by stepping down. Learners the new config leaves out are let go.
+   * stay a voter, else the new voter that acked the most (getDesignatedLeader). A leader that is no
+   * voter any more commits nothing after it; as in ZooKeeper, its followers leave it on activating
+   * (so that the commit reaches them: closing their connections now could lose it), and it steps down
+   * once no quorum of the new config is with it. Learners the new config leaves out are let go.
    */
   private activate(next: PendingReconfig, prop: Proposal): void {
     this.pendingReconfig = undefined;
@@ -479,9 +482,7 @@ export class ZabLeader extends RoleBase {
     for (const l of [...this.learners.values()]) {
       if (!next.quorum.isVoter(l.sid) && !next.observers.has(l.sid)) this.dropLearner(l.sid, 'not in the new configuration');
     }
-    if (designated !== this.myid) {
-      this.stop(`reconfig 0x${next.zxid.toString(16)} removed this leader; server ${designated} is the designated leader`);
-    }
+    if (designated !== this.myid) this.handedOverTo = designated;
   }
 
   /** A voter of the new config that acked the reconfig and the most proposals after it (Leader.getDesignatedLeader). */

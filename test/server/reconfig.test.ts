@@ -153,6 +153,49 @@ describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
   }, 180_000);
 });
 
+const leaderRemovals: [string, Kind[]][] = [
+  ['zkts throughout', ['zkts', 'zkts', 'zkts', 'zkts']],
+  // The highest sid leads (test/support/ensemble.ts): the leader removed is of the other kind.
+  ['a zkts leader of Apache ZooKeeper followers', ['zookeeper', 'zookeeper', 'zookeeper', 'zkts']],
+  ['an Apache ZooKeeper leader of zkts followers', ['zkts', 'zkts', 'zkts', 'zookeeper']],
+];
+
+describe.each(leaderRemovals)('removing the leader by reconfig: %s', (_name, kinds) => {
+  it.skipIf(skipWithout(DIST, ...(kinds.includes('zookeeper') ? [ZOOKEEPER] : [])))('hands leadership to a remaining voter, which serves the new config and takes writes', async () => {
+    ensemble = await startEnsemble(kinds, { tickTime: 500, cfg: ['reconfigEnabled=true'], systemProperties: [SUPER_DIGEST] });
+    const leader = await ensemble.settled(90_000);
+    expect(leader.kind).toBe(kinds[3]);
+    const rest = ensemble.members.filter((m) => m !== leader);
+    const admin = await client(rest[0]!.clientPort);
+    await admin.addAuth('digest', 'super:test');
+    const before = await configAt(rest[0]!);
+    // A zkts follower answers once it applied the reconfig (COMMITANDACTIVATE), before it leaves the
+    // old leader; a ZooKeeper follower leaves at once, racing its own answer (the client may see the
+    // connection close instead, as with ZooKeeper alone).
+    const answer = await reconfig(admin, { leavingServers: String(leader.sid) }).catch((e: Error) => {
+      if (rest[0]!.kind === 'zkts') throw e;
+      return undefined;
+    });
+    // The three others elect a leader among themselves, and all of them show the new config.
+    const next = await until('a new leader', async () => {
+      const modes = await Promise.all(rest.map((m) => m.mode()));
+      return modes.filter((x) => x === 'leader').length === 1 && modes.every((x) => x === 'leader' || x === 'follower') ? rest[modes.indexOf('leader')] : undefined;
+    }, 60_000);
+    const config = await configAt(next);
+    expect(config).not.toMatch(new RegExp(`^server\\.${leader.sid}=`, 'm'));
+    expect(config.split('\n').filter((l) => l.startsWith('server.'))).toHaveLength(3);
+    expect(versionOf(config)).toBeGreaterThan(versionOf(before));
+    if (answer) expect(answer).toMatchObject({ err: 0, config });
+    for (const m of rest) expect(await configAt(m)).toBe(config);
+    await (await client(next.clientPort)).create('/after-handover', Buffer.from('ok'));
+    const reader = await client(rest.find((m) => m !== next)!.clientPort);
+    await reader.sync('/after-handover');
+    expect((await reader.getData('/after-handover')).data?.toString()).toBe('ok');
+    // A removed zkts leader steps down once its followers left, and serves no more: no leader accepts it.
+    if (leader.kind === 'zkts') await until('the removed leader to stop serving', async () => ((await leader.mode()) === null ? true : undefined));
+  }, 180_000);
+});
+
 const mixed: [string, Kind[]][] = [
   // The highest sid starts first and leads (test/support/ensemble.ts).
   ['Apache ZooKeeper leading, a zkts follower', ['zkts', 'zookeeper', 'zookeeper']],
