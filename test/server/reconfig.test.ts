@@ -226,6 +226,10 @@ describe.each(mixed)('dynamic reconfiguration in a mixed ensemble: %s', (_name, 
     expect(removed.config).toBe(`${initial.replace(/\nversion=[0-9a-f]+$/, '')}\nversion=${removed.stat!.mzxid.toString(16)}`);
     for (const m of ensemble.members) {
       expect(await configAt(m)).toBe(removed.config);
+      // conf ends with the member's quorum settings and the config, the same way on either kind.
+      const conf = await fourLetter(m.clientPort, 'conf');
+      expect(conf.slice(conf.indexOf('\ninitLimit='))).toMatch(/^\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=\d+\nquorumPort=\d+\npeerType=0\nmembership: \n/);
+      expect(conf.endsWith(`\nmembership: \n${removed.config}`)).toBe(true);
       // Each member, of either kind, wrote the last config where its zoo.cfg points.
       const cfg = join(dirname(m.dataDir), 'zoo.cfg');
       const dynamic = /^dynamicConfigFile=(.+)$/m.exec(readFileSync(cfg, 'utf8'))?.[1];
