@@ -109,13 +109,14 @@ export class ZabFollower extends RoleBase {
         return this.onProposal(p);
       case PacketType.COMMIT:
       // A reconfig's commit (data: the designated leader): the runtime activates the config when it
-      // applies the txn, and a leader that leaves by it closes our connection.
+      // applies the txn, and leaves a leader the config removed.
       case PacketType.COMMITANDACTIVATE:
         this.commitsReceived++;
         return this.onCommit(p.zxid);
       case PacketType.INFORM:
       case PacketType.INFORMANDACTIVATE: {
         if (!this.observer) return this.stop(`${p.type === PacketType.INFORM ? 'INFORM' : 'INFORMANDACTIVATE'} sent to a follower`);
+        if (p.type === PacketType.INFORMANDACTIVATE && (p.data?.length ?? 0) <= 8) return this.stop('INFORMANDACTIVATE without a proposal');
         // A proposal and its commit in one packet; INFORMANDACTIVATE puts the designated leader first.
         const proposal = p.type === PacketType.INFORM ? p : { ...p, data: p.data?.subarray(8) ?? null };
         this.onProposal(proposal);
