@@ -20,16 +20,17 @@ import { DIST, skipWithout, ZOOKEEPER } from '../support/requirements.js';
 import { fourLetter, freePort, ZKTS_BIN } from '../support/servers.js';
 
 let ensemble: Ensemble | undefined;
-let observer: ChildProcess | undefined;
+/** A server started beside the ensemble (startNewServer). */
+let extra: ChildProcess | undefined;
 const clients: ZkClient[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.disconnect();
-  if (observer && observer.exitCode === null && observer.signalCode === null) {
-    const exited = new Promise((r) => observer!.once('exit', r));
-    observer.kill('SIGKILL');
+  if (extra && extra.exitCode === null && extra.signalCode === null) {
+    const exited = new Promise((r) => extra!.once('exit', r));
+    extra.kill('SIGKILL');
     await exited;
   }
-  observer = undefined;
+  extra = undefined;
   await ensemble?.stop();
   ensemble = undefined;
 });
@@ -68,6 +69,29 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Starts server `sid` (zkts) beside the ensemble with the server lines of `config` (the config
+ * that made it a member), and waits until srvr shows it serving as `mode`; returns that mode.
+ */
+async function startNewServer(e: Ensemble, sid: number, config: string, ports: { client: number }, mode: 'observer' | 'follower'): Promise<string> {
+  const dir = join(dirname(dirname(e.members[0]!.dataDir)), `s${sid}`);
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  writeFileSync(join(dir, 'data', 'myid'), `${sid}\n`);
+  const cfg = join(dir, 'zoo.cfg');
+  const lines = config.split('\n').filter((l) => l.startsWith('server.'));
+  const peerType = mode === 'observer' ? ['peerType=observer'] : [];
+  writeFileSync(cfg, ['tickTime=500', 'initLimit=10', 'syncLimit=5', `dataDir=${join(dir, 'data')}`, `clientPort=${ports.client}`, 'clientPortAddress=127.0.0.1', 'reconfigEnabled=true', ...peerType, '4lw.commands.whitelist=*', ...lines, ''].join('\n'));
+  let out = '';
+  const child = spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg, `-D${SUPER_DIGEST}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  extra = child;
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const pattern = new RegExp(`^Mode: (${mode})`, 'm');
+  return until(`server ${sid} to serve as ${mode}`, async () => pattern.exec(await fourLetter(ports.client, 'srvr'))?.[1], 60_000).catch((err: Error) => {
+    throw new Error(`${err.message}\n${out.slice(-3000)}`);
+  });
 }
 
 describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
@@ -117,19 +141,7 @@ describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
     }
 
     // The observer starts with the new config's server lines; it learns the ensemble's version from the leader.
-    const dir = join(dirname(dirname(ensemble.members[0]!.dataDir)), 's4');
-    mkdirSync(join(dir, 'data'), { recursive: true });
-    writeFileSync(join(dir, 'data', 'myid'), '4\n');
-    const cfg = join(dir, 'zoo.cfg');
-    const lines = added.config!.split('\n').filter((l) => l.startsWith('server.'));
-    writeFileSync(cfg, ['tickTime=500', 'initLimit=10', 'syncLimit=5', `dataDir=${join(dir, 'data')}`, `clientPort=${observerPorts.client}`, 'clientPortAddress=127.0.0.1', 'reconfigEnabled=true', 'peerType=observer', '4lw.commands.whitelist=*', ...lines, ''].join('\n'));
-    let out = '';
-    observer = spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg, `-D${SUPER_DIGEST}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    observer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    observer.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const mode = await until('the observer to serve', async () => /^Mode: (observer)/m.exec(await fourLetter(observerPorts.client, 'srvr'))?.[1], 60_000).catch((e: Error) => {
-      throw new Error(`${e.message}\n${out.slice(-3000)}`);
-    });
+    const mode = await startNewServer(ensemble, 4, added.config!, observerPorts, 'observer');
     expect(mode).toBe('observer');
     await (await client(leader.clientPort)).create('/after-join', Buffer.from('seen'));
     const atObserver = await client(observerPorts.client);
@@ -150,6 +162,27 @@ describe('dynamic reconfiguration on a zkts ensemble of 3', () => {
     follower.start(undefined, true);
     await ensemble.settled(60_000);
     expect(await configAt(follower)).toBe(removed.config);
+  }, 180_000);
+});
+
+describe('adding a participant by reconfig', () => {
+  it.skipIf(skipWithout(DIST))('the new voter, started with the new config, follows and counts in the quorum', async () => {
+    ensemble = await startEnsemble(['zkts', 'zkts', 'zkts'], { tickTime: 500, cfg: ['reconfigEnabled=true'], systemProperties: [SUPER_DIGEST] });
+    const leader = await ensemble.settled(60_000);
+    const admin = await client(leader.clientPort);
+    await admin.addAuth('digest', 'super:test');
+    const ports = { quorum: await freePort(), election: await freePort(), client: await freePort() };
+    // Three of the four new voters are synced: a quorum of the new config, so it may go ahead.
+    const added = await reconfig(admin, { joiningServers: `server.4=127.0.0.1:${ports.quorum}:${ports.election}:participant;127.0.0.1:${ports.client}` });
+    expect(added.err).toBe(0);
+    expect(await startNewServer(ensemble, 4, added.config!, ports, 'follower')).toBe('follower');
+    const mntr = await fourLetter(leader.clientPort, 'mntr');
+    expect(/^zk_quorum_size\t(\d+)/m.exec(mntr)?.[1]).toBe('4');
+    expect(/^zk_synced_followers\t(\d+)/m.exec(mntr)?.[1]).toBe('3');
+    await admin.create('/after-join', Buffer.from('4'));
+    const atNew = await client(ports.client);
+    await atNew.sync('/after-join');
+    expect((await atNew.getData('/after-join')).data?.toString()).toBe('4');
   }, 180_000);
 });
 
