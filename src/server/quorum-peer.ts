@@ -400,7 +400,9 @@ export class QuorumPeer implements ReplicaStore {
         syncedObservers: () => role.syncedObservers,
         prepareReconfig: (req, zxid) => {
           if (role.reconfigPending) throw new KeeperError(ErrorCode.RECONFIGINPROGRESS);
-          const current = this.quorumConfig;
+          // The role's config: a reconfig it committed counts before this server has applied it.
+          const active = role.activeConfig;
+          const current = (active && parseConfigText(active.toString('utf8'))) || this.quorumConfig;
           if (req.curConfigId !== -1 && req.curConfigId !== current.version) {
             throw new KeeperError(ErrorCode.BADVERSION, `Reconfiguration from version ${req.curConfigId} failed -- last seen version is ${current.version}`);
           }

@@ -506,6 +506,11 @@ export class ZabLeader extends RoleBase {
     return quorum.isQuorum([this.myid, ...synced]);
   }
 
+  /** The active config's text as NEWLEADER carries it: a reconfig's from the moment it commits. */
+  get activeConfig(): Buffer | null {
+    return typeof this.config === 'function' ? null : this.config;
+  }
+
   /** A reconfig is proposed and not committed yet. */
   get reconfigPending(): boolean {
     return this.pendingReconfig !== undefined;
