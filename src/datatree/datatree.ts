@@ -110,6 +110,15 @@ export class DataTree {
     return this.store.addChildNamed(parent, childNameOf(path), fields, EMPTY);
   }
 
+  /**
+   * /zookeeper/config takes the ensemble's config (ZKDatabase.initConfigInZKDatabase): data set with
+   * version -1 and mzxid = the config's version, outside any txn (each server does it on its own).
+   */
+  initConfig(data: Buffer, version: number, time: number): void {
+    this.addSystemNodes();
+    this.setData(CONFIG_PATH, data, -1, version, time, []);
+  }
+
   /** ZooKeeper's special paths: never deleted or replaced by clients. */
   static isSpecialPath(path: string): boolean {
     return path === '/' || path === ZOOKEEPER_PATH || path === QUOTA_PATH || path === CONFIG_PATH;
@@ -250,7 +259,8 @@ export class DataTree {
           rc.path = body.txn.path;
           this.deleteNode(body.txn.path, txn.zxid, events);
           break;
-        case OpCode.setData: {
+        case OpCode.setData:
+        case OpCode.reconfig: {
           const t = body.txn;
           rc.path = t.path;
           rc.stat = this.setData(t.path, t.data, t.version, txn.zxid, txn.time, events);

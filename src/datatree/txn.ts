@@ -11,6 +11,8 @@ export type TxnBody =
   | { type: typeof OpCode.createTTL; txn: records.CreateTTLTxn }
   | { type: typeof OpCode.delete | typeof OpCode.deleteContainer; txn: records.DeleteTxn }
   | { type: typeof OpCode.setData; txn: records.SetDataTxn }
+  /** A committed reconfiguration: /zookeeper/config's new data, stored and replayed as a setData (version -1). */
+  | { type: typeof OpCode.reconfig; txn: records.SetDataTxn }
   | { type: typeof OpCode.setACL; txn: records.SetACLTxn }
   | { type: typeof OpCode.check; txn: records.CheckVersionTxn }
   | { type: typeof OpCode.multi; txns: TxnBody[] }

@@ -65,8 +65,12 @@ export interface ServerConfig {
   myid: number | undefined;
   /** With a single server line: run standalone (ZooKeeper's default) or as an ensemble of one. */
   standaloneEnabled: boolean;
-  /** The file the server lines came from, when dynamicConfigFile names one (read, not yet written). */
+  /** The file the server lines came from, when dynamicConfigFile names one. */
   dynamicConfigFile: string | undefined;
+  /** The config's version: the hex suffix of the dynamic file's name (zoo.cfg.dynamic.<version>), else 0. */
+  configVersion: number;
+  /** The zoo.cfg read, where a reconfig writes the next config (as ZooKeeper rewrites its zoo.cfg). */
+  configFile: string | undefined;
   snapCount: number;
   forceSync: boolean;
   /** Bytes a log file grows by at a time (preAllocSize is in KiB in zoo.cfg, as in ZooKeeper). */
@@ -147,6 +151,8 @@ export function defaultConfig(): ServerConfig {
     myid: undefined,
     standaloneEnabled: true,
     dynamicConfigFile: undefined,
+    configVersion: 0,
+    configFile: undefined,
     snapCount: 100_000,
     forceSync: true,
     preAllocSize: 64 * 1024 * 1024,
@@ -332,6 +338,9 @@ function readDynamicConfig(c: ServerConfig, file: string): void {
     throw new ConfigError(`dynamicConfigFile ${file}: ${(e as Error).message}`);
   }
   c.dynamicConfigFile = file;
+  // QuorumPeerConfig.getVersionFromFilename: the part after the last dot, in hex, if it is one.
+  const suffix = file.slice(file.lastIndexOf('.') + 1);
+  c.configVersion = /^[0-9a-fA-F]{1,16}$/.test(suffix) ? parseInt(suffix, 16) : 0;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -400,7 +409,7 @@ export function loadZooCfg(file: string, base?: ServerConfig): ServerConfig {
   } catch (e) {
     throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
   }
-  return parseZooCfg(text, file, base);
+  return { ...parseZooCfg(text, file, base), configFile: resolve(file) };
 }
 
 /**

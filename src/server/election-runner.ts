@@ -62,6 +62,15 @@ export class ElectionRunner {
     });
   }
 
+  /** A new config is active: our notifications carry it, its voters vote, its members are reachable. */
+  reconfigure(config: QuorumConfig): void {
+    this.core.reconfigure(
+      config.members.filter((m) => m.role === 'participant').map((m) => m.sid),
+      formatQuorumConfig(config),
+    );
+    for (const m of config.members) if (m.addresses[0]) this.cnx.setPeer(m.sid, m.addresses[0].host, m.addresses[0].electionPort);
+  }
+
   /** Opens the election port. */
   async listen(): Promise<void> {
     await this.cnx.start();

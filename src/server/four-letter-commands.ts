@@ -1,8 +1,10 @@
 import { readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { CONFIG_PATH } from '../datatree/index.js';
 import type { ServerConfig } from './config.js';
 import type { Connection } from './connection.js';
+import { parseConfigText } from './dynamic-config.js';
 import { ZOOKEEPER_VERSION_LINE } from './four-letter.js';
 import { maxFileDescriptorCount, openFileDescriptorCount } from './process-fds.js';
 import { JavaDouble, javaDouble } from './server-stats.js';
@@ -59,7 +61,7 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
       ].join('\n');
     case 'conf': {
       const c = ctx.config;
-      return [
+      const lines = [
         `clientPort=${c.clientPort}`,
         `secureClientPort=${ctx.secureClientPort ?? -1}`,
         `dataDir=${c.dataDir}/version-2`,
@@ -72,8 +74,10 @@ export function answerFourLetter(word: string, ctx: FourLetterContext): string {
         `maxSessionTimeout=${c.maxSessionTimeout === -1 ? c.tickTime * 20 : c.maxSessionTimeout}`,
         `clientPortListenBacklog=-1`,
         `serverId=${c.myid ?? 0}`,
-        '',
-      ].join('\n');
+      ];
+      // An ensemble member ends with its config, printed without a final newline as ZooKeeper prints it.
+      const quorum = quorumConf(ctx);
+      return quorum ? [...lines, ...quorum].join('\n') : [...lines, ''].join('\n');
     }
     case 'mntr':
       return monitorValues(ctx).map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
@@ -213,6 +217,28 @@ function serverSummary(ctx: FourLetterContext, conns: Connection[], withClients:
 /** ZooKeeper's node table holds the root under both "" and "/", and its counts include both. */
 export function znodeCount(server: ZkServer): number {
   return server.tree.nodeCount + 1;
+}
+
+/**
+ * conf's lines of an ensemble member (QuorumZooKeeperServer.dumpConf): limits, its ports and
+ * learner type in the active config, and that config as /zookeeper/config shows it. Undefined for a
+ * standalone server.
+ */
+function quorumConf(ctx: FourLetterContext): string[] | undefined {
+  const { server, config: c } = ctx;
+  const text = server.replication ? server.tree.getNode(CONFIG_PATH)?.data?.toString('utf8') : undefined;
+  const me = text === undefined ? undefined : parseConfigText(text)?.members.find((m) => m.sid === c.myid);
+  if (text === undefined || !me) return undefined;
+  return [
+    `initLimit=${c.initLimit}`,
+    `syncLimit=${c.syncLimit}`,
+    'electionAlg=3',
+    `electionPort=${me.addresses.map((a) => a.electionPort).join('|')}`,
+    `quorumPort=${me.addresses.map((a) => a.quorumPort).join('|')}`,
+    `peerType=${me.role === 'observer' ? 1 : 0}`,
+    'membership: ',
+    text,
+  ];
 }
 
 /** Bytes in a data directory's version-2 folder, as ZooKeeper's dirs and conf report them. */

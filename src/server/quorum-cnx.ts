@@ -86,6 +86,11 @@ export class QuorumCnxManager {
     });
   }
 
+  /** Where `sid`'s election port is (a reconfig added it, or moved it). */
+  setPeer(sid: number, host: string, electionPort: number): void {
+    if (sid !== this.opts.myId) this.link(sid).address = { host, port: electionPort };
+  }
+
   /** Queues `payload` for `sid` (replacing an unsent one) and connects if needed. */
   send(sid: number, payload: Buffer): void {
     if (this.closed) return;

@@ -3,6 +3,8 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { DataTree, Txn } from '../datatree/index.js';
 import { PeerState, type QuorumConfig } from '../jute/election.js';
+import { ErrorCode, KeeperError } from '../jute/constants.js';
+import { zxidOf } from '../jute/quorum.js';
 import {
   PacketType,
   decodeForwardedRequest,
@@ -39,6 +41,7 @@ import {
   type TxnLog,
 } from '../zab/index.js';
 import type { ServerConfig } from './config.js';
+import { configText, nextConfig, observersIn, parseConfigText, quorumConfigOf, votersIn, writeConfigFiles } from './dynamic-config.js';
 import { ElectionRunner } from './election-runner.js';
 import { recoveryProgress } from './progress.js';
 import { quorumTransport, type QuorumTransport } from './quorum-transport.js';
@@ -93,6 +96,10 @@ export class QuorumPeer implements ReplicaStore {
   state: 'looking' | 'leading' | 'following' = 'looking';
   /** Plain TCP, or TLS between servers with sslQuorum=true. */
   private readonly transport: QuorumTransport;
+  /** The active config (ZooKeeper's quorumVerifier): zoo.cfg's server lines until a reconfig replaces them. */
+  private quorumConfig: QuorumConfig;
+  /** Follower: the config NEWLEADER carried, activated once serving if newer than ours. */
+  private leaderConfig: Buffer | undefined;
 
   constructor(
     readonly config: ServerConfig,
@@ -101,6 +108,7 @@ export class QuorumPeer implements ReplicaStore {
     private readonly log: Logger,
   ) {
     this.transport = quorumTransport(config, log);
+    this.quorumConfig = quorumConfigOf(config);
   }
 
   /** The last zxid of this peer's log: what it votes with and reports to a leader. */
@@ -119,7 +127,7 @@ export class QuorumPeer implements ReplicaStore {
   async start(): Promise<void> {
     await this.openData(true);
     this.epochs = await loadEpochs(this.snapDir, this.tree.lastProcessedZxid);
-    this.election = new ElectionRunner({ myId: this.myid, config: quorumConfigOf(this.config), logger: this.log, transport: this.transport });
+    this.election = new ElectionRunner({ myId: this.myid, config: this.quorumConfig, logger: this.log, transport: this.transport });
     await this.election.listen();
     await this.clients.listen();
     this.clients.unserve('looking for a leader');
@@ -179,6 +187,8 @@ export class QuorumPeer implements ReplicaStore {
       const reason = await (decision.state === PeerState.LEADING ? this.lead() : this.follow(decision.leader)).catch((e: Error) => e.message);
       this.log.info({ reason, state: this.state }, 'role ended; looking for a leader');
       await this.leaveRole(reason);
+      // A server a reconfig removed is turned away by every leader: retry at a tick's pace, not in a busy loop.
+      if (!this.quorumConfig.members.some((m) => m.sid === this.myid)) await new Promise((r) => setTimeout(r, this.config.tickTime));
     }
   }
 
@@ -188,13 +198,13 @@ export class QuorumPeer implements ReplicaStore {
     this.state = 'leading';
     const role = new ZabLeader({
       myid: this.myid,
-      voters: votersOf(this.config),
-      observers: observersOf(this.config),
+      voters: votersIn(this.quorumConfig),
+      observers: observersIn(this.quorumConfig),
       ...this.epochs,
       history: this.history,
       timing: this.config,
       now: Date.now(),
-      config: null,
+      config: (epoch) => Buffer.from(configText(this.establishedConfig(epoch))),
     });
     const port = new LeaderPort(
       this.config.juteMaxBuffer,
@@ -204,7 +214,8 @@ export class QuorumPeer implements ReplicaStore {
       this.transport,
     );
     return this.runRole(role, port, async () => {
-      const me = this.config.servers.find((s) => s.id === this.myid)!;
+      const me = this.quorumConfig.members.find((m) => m.sid === this.myid)?.addresses[0];
+      if (!me) throw new Error(`server ${this.myid} is not in the configuration`);
       await port.listen(me.quorumPort, me.host);
       return () => port.shutdown();
     });
@@ -212,10 +223,20 @@ export class QuorumPeer implements ReplicaStore {
 
   private follow(leaderSid: number): Promise<string> {
     this.state = 'following';
-    const leader = this.config.servers.find((s) => s.id === leaderSid);
+    const leader = this.quorumConfig.members.find((m) => m.sid === leaderSid)?.addresses[0];
     if (!leader) return Promise.resolve(`leader ${leaderSid} is not in the configuration`);
-    const observer = observersOf(this.config).has(this.myid);
-    const role = new ZabFollower({ myid: this.myid, leader: leaderSid, ...this.epochs, history: this.history, timing: this.config, now: Date.now(), observer });
+    const observer = observersIn(this.quorumConfig).has(this.myid);
+    this.leaderConfig = undefined;
+    const role = new ZabFollower({
+      myid: this.myid,
+      leader: leaderSid,
+      ...this.epochs,
+      history: this.history,
+      timing: this.config,
+      now: Date.now(),
+      observer,
+      configVersion: BigInt(this.quorumConfig.version),
+    });
     const port = new LearnerPort(
       (onError) =>
         new LearnerInbox(
@@ -276,6 +297,9 @@ export class QuorumPeer implements ReplicaStore {
       case 'dropLearner':
         this.log.warn({ learner: e.sid, reason: e.reason }, 'learner dropped');
         return;
+      case 'leaderConfig':
+        this.leaderConfig = e.config;
+        return;
       case 'learnerSync':
         this.log.info({ learner: e.sid, mode: e.mode.toUpperCase(), from: '0x' + e.from.toString(16), to: '0x' + e.to.toString(16), txns: e.txns }, 'syncing learner');
         return;
@@ -304,7 +328,11 @@ export class QuorumPeer implements ReplicaStore {
     this.localSyncs.length = 0;
     this.revalidations.clear();
     this.touches.clear();
-    for (const e of this.history.after(this.tree.lastProcessedZxid)) this.tree.apply(e.txn ?? decodeTxnEntry(e.payload).txn);
+    for (const e of this.history.after(this.tree.lastProcessedZxid)) {
+      const txn = e.txn ?? decodeTxnEntry(e.payload).txn;
+      this.tree.apply(txn);
+      this.activateTxn(txn);
+    }
     this.state = 'looking';
   }
 
@@ -329,6 +357,12 @@ export class QuorumPeer implements ReplicaStore {
     const leading = role instanceof ZabLeader;
     const zk = new ZkServer(this.config, this.log, leading ? this.leaderTxnLog(role) : new RefusingTxnLog(), this.tree);
     if (leading) zk.startEpoch(epoch);
+    if (leading) this.activate(this.establishedConfig(epoch), 'the new epoch');
+    const fromLeader = this.leaderConfig && parseConfigText(this.leaderConfig.toString('utf8'));
+    this.leaderConfig = undefined;
+    if (fromLeader) this.activate(fromLeader, 'the leader\'s (NEWLEADER)');
+    // Every server shows the active config in /zookeeper/config (ZooKeeper's initConfigInZKDatabase).
+    this.tree.initConfig(Buffer.from(configText(this.quorumConfig)), this.quorumConfig.version, Date.now());
     zk.replication = this.replicationFor(role);
     this.zk = zk;
     this.election.core.updatePeerEpoch(epoch);
@@ -364,6 +398,18 @@ export class QuorumPeer implements ReplicaStore {
           throw new Error('the leader revalidates nothing');
         },
         syncedObservers: () => role.syncedObservers,
+        prepareReconfig: (req, zxid) => {
+          if (role.reconfigPending) throw new KeeperError(ErrorCode.RECONFIGINPROGRESS);
+          // The role's config: a reconfig it committed counts before this server has applied it.
+          const active = role.activeConfig;
+          const current = (active && parseConfigText(active.toString('utf8'))) || this.quorumConfig;
+          if (req.curConfigId !== -1 && req.curConfigId !== current.version) {
+            throw new KeeperError(ErrorCode.BADVERSION, `Reconfiguration from version ${req.curConfigId} failed -- last seen version is ${current.version}`);
+          }
+          const next = nextConfig(current, req, zxid, this.config.standaloneEnabled);
+          if (!role.isQuorumSynced(votersIn(next))) throw new KeeperError(ErrorCode.NEWCONFIGNOQUORUM);
+          return Buffer.from(configText(next));
+        },
         monitor: () => {
           const f = role.figures;
           return [
@@ -419,7 +465,7 @@ export class QuorumPeer implements ReplicaStore {
   private peerRows(state: 'leading' | 'following' | 'observing'): [string, string | number | JavaDouble][] {
     return [
       ['peer_state', `${state} - broadcast`],
-      ['quorum_size', votersOf(this.config).size],
+      ['quorum_size', votersIn(this.quorumConfig).size],
       ['looking_count', this.lookingCount],
       ...this.electionTime.values(),
     ];
@@ -526,7 +572,54 @@ export class QuorumPeer implements ReplicaStore {
     } else {
       this.tree.apply(txn);
     }
+    this.activateTxn(txn);
     this.answerSyncs();
+  }
+
+  /**
+   * The config a leader of `epoch` establishes (ZOOKEEPER-1783): with reconfigEnabled, a config
+   * that never had a version (0, from zoo.cfg's server lines) takes the epoch's first zxid as its
+   * version, so that it wins over the unversioned config of a server that is not a member yet.
+   */
+  private establishedConfig(epoch: number): QuorumConfig {
+    const c = this.quorumConfig;
+    return this.config.reconfigEnabled && c.version === 0 ? { ...c, version: zxidOf(epoch, 0) } : c;
+  }
+
+  /** A committed reconfig txn activates its config here (its data is the config's text). */
+  private activateTxn(txn: Txn): void {
+    if (txn.body.type !== OpCode.reconfig || !txn.body.txn.data) return;
+    const next = parseConfigText(txn.body.txn.data.toString('utf8'));
+    if (next) this.activate(next, `reconfig 0x${txn.zxid.toString(16)}`);
+    else this.log.error({ zxid: '0x' + txn.zxid.toString(16) }, 'reconfig txn without a config; ignored');
+  }
+
+  /**
+   * A newer config becomes the active one (QuorumPeer.processReconfig; nothing happens unless
+   * reconfigEnabled, as in ZooKeeper): written to zoo.cfg.dynamic.<version> with zoo.cfg pointing at
+   * it, announced in our election notifications. The leader role counts with it already (it saw the
+   * commit; removed, it steps down once its followers left); a learner whose own membership changed,
+   * or whose leader is no longer a voter, leaves its role and looks for the leader of the new config.
+   */
+  private activate(next: QuorumConfig, source: string): void {
+    const before = this.quorumConfig;
+    if (!this.config.reconfigEnabled || next.version <= before.version) return;
+    this.quorumConfig = next;
+    this.log.info({ source, version: '0x' + next.version.toString(16), config: configText(next) }, 'new configuration activated');
+    if (this.config.configFile) {
+      try {
+        const file = writeConfigFiles(this.config.configFile, next);
+        this.log.info({ file }, 'dynamic config file written');
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'could not write the dynamic config file');
+      }
+    }
+    this.election.reconfigure(next);
+    const roleIn = (c: QuorumConfig) => c.members.find((m) => m.sid === this.myid)?.role;
+    const role = this.role;
+    if (role instanceof ZabLeader) return;
+    if (roleIn(before) !== roleIn(next)) this.endRole(`reconfig made this server ${roleIn(next) ?? 'no member'}`);
+    else if (role instanceof ZabFollower && !votersIn(next).has(role.leader)) this.endRole(`reconfig removed leader ${role.leader} from the voters`);
   }
 
   append(entries: HistoryEntry[]): Promise<void> {
@@ -570,27 +663,6 @@ function forwardPacket(req: ForwardedRequest): QuorumPacket {
   const ids = req.ids.length > 0 ? req.ids : [{ scheme: 'ip', id: '127.0.0.1' }];
   return { type: PacketType.REQUEST, zxid: -1, data: encodeForwardedRequest({ sessionId: req.sessionId, cxid: req.cxid, type: req.type, request: req.body }), authinfo: ids };
 }
-
-export function votersOf(config: ServerConfig): Set<number> {
-  return new Set(config.servers.filter((s) => s.role === 'participant').map((s) => s.id));
-}
-
-export function observersOf(config: ServerConfig): Set<number> {
-  return new Set(config.servers.filter((s) => s.role === 'observer').map((s) => s.id));
-}
-
-export function quorumConfigOf(config: ServerConfig): QuorumConfig {
-  return {
-    version: 0,
-    members: config.servers.map((s) => ({
-      sid: s.id,
-      addresses: [{ host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort }],
-      role: s.role,
-      ...(s.clientPort !== undefined ? { client: { host: s.clientAddress ?? '0.0.0.0', port: s.clientPort } } : {}),
-    })),
-  };
-}
-
 
 /** `zkts start` with an ensemble's zoo.cfg: the client port and the quorum peer behind it. */
 export class EnsembleServer {

@@ -17,7 +17,7 @@ import {
   type MultiResult,
   writeMultiResponse,
 } from '../jute/index.js';
-import { DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type WatchEvent } from '../datatree/index.js';
+import { CONFIG_PATH, DataTree, WatchMode, type Txn, type TxnBody, type TxnResult, type WatchEvent } from '../datatree/index.js';
 import { MemoryTxnLog, type TxnLog } from '../zab/index.js';
 import { checkAcl, maskDigests } from './auth.js';
 import { ChangeView } from './change-view.js';
@@ -57,6 +57,12 @@ export interface Replication {
   touched(sessionId: bigint, timeout: number): void;
   /** Follower: a client re-attached here; the leader makes this server the session's owner (REVALIDATE). */
   revalidate(sessionId: bigint, timeout: number, done: (valid: boolean) => void): void;
+  /**
+   * Leader: the config text a reconfig request asks for, to become the reconfig txn `zxid`; throws
+   * KeeperError as ZooKeeper's leader refuses one (RECONFIGINPROGRESS, BADVERSION, BADARGUMENTS,
+   * NEWCONFIGNOQUORUM). Unset on a follower (it forwards the request).
+   */
+  prepareReconfig?(req: records.ReconfigRequest, zxid: number): Buffer;
   /** Leader: the sids of the observers it sends INFORMs to (the admin server's observers command). */
   syncedObservers?(): number[];
   /** mntr's ensemble rows without the zk_ prefix (peer_state, quorum_size, the leader's learner and proposal figures, ...), measured. */
@@ -502,6 +508,18 @@ export class ZkServer {
     }
   }
 
+  /** PrepRequestProcessor's reconfig case, in its order: the ACL of /zookeeper/config is checked last. */
+  private prepReconfig(ctx: PrepContext, req: records.ReconfigRequest): TxnBody {
+    if (!this.config.reconfigEnabled) throw new KeeperError(ErrorCode.RECONFIGDISABLED);
+    // A standalone server (or one serving read-only) cannot reconfigure: ZooKeeper answers UNIMPLEMENTED.
+    const prepare = this.replication?.prepareReconfig;
+    if (!prepare) throw new KeeperError(ErrorCode.UNIMPLEMENTED);
+    const data = prepare(req, ctx.view.zxid);
+    const node = this.tree.getNode(CONFIG_PATH);
+    if (node) checkAcl(this.tree.aclOf(node), Perms.WRITE, ctx.ids);
+    return { type: OpCode.reconfig, txn: { path: CONFIG_PATH, data, version: -1 } };
+  }
+
   /** Hands a write to prep and the log; it is answered when it commits (so not now: returns false). */
   private write(
     client: ClientHandle,
@@ -671,18 +689,13 @@ export class ZkServer {
         const ops = readMultiRequest(r);
         return this.write(client, xid, arrivedAt, (ctx) => prepMulti(ctx, ops), (res, w) => writeMultiResponse(w, (res.multi ?? []).map(toMultiResult)));
       }
-      case OpCode.reconfig:
-        records.ReconfigRequest.read(r);
-        return this.write(
-          client,
-          xid,
-          arrivedAt,
-          () => {
-            // Standalone ZooKeeper answers this way: disabled, or unimplemented outside an ensemble.
-            throw new KeeperError(this.config.reconfigEnabled ? ErrorCode.UNIMPLEMENTED : ErrorCode.RECONFIGDISABLED);
-          },
-          () => {},
+      case OpCode.reconfig: {
+        const req = records.ReconfigRequest.read(r);
+        // Answered as ZooKeeper's FinalRequestProcessor answers it: the config now active, and the node's stat.
+        return this.write(client, xid, arrivedAt, (ctx) => this.prepReconfig(ctx, req), (res, w) =>
+          records.GetDataResponse.write(w, { data: this.tree.getNode(CONFIG_PATH)?.data ?? null, stat: res.stat! }),
         );
+      }
       case OpCode.sync: {
         const { path } = records.SyncRequest.read(r);
         if (!this.replication) {

@@ -109,15 +109,15 @@ interface Proposal {
 
 export class FastLeaderElection {
   readonly myId: number;
-  readonly quorum: MajorityQuorum;
-  private readonly config: string;
-  private readonly configVersion: number;
+  quorum: MajorityQuorum;
+  private config: string;
+  private configVersion: number;
   private readonly finalizeWaitMs: number;
   private readonly minIntervalMs: number;
   private readonly maxIntervalMs: number;
   private readonly decideEarly: boolean;
   /** Not a voting member: votes Long.MIN_VALUE, never leads, and sends its notifications to voters only. */
-  private readonly observer: boolean;
+  private observer: boolean;
 
   private peerState: PeerState = PeerState.LOOKING;
   private started = false;
@@ -198,6 +198,17 @@ export class FastLeaderElection {
    */
   updatePeerEpoch(newEpoch: number): void {
     if (this.current) this.current = { ...this.current, peerEpoch: newEpoch, version: 0 };
+  }
+
+  /**
+   * A new config is active (QuorumPeer.processReconfig): who votes from now on, and the config our
+   * notifications carry. Takes effect in the next round, as ZooKeeper restarts its election then.
+   */
+  reconfigure(voters: Iterable<number>, config: string): void {
+    this.quorum = new MajorityQuorum(voters);
+    this.observer = !this.quorum.isVoter(this.myId);
+    this.config = config;
+    this.configVersion = configVersion(config) ?? 0;
   }
 
   /** A notification from `fromSid` arrived. */

@@ -108,13 +108,20 @@ export class ZabFollower extends RoleBase {
         this.proposalsReceived++;
         return this.onProposal(p);
       case PacketType.COMMIT:
+      // A reconfig's commit (data: the designated leader): the runtime activates the config when it
+      // applies the txn, and leaves a leader the config removed.
+      case PacketType.COMMITANDACTIVATE:
         this.commitsReceived++;
         return this.onCommit(p.zxid);
       case PacketType.INFORM:
-        if (!this.observer) return this.stop('INFORM sent to a follower');
-        // A proposal and its commit in one packet.
-        this.onProposal(p);
+      case PacketType.INFORMANDACTIVATE: {
+        if (!this.observer) return this.stop(`${p.type === PacketType.INFORM ? 'INFORM' : 'INFORMANDACTIVATE'} sent to a follower`);
+        if (p.type === PacketType.INFORMANDACTIVATE && (p.data?.length ?? 0) <= 8) return this.stop('INFORMANDACTIVATE without a proposal');
+        // A proposal and its commit in one packet; INFORMANDACTIVATE puts the designated leader first.
+        const proposal = p.type === PacketType.INFORM ? p : { ...p, data: p.data?.subarray(8) ?? null };
+        this.onProposal(proposal);
         return this.onCommit(p.zxid);
+      }
       case PacketType.NEWLEADER:
         return this.onNewLeader(p);
       case PacketType.UPTODATE:
@@ -206,6 +213,8 @@ export class ZabFollower extends RoleBase {
     if (this.phase !== 'syncing') return this.stop(`NEWLEADER in phase ${this.phase}`);
     if (epochOf(p.zxid) !== this.newEpoch) return this.stop(`NEWLEADER of epoch ${epochOf(p.zxid)}, expected ${this.newEpoch}`);
     this.phase = 'newleader';
+    // The leader's config (QuorumVerifier.toString), for the runtime to activate if newer (at UPTODATE, as Learner does).
+    if (p.data && p.data.length > 1) this.out.events.push({ kind: 'leaderConfig', config: p.data });
     this.tryAckNewLeader();
   }
 

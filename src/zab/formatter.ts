@@ -23,6 +23,7 @@ function describeBody(body: TxnBody): string {
     case OpCode.deleteContainer:
       return body.txn.path;
     case OpCode.setData:
+    case OpCode.reconfig:
       return `${body.txn.path} version=${body.txn.version} data=${dataText(body.txn.data)}`;
     case OpCode.setACL:
       return `${body.txn.path} aversion=${body.txn.version} acl=${aclText(body.txn.acl)}`;

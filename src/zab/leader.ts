@@ -1,3 +1,5 @@
+import { OpCode } from '../jute/constants.js';
+import { parseQuorumConfig } from '../jute/election.js';
 import { PacketType, ZAB_PROTOCOL_VERSION, decodeInt, decodeLearnerInfo, encodeInt, epochOf, zxidOf, type QuorumPacket } from '../jute/quorum.js';
 import type { History, HistoryEntry } from './history.js';
 import { MajorityQuorum } from './quorum.js';
@@ -23,8 +25,11 @@ export interface LeaderParams {
   history: History;
   timing: ZabTiming;
   now: number;
-  /** The config bytes NEWLEADER carries (QuorumVerifier.toString()), or null. */
-  config: Buffer | null;
+  /**
+   * The config bytes NEWLEADER carries (QuorumVerifier.toString()), or null; a function gets the new
+   * epoch once decided (ZooKeeper's leader versions an unversioned config with the epoch's first zxid).
+   */
+  config: Buffer | null | ((epoch: number) => Buffer | null);
 }
 
 type LearnerPhase = 'info' | 'epoch' | 'acked' | 'syncing' | 'synced';
@@ -59,6 +64,17 @@ interface Proposal {
   entry: HistoryEntry;
   acks: Set<number>;
   proposedAt: number;
+  /** Committed once every one of them has a quorum of acks: the current config's, and a pending reconfig's. */
+  quorums: MajorityQuorum[];
+}
+
+/** A reconfig proposed and not yet committed (ZooKeeper allows one at a time). */
+interface PendingReconfig {
+  zxid: number;
+  quorum: MajorityQuorum;
+  observers: ReadonlySet<number>;
+  /** The new config's text (the txn's data), what NEWLEADER carries once it is active. */
+  config: Buffer;
 }
 
 type Phase = 'discovery' | 'epoch-ack' | 'newleader' | 'broadcast' | 'stopped';
@@ -82,11 +98,14 @@ export interface LeaderFigures {
 
 export class ZabLeader extends RoleBase {
   readonly myid: number;
-  private readonly quorum: MajorityQuorum;
-  private readonly observers: ReadonlySet<number>;
+  private quorum: MajorityQuorum;
+  private observers: ReadonlySet<number>;
   private readonly timing: ZabTiming;
   private readonly history: History;
-  private readonly config: Buffer | null;
+  private config: Buffer | null | ((epoch: number) => Buffer | null);
+  private pendingReconfig: PendingReconfig | undefined;
+  /** The designated leader a reconfig that removed us named: we only wait for the followers to leave. */
+  private handedOverTo: number | undefined;
   private phase: Phase = 'discovery';
   private readonly learners = new Map<number, Learner>();
   private readonly currentEpoch: number;
@@ -234,8 +253,14 @@ export class ZabLeader extends RoleBase {
     this.countProposal(entry.payload.length);
     this.history.add(entry);
     this.unapplied.push(entry);
-    this.outstanding.set(entry.zxid, { entry, acks: new Set(), proposedAt: now });
     this.out.appends.push(entry);
+    const reconfig = reconfigOf(entry);
+    if (reconfig) {
+      if (this.pendingReconfig) throw new Error('a reconfig is in progress already');
+      this.pendingReconfig = { zxid: entry.zxid, ...reconfig };
+    }
+    const quorums = this.pendingReconfig ? [this.quorum, this.pendingReconfig.quorum] : [this.quorum];
+    this.outstanding.set(entry.zxid, { entry, acks: new Set(), proposedAt: now, quorums });
     const proposal = proposalPacket(entry);
     for (const l of this.learners.values()) if (l.forwarding && !l.observer) this.send(l.sid, proposal);
   }
@@ -304,6 +329,7 @@ export class ZabLeader extends RoleBase {
     const connecting = [this.myid, ...[...this.learners.values()].filter((l) => l.phase === 'info').map((l) => l.sid)];
     if (!this.quorum.isQuorum(connecting)) return;
     this.epoch = this.maxAcceptedEpoch + 1;
+    if (typeof this.config === 'function') this.config = this.config(this.epoch);
     this.out.epochs.push({ name: 'acceptedEpoch', value: this.epoch });
     this.epochAcks.add(this.myid);
     this.newLeaderAcks.add(this.myid);
@@ -371,7 +397,7 @@ export class ZabLeader extends RoleBase {
     }
     this.out.events.push({ kind: 'learnerSync', sid: l.sid, mode: plan.mode, from: peerLastZxid, to: this.lastProposed, txns: txns + uncommitted.length });
     l.forwarding = true;
-    this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config, authinfo: null });
+    this.send(l.sid, { type: PacketType.NEWLEADER, zxid: zxidOf(this.epoch, 0), data: this.config as Buffer | null, authinfo: null });
     // Proposals still outstanding go after NEWLEADER, as if proposed after it: their COMMITs come
     // later, and a ZooKeeper 3.8.0 follower forgets at NEWLEADER the proposals it got before it, then
     // fails on a COMMIT that finds none (ZOOKEEPER-4394) and has to sync again.
@@ -415,16 +441,79 @@ export class ZabLeader extends RoleBase {
   // ---- broadcast ----
 
   private tryCommit(): void {
+    // A leader a reconfig removed commits nothing more (ZooKeeper's allowedToCommit).
+    if (this.phase === 'stopped' || this.handedOverTo !== undefined) return;
     for (const [zxid, prop] of this.outstanding) {
-      if (!this.quorum.isQuorum(prop.acks)) break;
+      if (!prop.quorums.every((q) => q.isQuorum(prop.acks))) break;
       this.outstanding.delete(zxid);
       this.lastCommitted = zxid;
+      if (zxid === this.pendingReconfig?.zxid) {
+        this.activate(this.pendingReconfig, prop);
+        continue;
+      }
       const commit: QuorumPacket = { type: PacketType.COMMIT, zxid, data: null, authinfo: null };
       const inform: QuorumPacket = { type: PacketType.INFORM, zxid, data: prop.entry.payload, authinfo: null };
       for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, l.observer ? inform : commit);
     }
     this.applyCommitted();
     this.answerSyncs();
+  }
+
+  /**
+   * A reconfig is committed (Leader.tryToCommit): the new config counts from now on, followers get
+   * COMMITANDACTIVATE and observers INFORMANDACTIVATE, both naming the designated leader: us while we
+   * stay a voter, else the new voter that acked the most (getDesignatedLeader). A leader that is no
+   * voter any more commits nothing after it; as in ZooKeeper, its followers leave it on activating
+   * (so that the commit reaches them: closing their connections now could lose it), and it steps down
+   * once no quorum of the new config is with it. Learners the new config leaves out are let go.
+   */
+  private activate(next: PendingReconfig, prop: Proposal): void {
+    this.pendingReconfig = undefined;
+    this.quorum = next.quorum;
+    this.observers = next.observers;
+    this.config = next.config;
+    for (const p of this.outstanding.values()) p.quorums = [next.quorum];
+    const designated = next.quorum.isVoter(this.myid) ? this.myid : this.designatedLeader(next.quorum, prop);
+    const leader = Buffer.alloc(8);
+    leader.writeBigInt64BE(BigInt(designated));
+    const commit: QuorumPacket = { type: PacketType.COMMITANDACTIVATE, zxid: next.zxid, data: leader, authinfo: null };
+    const inform: QuorumPacket = { type: PacketType.INFORMANDACTIVATE, zxid: next.zxid, data: Buffer.concat([leader, prop.entry.payload]), authinfo: null };
+    for (const l of this.learners.values()) if (l.forwarding) this.send(l.sid, l.observer ? inform : commit);
+    for (const l of [...this.learners.values()]) {
+      if (!next.quorum.isVoter(l.sid) && !next.observers.has(l.sid)) this.dropLearner(l.sid, 'not in the new configuration');
+    }
+    if (designated !== this.myid) this.handedOverTo = designated;
+  }
+
+  /** A voter of the new config that acked the reconfig and the most proposals after it (Leader.getDesignatedLeader). */
+  private designatedLeader(quorum: MajorityQuorum, prop: Proposal): number {
+    let candidates = [...prop.acks].filter((sid) => sid !== this.myid && quorum.isVoter(sid));
+    for (const later of this.outstanding.values()) {
+      const still = candidates.filter((sid) => later.acks.has(sid));
+      if (still.length === 0) break;
+      candidates = still;
+    }
+    return candidates[0] ?? this.myid;
+  }
+
+  /**
+   * Whether a quorum of `voters` is with us: ourselves if one of them, and followers that are synced
+   * (Leader.isQuorumSynced, which a reconfig needs of its new config).
+   */
+  isQuorumSynced(voters: Iterable<number>): boolean {
+    const quorum = new MajorityQuorum(voters);
+    const synced = [...this.learners.values()].filter((l) => l.phase === 'synced' && !l.observer).map((l) => l.sid);
+    return quorum.isQuorum([this.myid, ...synced]);
+  }
+
+  /** The active config's text as NEWLEADER carries it: a reconfig's from the moment it commits. */
+  get activeConfig(): Buffer | null {
+    return typeof this.config === 'function' ? null : this.config;
+  }
+
+  /** A reconfig is proposed and not committed yet. */
+  get reconfigPending(): boolean {
+    return this.pendingReconfig !== undefined;
   }
 
   private answerSyncs(): void {
@@ -486,4 +575,14 @@ export class ZabLeader extends RoleBase {
 
 function proposalPacket(entry: HistoryEntry): QuorumPacket {
   return { type: PacketType.PROPOSAL, zxid: entry.zxid, data: entry.payload, authinfo: null };
+}
+
+/** The voters, observers and text of the config a reconfig txn activates; undefined for any other txn. */
+function reconfigOf(entry: HistoryEntry): Omit<PendingReconfig, 'zxid'> | undefined {
+  const body = entry.txn?.body;
+  if (body?.type !== OpCode.reconfig || !body.txn.data) return undefined;
+  const config = parseQuorumConfig(body.txn.data.toString('utf8'));
+  const voters = config.members.filter((m) => m.role === 'participant').map((m) => m.sid);
+  const observers = new Set(config.members.filter((m) => m.role === 'observer').map((m) => m.sid));
+  return { quorum: new MajorityQuorum(voters), observers, config: body.txn.data };
 }

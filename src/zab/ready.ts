@@ -35,6 +35,8 @@ export type RoleEvent =
   | { kind: 'deliver'; from: number; packet: QuorumPacket }
   /** Leader: a sync asked by `from` (a learner, or this server) is answered; for learners the SYNC is in `messages`. */
   | { kind: 'synced'; from: number }
+  /** Follower: the config NEWLEADER carried (to activate when serving, if newer than ours). */
+  | { kind: 'leaderConfig'; config: Buffer }
   /** Leader: how a learner is brought up to date (for the log): from its last zxid to ours. */
   | { kind: 'learnerSync'; sid: number; mode: 'diff' | 'trunc' | 'snap'; from: number; to: number; txns: number };
 

@@ -25,16 +25,12 @@ export interface TxnEntry {
 }
 
 export interface DecodedTxnEntry extends TxnEntry {
-  /**
-   * The header's type as stored. It differs from txn.body.type only for reconfig (16), whose
-   * SetDataTxn replays exactly as a setData and is returned as one.
-   */
+  /** The header's type as stored (the body's type). */
   headerType: number;
 }
 
 /** TxnDigest is 12 bytes: int version, long digest. */
 const DIGEST_SIZE = 12;
-const OP_RECONFIG = 16;
 
 // ---------------------------------------------------------------------------------------------
 // encoding
@@ -77,6 +73,7 @@ function writeBody(w: JuteWriter, body: TxnBody): void {
       records.DeleteTxn.write(w, body.txn);
       return;
     case OpCode.setData:
+    case OpCode.reconfig:
       records.SetDataTxn.write(w, body.txn);
       return;
     case OpCode.setACL:
@@ -169,8 +166,8 @@ export function decodeTxnEntry(payload: Buffer): DecodedTxnEntry {
         body = { type: hdr.type, txn: { paths2Delete: [] } };
       }
       break;
-    case OP_RECONFIG:
-      body = { type: OpCode.setData, txn: records.SetDataTxn.read(r) };
+    case OpCode.reconfig:
+      body = { type: OpCode.reconfig, txn: records.SetDataTxn.read(r) };
       break;
     default:
       body = readBody(r, hdr.type, false);

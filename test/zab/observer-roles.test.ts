@@ -4,8 +4,9 @@
  * gets each committed txn as one INFORM (never a PROPOSAL or COMMIT once synced), and acks no txn.
  */
 import { describe, expect, it } from 'vitest';
+import { OpCode } from '../../src/jute/index.js';
 import { PacketType, type QuorumPacket } from '../../src/jute/quorum.js';
-import { History, ZabFollower, ZabLeader } from '../../src/zab/index.js';
+import { encodeTxnEntry, History, ZabFollower, ZabLeader } from '../../src/zab/index.js';
 
 const TIMING = { tickTime: 1000, initLimit: 10, syncLimit: 5 };
 
@@ -57,10 +58,10 @@ class Net {
   }
 }
 
-function setup(): Net {
+function setup(extra: number[] = []): Net {
   const leader = new ZabLeader({ myid: 3, voters: new Set([2, 3]), observers: new Set([9]), acceptedEpoch: 0, currentEpoch: 0, history: new History(0), timing: TIMING, now: 0, config: null });
   const learner = (myid: number, observer: boolean) => new ZabFollower({ myid, leader: 3, acceptedEpoch: 0, currentEpoch: 0, history: new History(0), timing: TIMING, now: 0, observer });
-  return new Net(leader, new Map([[2, learner(2, false)], [9, learner(9, true)]]));
+  return new Net(leader, new Map([[2, learner(2, false)], [9, learner(9, true)], ...extra.map((sid): [number, ZabFollower] => [sid, learner(sid, true)])]));
 }
 
 const types = (ps: QuorumPacket[] | undefined) => (ps ?? []).map((p) => p.type);
@@ -104,5 +105,41 @@ describe('ZAB with an observer', () => {
     expect(step.events).toEqual([]);
     leader.receive(2, net.learners.get(2)!.ready().messages.map((m) => ('packet' in m ? m.packet : undefined))[0]!, 0);
     expect(leader.ready().events).toEqual([{ kind: 'dropLearner', sid: 2, reason: 'OBSERVERINFO from 2, not an observer' }]);
+  });
+
+  it('commits a reconfig as COMMITANDACTIVATE and INFORMANDACTIVATE naming itself, and accepts the observer it adds', () => {
+    const net = setup([8]);
+    net.connect(2);
+    net.connect(9);
+    net.connect(8); // not an observer yet: dropped
+    expect(types(net.toLearner.get(8))).toEqual([]);
+    expect(net.leader.isQuorumSynced([2, 3])).toBe(true);
+    expect(net.leader.isQuorumSynced([2, 4, 5])).toBe(false);
+
+    const zxid = net.leader.nextZxid();
+    const data = Buffer.from('server.2=h:1:2:participant\nserver.3=h:3:4:participant\nserver.8=h:5:6:observer;h:7\nserver.9=h:8:9:observer\nversion=' + zxid.toString(16));
+    const txn = { sessionId: 0n, cxid: 1, zxid, time: 0, body: { type: OpCode.reconfig, txn: { path: '/zookeeper/config', data, version: -1 } } } as const;
+    const payload = encodeTxnEntry(txn);
+    net.leader.propose({ zxid, payload, txn }, 0);
+    expect(net.leader.reconfigPending).toBe(true);
+    const sent = (sid: number) => net.toLearner.get(sid)!.length;
+    const before = { 2: sent(2), 9: sent(9) };
+    net.pump();
+    expect(net.leader.reconfigPending).toBe(false);
+    const designated = Buffer.alloc(8);
+    designated.writeBigInt64BE(3n);
+    expect(net.toLearner.get(2)!.slice(before[2])).toEqual([
+      { type: PacketType.PROPOSAL, zxid, data: payload, authinfo: null },
+      { type: PacketType.COMMITANDACTIVATE, zxid, data: designated, authinfo: null },
+    ]);
+    expect(net.toLearner.get(9)!.slice(before[9])).toEqual([{ type: PacketType.INFORMANDACTIVATE, zxid, data: Buffer.concat([designated, payload]), authinfo: null }]);
+    expect(net.applied.get(2)).toEqual([zxid]);
+    expect(net.applied.get(9)).toEqual([zxid]);
+
+    // Server 8 is an observer now: it is synced, and NEWLEADER gives it the new config.
+    net.learners.set(8, new ZabFollower({ myid: 8, leader: 3, acceptedEpoch: 0, currentEpoch: 0, history: new History(0), timing: TIMING, now: 0, observer: true }));
+    net.connect(8);
+    expect(net.learners.get(8)!.isServing).toBe(true);
+    expect(net.toLearner.get(8)!.find((p) => p.type === PacketType.NEWLEADER)?.data).toEqual(data);
   });
 });

@@ -108,7 +108,9 @@ describe('txn entry payload', () => {
     records.SetDataTxn.write(w, { path: '/zookeeper/config', data: Buffer.from('server.1=...'), version: 3 });
     e = decodeTxnEntry(Buffer.from(w.bytes()));
     expect(e.headerType).toBe(16);
-    expect(e.txn.body).toEqual({ type: OpCode.setData, txn: { path: '/zookeeper/config', data: Buffer.from('server.1=...'), version: 3 } });
+    expect(e.txn.body).toEqual({ type: OpCode.reconfig, txn: { path: '/zookeeper/config', data: Buffer.from('server.1=...'), version: 3 } });
+    // A reconfig txn is written back with its own type (a learner must see 16 to activate it).
+    expect(encodeTxnEntry(e.txn)).toEqual(Buffer.from(w.bytes()));
   });
 
   it('throws JuteError, and only JuteError, on truncated, padded or garbage payloads', () => {
