@@ -7,7 +7,8 @@
  * syncs and serves reads; every member writes zoo.cfg.dynamic.<version> and points zoo.cfg at it;
  * then the observer is removed again. In mixed ensembles with Apache ZooKeeper 3.8.0, either kind
  * leading, a reconfig through the other kind's member is activated by both kinds: the wire format of
- * the reconfig proposal, COMMITANDACTIVATE and NEWLEADER's config, both ways.
+ * the reconfig proposal, COMMITANDACTIVATE and NEWLEADER's config, both ways; the observer it adds
+ * (a zkts one to a ZooKeeper leader, a ZooKeeper one to a zkts leader) starts, syncs and serves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { ZkClient, type WatchEvent } from '../../src/client/zk-client.js';
 import { ErrorCode, EventType, JuteReader, OpCode, records } from '../../src/jute/index.js';
 import { startEnsemble, type Ensemble, type Kind, type Member } from '../support/ensemble.js';
 import { DIST, skipWithout, ZOOKEEPER } from '../support/requirements.js';
-import { fourLetter, freePort, ZKTS_BIN } from '../support/servers.js';
+import { fourLetter, freePort, ZKTS_BIN, ZOOKEEPER_CLASSPATH } from '../support/servers.js';
 
 let ensemble: Ensemble | undefined;
 /** A server started beside the ensemble (startNewServer). */
@@ -72,10 +73,11 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs
 }
 
 /**
- * Starts server `sid` (zkts) beside the ensemble with the server lines of `config` (the config
- * that made it a member), and waits until srvr shows it serving as `mode`; returns that mode.
+ * Starts server `sid` beside the ensemble, zkts or Apache ZooKeeper, with the server lines of
+ * `config` (the config that made it a member), and waits until srvr shows it serving as `mode`;
+ * returns that mode.
  */
-async function startNewServer(e: Ensemble, sid: number, config: string, ports: { client: number }, mode: 'observer' | 'follower'): Promise<string> {
+async function startNewServer(e: Ensemble, sid: number, config: string, ports: { client: number }, mode: 'observer' | 'follower', kind: Kind = 'zkts'): Promise<string> {
   const dir = join(dirname(dirname(e.members[0]!.dataDir)), `s${sid}`);
   mkdirSync(join(dir, 'data'), { recursive: true });
   writeFileSync(join(dir, 'data', 'myid'), `${sid}\n`);
@@ -84,12 +86,18 @@ async function startNewServer(e: Ensemble, sid: number, config: string, ports: {
   const peerType = mode === 'observer' ? ['peerType=observer'] : [];
   writeFileSync(cfg, ['tickTime=500', 'initLimit=10', 'syncLimit=5', `dataDir=${join(dir, 'data')}`, `clientPort=${ports.client}`, 'clientPortAddress=127.0.0.1', 'reconfigEnabled=true', ...peerType, '4lw.commands.whitelist=*', ...lines, ''].join('\n'));
   let out = '';
-  const child = spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg, `-D${SUPER_DIGEST}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    kind === 'zkts'
+      ? spawn(process.execPath, [ZKTS_BIN, 'start', '--config', cfg, `-D${SUPER_DIGEST}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('/usr/bin/java', ['-Xmx256m', '-XX:+UseSerialGC', '-cp', ZOOKEEPER_CLASSPATH, '-Dzookeeper.admin.enableServer=false', `-D${SUPER_DIGEST}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], {
+          cwd: dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   extra = child;
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const pattern = new RegExp(`^Mode: (${mode})`, 'm');
-  return until(`server ${sid} to serve as ${mode}`, async () => pattern.exec(await fourLetter(ports.client, 'srvr'))?.[1], 60_000).catch((err: Error) => {
+  return until(`${kind} server ${sid} to serve as ${mode}`, async () => pattern.exec(await fourLetter(ports.client, 'srvr'))?.[1], 60_000).catch((err: Error) => {
     throw new Error(`${err.message}\n${out.slice(-3000)}`);
   });
 }
@@ -236,7 +244,7 @@ const mixed: [string, Kind[]][] = [
 ];
 
 describe.each(mixed)('dynamic reconfiguration in a mixed ensemble: %s', (_name, kinds) => {
-  it.skipIf(skipWithout(DIST, ZOOKEEPER))('a reconfig through a member of the other kind is activated by every member', async () => {
+  it.skipIf(skipWithout(DIST, ZOOKEEPER))('a reconfig through a member of the other kind is activated by every member; the observer it adds, of the other kind than the leader, serves', async () => {
     ensemble = await startEnsemble(kinds, { tickTime: 500, cfg: ['reconfigEnabled=true'], systemProperties: [SUPER_DIGEST] });
     const leader = await ensemble.settled(90_000);
     expect(leader.kind).toBe(kinds[2]);
@@ -247,12 +255,23 @@ describe.each(mixed)('dynamic reconfiguration in a mixed ensemble: %s', (_name, 
 
     const admin = await client(other.clientPort);
     await admin.addAuth('digest', 'super:test');
-    const joining = `server.4=127.0.0.1:${await freePort()}:${await freePort()}:observer;127.0.0.1:${await freePort()}`;
+    const observerPorts = { quorum: await freePort(), election: await freePort(), client: await freePort() };
+    const joining = `server.4=127.0.0.1:${observerPorts.quorum}:${observerPorts.election}:observer;127.0.0.1:${observerPorts.client}`;
     expect((await reconfig(admin, { joiningServers: joining, curConfigId: versionOf(initial) + 1 })).err).toBe(ErrorCode.BADVERSION);
     const added = await reconfig(admin, { joiningServers: joining, curConfigId: versionOf(initial) });
     expect(added.err).toBe(0);
     expect(added.config).toBe(`${initial.replace(/\nversion=[0-9a-f]+$/, '')}\n${joining}\nversion=${added.stat!.mzxid.toString(16)}`);
     for (const m of ensemble.members) expect(await configAt(m)).toBe(added.config);
+
+    // The added observer is of the other kind than the leader: a zkts observer joins a ZooKeeper
+    // leader, a ZooKeeper observer a zkts leader; it syncs and serves a write made on the leader.
+    const observerKind: Kind = leader.kind === 'zkts' ? 'zookeeper' : 'zkts';
+    expect(await startNewServer(ensemble, 4, added.config!, observerPorts, 'observer', observerKind)).toBe('observer');
+    await (await client(leader.clientPort)).create('/seen-by-observer', Buffer.from('yes'));
+    const atObserver = await client(observerPorts.client);
+    await atObserver.sync('/seen-by-observer');
+    expect((await atObserver.getData('/seen-by-observer')).data?.toString()).toBe('yes');
+    expect(await configAt({ clientPort: observerPorts.client } as Member)).toBe(added.config);
 
     const removed = await reconfig(admin, { leavingServers: '4' });
     expect(removed.err).toBe(0);
