@@ -117,7 +117,7 @@ export class ElectionRunner {
   private apply(step: Step): void {
     if (this.stopped) return;
     if (step.newerConfig) {
-      this.opts.logger?.warn({ sid: step.newerConfig.from, config: step.newerConfig.config }, 'a peer sent a newer configuration; reconfiguration is not supported yet, keeping ours');
+      this.opts.logger?.warn({ sid: step.newerConfig.from, config: step.newerConfig.config }, 'a peer sent a newer configuration; while looking this server keeps its own, and learns the newer one from the leader (NEWLEADER)');
     }
     for (const m of step.messages) this.cnx.send(m.to, encodeNotification(m.notification));
     if (step.decision && this.waiting) {
