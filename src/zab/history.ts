@@ -2,9 +2,8 @@ import type { Txn } from '../datatree/index.js';
 
 /**
  * The tail of a peer's txn log kept in memory: what a leader streams to a learner that is only a
- * little behind (ZooKeeper's committedLog, zookeeper.commitLogCount = 500 txns), instead of a
- * whole snapshot. It holds exactly the txns of the log after `base`, in zxid order; payloads are
- * the bytes of a log entry, which are also a PROPOSAL's data.
+ * little behind, instead of a whole snapshot. It holds exactly the txns of the log after `base`,
+ * in zxid order; payloads are the bytes of a log entry, which are also a PROPOSAL's data.
  */
 export interface HistoryEntry {
   zxid: number;
@@ -13,13 +12,28 @@ export interface HistoryEntry {
   txn?: Txn;
 }
 
-export const DEFAULT_HISTORY_SIZE = 500;
+/**
+ * How many txns are kept. ZooKeeper keeps 500 in memory (zookeeper.commitLogCount) and, for a
+ * learner further behind, reads its on-disk log (up to a third of a snapshot's size) before it
+ * sends a snapshot. zkts has no on-disk fallback yet, so it keeps more in memory: under a steady
+ * write load a restarted follower is thousands of txns behind, and a SNAP of a large tree can
+ * outlast initLimit, after which the learner is further behind still and gets another SNAP (a
+ * 1,000-kill run livelocked that way). The byte bound keeps large values from costing memory.
+ */
+export const DEFAULT_HISTORY_SIZE = 10_000;
+export const DEFAULT_HISTORY_BYTES = 16 * 1024 * 1024;
 
 export class History {
   private entries: HistoryEntry[] = [];
+  /** Payload bytes of `entries`. */
+  private bytes = 0;
 
   /** `base`: the log's last zxid before the first entry added (its whole content when empty). */
-  constructor(public base: number, private readonly capacity = DEFAULT_HISTORY_SIZE) {}
+  constructor(
+    public base: number,
+    private readonly capacity = DEFAULT_HISTORY_SIZE,
+    private readonly byteBudget = DEFAULT_HISTORY_BYTES,
+  ) {}
 
   /** The log's last zxid. */
   get lastZxid(): number {
@@ -43,18 +57,24 @@ export class History {
     const last = this.maxZxid;
     if (last !== undefined && entry.zxid <= last) throw new Error(`history out of order: 0x${entry.zxid.toString(16)} after 0x${last.toString(16)}`);
     this.entries.push(entry);
-    // Trim in batches so that adding stays O(1) amortized.
-    if (this.entries.length > this.capacity * 2) {
-      const dropped = this.entries.length - this.capacity;
+    this.bytes += entry.payload.length;
+    // Trim in batches (down to the bounds once twice past one) so that adding stays O(1) amortized.
+    if (this.entries.length > this.capacity * 2 || this.bytes > this.byteBudget * 2) {
+      let dropped = Math.max(0, this.entries.length - this.capacity);
+      let bytes = this.bytes;
+      for (let i = 0; i < dropped; i++) bytes -= this.entries[i]!.payload.length;
+      // Always keep the newest entry.
+      while (bytes > this.byteBudget && dropped < this.entries.length - 1) bytes -= this.entries[dropped++]!.payload.length;
       this.base = this.entries[dropped - 1]!.zxid;
       this.entries = this.entries.slice(dropped);
+      this.bytes = bytes;
     }
   }
 
   /** Drops every entry after `zxid` (a TRUNC). */
   truncateAfter(zxid: number): void {
     let n = this.entries.length;
-    while (n > 0 && this.entries[n - 1]!.zxid > zxid) n--;
+    while (n > 0 && this.entries[n - 1]!.zxid > zxid) this.bytes -= this.entries[--n]!.payload.length;
     this.entries.length = n;
     if (zxid < this.base) this.base = zxid;
   }
@@ -62,6 +82,7 @@ export class History {
   /** Forgets everything: the log now ends at `base` (a snapshot received from the leader). */
   reset(base: number): void {
     this.entries = [];
+    this.bytes = 0;
     this.base = base;
   }
 
