@@ -52,13 +52,15 @@ program
       mkdirSync(config.dataDir, { recursive: true });
       const server = isEnsemble(config) ? new EnsembleServer(config, log) : new ZkTcpServer(config, log);
       server.onFatal = () => process.exit(1);
-      await server.start();
+      // Signals are handled from the start: a SIGTERM that arrives while the server starts (its
+      // port may already answer) stops it once started, instead of killing it half-way.
+      const started = server.start();
       const shutdown = (signal: string) => {
         log.info({ signal }, 'shutting down');
         // The last snapshot of a large tree takes seconds; past this, the log alone has everything.
         const force = setTimeout(() => process.exit(0), 10_000);
         force.unref();
-        server.stop().then(
+        started.then(() => server.stop()).then(
           () => process.exit(0),
           (err: unknown) => {
             log.error({ err }, 'shutdown failed');
@@ -68,6 +70,7 @@ program
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      await started;
     } catch (e) {
       if (e instanceof ConfigError || e instanceof RecoveryError) {
         log.error(e.message);

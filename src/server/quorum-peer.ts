@@ -93,6 +93,8 @@ export class QuorumPeer implements ReplicaStore {
   /** Leader: our own clients' syncs, answered by the role in order. */
   private readonly localSyncs: (() => void)[] = [];
   private appendChain: Promise<void> = Promise.resolve();
+  /** Follower: a SNAP's snapshot being installed (files and tree replaced). */
+  private installing: Promise<void> | undefined;
   state: 'looking' | 'leading' | 'following' = 'looking';
   /** Plain TCP, or TLS between servers with sslQuorum=true. */
   private readonly transport: QuorumTransport;
@@ -244,8 +246,17 @@ export class QuorumPeer implements ReplicaStore {
           (p) => this.input(() => role.receive(p, Date.now())),
           async (bytes, zxid) => {
             await this.runner?.idle();
-            await this.installSnapshot(bytes, zxid);
-            this.input(() => role.snapshotInstalled(zxid));
+            // A snapshot whose role has ended is stale: installed late, it replaced the files and
+            // the tree under the next role, which had synced by DIFF meanwhile (a 1,000-kill run:
+            // a SNAP outlasted initLimit, and its install removed the next role's logged txns).
+            if (this.role !== role) return;
+            this.installing = this.installSnapshot(bytes, zxid);
+            try {
+              await this.installing;
+            } finally {
+              this.installing = undefined;
+            }
+            if (this.role === role) this.input(() => role.snapshotInstalled(zxid));
           },
           onError,
         ),
@@ -315,6 +326,8 @@ export class QuorumPeer implements ReplicaStore {
   /** The role is over: clients go, the log is flushed and all of it applied (ZooKeeper's fast-forward). */
   private async leaveRole(reason: string): Promise<void> {
     this.clients.unserve(`this server is no longer ${this.state === 'leading' ? 'the leader' : 'following'}: ${reason}`);
+    // A snapshot being installed finishes first: the next role starts from its files and tree.
+    await this.installing?.catch(() => {});
     await this.runner?.idle();
     await this.appendChain.catch(() => {});
     this.role = undefined;
@@ -647,6 +660,8 @@ export class QuorumPeer implements ReplicaStore {
     const removed = await removeDataFiles(this.snapDir, this.logDir, zxid);
     this.log.info({ zxid: '0x' + zxid.toString(16), removed }, 'snapshot from the leader (SNAP) installed; the files before it removed');
     await this.openData();
+    // The log now ends at zxid, whether or not the role that asked for it is still there to say so.
+    this.history.reset(zxid);
   }
 }
 

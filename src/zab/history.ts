@@ -65,9 +65,11 @@ export class History {
       for (let i = 0; i < dropped; i++) bytes -= this.entries[i]!.payload.length;
       // Always keep the newest entry.
       while (bytes > this.byteBudget && dropped < this.entries.length - 1) bytes -= this.entries[dropped++]!.payload.length;
-      this.base = this.entries[dropped - 1]!.zxid;
-      this.entries = this.entries.slice(dropped);
-      this.bytes = bytes;
+      if (dropped > 0) {
+        this.base = this.entries[dropped - 1]!.zxid;
+        this.entries = this.entries.slice(dropped);
+        this.bytes = bytes;
+      }
     }
   }
 
