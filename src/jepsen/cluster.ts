@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { ZOOKEEPER_CLASSPATH, distFile, freePort } from '../bench/servers.js';
+import { ZOOKEEPER_CLASSPATH, distFile, freePort, portOpen } from '../bench/servers.js';
 import { LinkProxy } from './proxy.js';
 
 export type ServerKind = 'zkts' | 'zookeeper';
@@ -285,21 +285,4 @@ export function fourLetter(port: number, cmd: string, timeoutMs: number): Promis
     sock.on('end', () => resolve(data));
     sock.on('error', reject);
   });
-}
-
-async function portOpen(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

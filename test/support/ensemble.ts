@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZOOKEEPER_ADMIN_CLASSPATH } from './operability.js';
+import { portOpen } from '../../src/bench/servers.js';
 import { fourLetter, freePort, ZKTS_BIN, ZOOKEEPER_CLASSPATH } from './servers.js';
 
 export type Kind = 'zkts' | 'zookeeper';
@@ -78,7 +78,7 @@ export async function startEnsemble(kinds: Kind[], opts: EnsembleOptions = {}): 
   // The highest sid first, and the others once it takes part in elections: with equal data it then
   // leads whatever its kind (a JVM starting slowly would otherwise let the others elect without it).
   members.at(-1)!.start();
-  await portOpen(ports.at(-1)!.election, 30_000);
+  await portOpen(ports.at(-1)!.election, 30_000, 50);
   for (const m of members.slice(0, -1)) m.start();
   const ensemble: Ensemble = {
     members,
@@ -181,21 +181,4 @@ function makeMember(root: string, sid: number, kind: Kind, clientPort: number, s
     },
   };
   return member;
-}
-
-async function portOpen(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
