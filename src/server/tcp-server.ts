@@ -45,8 +45,11 @@ export class ZkTcpServer implements ConnectionHost {
 
   /** In an ensemble, clients are served only while this server leads or follows (see serve()). */
   private serving = true;
-  /** Connections accepted while not serving, unread until serve(). */
-  private readonly waiting = new Set<Socket>();
+  /**
+   * Connections accepted while not serving, unread until serve(), each with the listener that
+   * watches for a four-letter word meanwhile (removed before the connection is handed over).
+   */
+  private readonly waiting = new Map<Socket, (chunk: Buffer) => void>();
 
   /** Called when the log fails (a write or fsync error) or a commit or timer throws: the server has stopped serving. */
   onFatal: (err: Error) => void = () => {};
@@ -195,7 +198,11 @@ export class ZkTcpServer implements ConnectionHost {
     this.startTimers();
     const waiting = [...this.waiting];
     this.waiting.clear();
-    for (const socket of waiting) {
+    for (const [socket, firstData] of waiting) {
+      // Left on a socket that had sent nothing yet, it would put the first chunk back after the
+      // connection read it, and the connection would answer that handshake twice (kazoo then
+      // reads the second ConnectResponse as the reply to its first request: "xids do not match").
+      socket.off('data', firstData);
       socket.setTimeout(0);
       if (socket.destroyed) continue;
       this.accept(socket);
@@ -236,12 +243,12 @@ export class ZkTcpServer implements ConnectionHost {
       // A quorum peer looking for a leader has no server to hand the connection to yet. Rather than
       // refuse it (ZooKeeper closes it, and the client backs off before trying again), it waits,
       // unread, until this peer serves (or for the handshake timeout).
-      this.waiting.add(socket);
       socket.on('error', () => {});
       socket.once('close', () => this.waiting.delete(socket));
       socket.setTimeout(10_000, () => socket.destroy());
       // A four-letter word is answered at once, as ZooKeeper answers it while it has no server.
-      socket.once('data', (chunk: Buffer) => {
+      const firstData = (chunk: Buffer) => {
+        socket.off('data', firstData);
         socket.pause();
         if (chunk.length >= 4 && FOUR_LETTER_CODES.has(chunk.readInt32BE(0))) {
           this.waiting.delete(socket);
@@ -251,7 +258,9 @@ export class ZkTcpServer implements ConnectionHost {
           return;
         }
         socket.unshift(chunk);
-      });
+      };
+      this.waiting.set(socket, firstData);
+      socket.on('data', firstData);
       return;
     }
     const ip = socket.remoteAddress ?? '';
@@ -341,7 +350,7 @@ export class ZkTcpServer implements ConnectionHost {
     if (this.containerTimer) clearInterval(this.containerTimer);
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const c of this.connections) c.close('server shutting down');
-    for (const socket of this.waiting) socket.destroy();
+    for (const socket of this.waiting.keys()) socket.destroy();
     await this.endpoints?.close();
     this.endpoints = undefined;
     await this.closeListeners();
