@@ -48,7 +48,7 @@ import { quorumTransport, type QuorumTransport } from './quorum-transport.js';
 import { Summary, type JavaDouble } from './server-stats.js';
 import { LeaderPort, LearnerPort } from './quorum-port.js';
 import { ZkTcpServer } from './tcp-server.js';
-import { LearnerInbox, ReadyRunner, ticksAfterIo, type ReplicaStore } from './zab-runtime.js';
+import { LearnerInbox, ReadyRunner, SnapshotInstalls, ticksAfterIo, type ReplicaStore } from './zab-runtime.js';
 import { ZkServer, type ForwardedRequest, type Replication } from './zk-server.js';
 
 type Role = ZabLeader | ZabFollower;
@@ -93,8 +93,8 @@ export class QuorumPeer implements ReplicaStore {
   /** Leader: our own clients' syncs, answered by the role in order. */
   private readonly localSyncs: (() => void)[] = [];
   private appendChain: Promise<void> = Promise.resolve();
-  /** Follower: a SNAP's snapshot being installed (files and tree replaced). */
-  private installing: Promise<void> | undefined;
+  /** Follower: installs a SNAP's snapshot (files and tree replaced) for the role that asked only. */
+  private readonly snapshotInstalls = new SnapshotInstalls((bytes, zxid) => this.installSnapshot(bytes, zxid));
   state: 'looking' | 'leading' | 'following' = 'looking';
   /** Plain TCP, or TLS between servers with sslQuorum=true. */
   private readonly transport: QuorumTransport;
@@ -246,17 +246,7 @@ export class QuorumPeer implements ReplicaStore {
           (p) => this.input(() => role.receive(p, Date.now())),
           async (bytes, zxid) => {
             await this.runner?.idle();
-            // A snapshot whose role has ended is stale: installed late, it replaced the files and
-            // the tree under the next role, which had synced by DIFF meanwhile (a 1,000-kill run:
-            // a SNAP outlasted initLimit, and its install removed the next role's logged txns).
-            if (this.role !== role) return;
-            this.installing = this.installSnapshot(bytes, zxid);
-            try {
-              await this.installing;
-            } finally {
-              this.installing = undefined;
-            }
-            if (this.role === role) this.input(() => role.snapshotInstalled(zxid));
+            if (await this.snapshotInstalls.run(() => this.role === role, bytes, zxid)) this.input(() => role.snapshotInstalled(zxid));
           },
           onError,
         ),
@@ -327,7 +317,7 @@ export class QuorumPeer implements ReplicaStore {
   private async leaveRole(reason: string): Promise<void> {
     this.clients.unserve(`this server is no longer ${this.state === 'leading' ? 'the leader' : 'following'}: ${reason}`);
     // A snapshot being installed finishes first: the next role starts from its files and tree.
-    await this.installing?.catch(() => {});
+    await this.snapshotInstalls.settled();
     await this.runner?.idle();
     await this.appendChain.catch(() => {});
     this.role = undefined;

@@ -223,3 +223,35 @@ export function ticksAfterIo(tick: () => void, intervalMs: number): () => void {
 function isEmpty(r: Ready): boolean {
   return r.epochs.length === 0 && r.truncate === undefined && r.commits.length === 0 && r.messages.length === 0 && r.appends.length === 0 && r.events.length === 0;
 }
+
+/**
+ * A learner installs the snapshot a SNAP streamed only for the role that asked for it, and the next
+ * role starts only once an install under way is done. A 1,000-kill run found both holes: a SNAP that
+ * outlasted initLimit was installed after its role had ended, under the next role, which had synced
+ * by DIFF meanwhile; the install replaced that role's tree and removed its logged txns.
+ */
+export class SnapshotInstalls {
+  private underWay: Promise<void> | undefined;
+
+  constructor(private readonly install: (bytes: Buffer, zxid: number) => Promise<void>) {}
+
+  /**
+   * Installs the snapshot if `stillCurrent()` (the role that received it has not ended). Resolves
+   * with whether it was installed and the role is still current, so that the role may be told.
+   */
+  async run(stillCurrent: () => boolean, bytes: Buffer, zxid: number): Promise<boolean> {
+    if (!stillCurrent()) return false;
+    this.underWay = this.install(bytes, zxid);
+    try {
+      await this.underWay;
+    } finally {
+      this.underWay = undefined;
+    }
+    return stillCurrent();
+  }
+
+  /** Resolves once no install is under way (whether it succeeded or not). */
+  async settled(): Promise<void> {
+    await this.underWay?.catch(() => {});
+  }
+}

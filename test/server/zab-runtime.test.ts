@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ReadyRunner, ticksAfterIo, type QuorumSender, type ReplicaStore } from '../../src/server/zab-runtime.js';
+import { ReadyRunner, SnapshotInstalls, ticksAfterIo, type QuorumSender, type ReplicaStore } from '../../src/server/zab-runtime.js';
 import type { HistoryEntry } from '../../src/zab/history.js';
 import type { ZabLeader } from '../../src/zab/leader.js';
 import { emptyReady, type Ready } from '../../src/zab/ready.js';
@@ -81,5 +81,53 @@ describe('ticksAfterIo', () => {
       mine.destroy();
       server.close();
     }
+  });
+});
+
+describe('SnapshotInstalls', () => {
+  /** An install that waits for the test to finish it. */
+  function gatedInstall() {
+    const started: number[] = [];
+    let finish: () => void = () => {};
+    const install = (_bytes: Buffer, zxid: number) => {
+      started.push(zxid);
+      return new Promise<void>((resolve) => (finish = resolve));
+    };
+    return { started, install, finish: () => finish() };
+  }
+
+  it('a snapshot whose role has ended is not installed (it would replace the next role\'s tree and log)', async () => {
+    const started: number[] = [];
+    const installs = new SnapshotInstalls(async (_bytes, zxid) => void started.push(zxid));
+    expect(await installs.run(() => false, Buffer.alloc(0), 7)).toBe(false);
+    expect(started).toEqual([]);
+  });
+
+  it('the next role waits for an install under way, and the ended role is not told it is done', async () => {
+    const gate = gatedInstall();
+    const installs = new SnapshotInstalls(gate.install);
+    let current = true;
+    const installed = installs.run(() => current, Buffer.alloc(0), 9);
+    expect(gate.started).toEqual([9]);
+    // The role ends mid-install; the peer's leaveRole waits for the install before the next role.
+    current = false;
+    let settled = false;
+    const waiting = installs.settled().then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    gate.finish();
+    await waiting;
+    expect(await installed).toBe(false);
+  });
+
+  it('an install for the current role completes and says so; a failed one still lets the next role start', async () => {
+    const ok = new SnapshotInstalls(async () => {});
+    expect(await ok.run(() => true, Buffer.alloc(0), 3)).toBe(true);
+    const failing = new SnapshotInstalls(async () => {
+      throw new Error('disk full');
+    });
+    const run = failing.run(() => true, Buffer.alloc(0), 4);
+    await failing.settled();
+    await expect(run).rejects.toThrow('disk full');
   });
 });
