@@ -44,15 +44,35 @@ export function distFile(rel: string): string {
   return join(root, rel);
 }
 
+/**
+ * Where freePort looks: below Linux's ephemeral range (32768-60999), from which the kernel picks the
+ * local port of every outgoing connection and of every listen on port 0. A port taken from that
+ * range is free only until the server binds it; meanwhile any client connection on the machine may
+ * take it (seen: a jepsen member's quorum port, EADDRINUSE, beside a run with thousands of clients).
+ * 20000-21999 is left to kazoo's suite (scripts/kazoo-suite.sh), 30000 and up to fixed test ranges.
+ */
+const FREE_PORTS = { from: 22000, to: 29999 };
+/** Ports this process handed out: not handed out again while the servers given them may not have bound them. */
+const handedOut = new Set<number>();
+
+/** A TCP port on 127.0.0.1 that nothing listens on now, outside the ephemeral range. */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+  const size = FREE_PORTS.to - FREE_PORTS.from + 1;
+  if (handedOut.size > size / 2) handedOut.clear();
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = FREE_PORTS.from + Math.floor(Math.random() * size);
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port found in ${FREE_PORTS.from}-${FREE_PORTS.to}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
