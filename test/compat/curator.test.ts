@@ -3,9 +3,12 @@
  * (create modes and parent containers, protected names, TTL nodes, transactions and multiRead, one-shot
  * and persistent (recursive) watches, locks, semaphores, leader latch and selector, shared count,
  * atomic long, queues, barriers, CuratorCache, TreeCache, PathChildrenCache, NodeCache, persistent
- * nodes, connection states) print one normalized line per outcome, and zkts must print exactly what
- * Apache ZooKeeper 3.8.0 prints: standalone, and as a 3-server ensemble with every server in the
- * connect string (Curator's two clients may then be connected to different servers).
+ * nodes, the /zookeeper subtree, requests near jute.maxbuffer, ACLs and digest auth, a reconnection
+ * that sets 2,500 watches again, a lost session and what Curator rebuilds, connection states) print
+ * one normalized line per outcome, and zkts must print exactly what Apache ZooKeeper 3.8.0 prints:
+ * standalone, and as a 3-server ensemble with every server in the connect string (Curator's clients
+ * may then be connected to different servers). A 3-server ZooKeeper 3.8.0 ensemble prints the same
+ * lines too (checked by hand, not run here: three more JVMs).
  *
  * Every server runs with extendedTypesEnabled (TTL nodes) and a one-hour container/TTL reaper
  * interval (a container the scenarios empty must not vanish between two steps on a slow machine).
@@ -87,6 +90,8 @@ describe.skipIf(noDeps)('Apache Curator 5.4 against zkts, compared with Apache Z
     expect(reference.lines).toContain('transactions: multi failing -> KeeperException BADVERSION at null results [OK, BADVERSION, RUNTIMEINCONSISTENCY]');
     expect(reference.lines).toContain('leaderLatch: participants -> p2*');
     expect(reference.lines).toContain('curatorCache: event NODE_DELETED /cc=9 v1 -> null');
+    expect(reference.lines).toContain('auth: c1 getData -> KeeperException NOAUTH');
+    expect(reference.lines).toContain('session: c3 latch events [isLeader, notLeader, isLeader]');
     expect(reference.lines.at(-1)).toBe('connection: c2 states [CONNECTED], framework STOPPED');
   });
 
