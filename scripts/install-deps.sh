@@ -2,7 +2,7 @@
 # Install what the build and the kazoo compatibility suite need; safe to run again.
 #   - Debian packages: kazoo 2.8.0 and its test dependencies, Apache ZooKeeper 3.8.0, the Jetty,
 #     servlet and Jackson jars its AdminServer loads (the admin server is compared with it),
-#     Prometheus (the server and promtool), chromium (the web console's browser test)
+#     Prometheus (the server and promtool), chromium (the web console's browser test), Apache Curator
 #     (apt is skipped when all of them are already installed)
 #   - npm ci && npm run build in the repo root
 set -euo pipefail
@@ -13,6 +13,7 @@ PACKAGES=(
   python3-gevent python3-eventlet python3-pure-sasl zookeeper zookeeper-bin
   libjetty9-java libservlet-api-java libjackson2-databind-java prometheus chromium
   openssl # test certificates for the TLS tests (keytool comes with zookeeper's JRE)
+  libcurator-client-java libcurator-framework-java libcurator-recipes-java # Apache Curator 5.4 (test/compat/curator.test.ts)
 )
 
 missing=()

@@ -54,6 +54,9 @@ export const DIST = dependency(`the built CLI ${ZKTS_BIN} (run \`npm run build\`
 export const ZKCLI_SH = '/usr/share/zookeeper/bin/zkCli.sh';
 export const ZKCLI = dependency(`${ZKCLI_SH} (Debian package \`zookeeper\`)`, () => existsSync(ZKCLI_SH));
 export const CERT_TOOLS = dependency('openssl and keytool, to make test certificates (Debian packages `openssl` and `default-jre-headless`)', certToolsAvailable);
+/** Apache Curator 5.4 and what it needs beside ZooKeeper's client (guava), as Debian installs them; slf4j-nop keeps its log quiet. */
+export const CURATOR_JARS = ['curator-client', 'curator-framework', 'curator-recipes', 'guava', 'slf4j-api', 'slf4j-nop'].map((j) => `/usr/share/java/${j}.jar`);
+export const CURATOR = dependency('Apache Curator 5.4 (Debian packages `libcurator-client-java`, `libcurator-framework-java`, `libcurator-recipes-java`)', () => CURATOR_JARS.every((j) => existsSync(j)));
 export const CLI_MT_BIN = '/usr/lib/zookeeper/bin/cli_mt';
 export const CLI_MT = dependency(`${CLI_MT_BIN} (Debian package \`zookeeper-bin\`)`, () => existsSync(CLI_MT_BIN));
 
