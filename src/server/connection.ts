@@ -96,7 +96,8 @@ export class Connection implements ClientHandle {
   private pendingBytes = 0;
   /**
    * This turn's output, made on first use (writer()) from the spare or at nextOutputBytes, and let
-   * go by flush(): an idle connection holds one buffer, the spare, not two.
+   * go by flush(): a busy connection holds two buffers, one filling and one being written (the
+   * spare, once written); an idle one none (sweep() drops the spare).
    */
   private out: JuteWriter | undefined;
   private spare: JuteWriter | undefined;
@@ -168,9 +169,11 @@ export class Connection implements ClientHandle {
     if (this.active) {
       this.active = false;
       this.idleSince = now;
-    } else if (now - this.idleSince >= this.sessionTimeout) {
-      this.close('no traffic within the session timeout');
+      return;
     }
+    // Quiet for a whole sweep: the spare buffer goes (the next reply, a ping's, makes a small one).
+    this.spare = undefined;
+    if (now - this.idleSince >= this.sessionTimeout) this.close('no traffic within the session timeout');
   }
 
   /** The output buffer of this turn (see `out`). */
