@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteArena } from '../../src/datatree/byte-arena.js';
 import { NO_NODE, NodeStore, ROOT, TreeWalk, type NodeFields } from '../../src/datatree/index.js';
+import type { SnapshotRow } from '../../src/datatree/node-store.js';
 
 interface ModelNode {
   data: string | null;
@@ -243,5 +244,27 @@ describe('NodeStore', () => {
     store.endSnapshot();
     expect([...walkAll(store).keys()]).toEqual(['/', '/a', '/a/c']);
     expect(store.data(a)!.toString()).toBe('new');
+  });
+
+  it('keeps each row\'s aversion (a Map beside the columns) through setACL, snapshots and row reuse', () => {
+    const store = new NodeStore();
+    const a = store.addChildNamed(ROOT, 'a', fields(1), null);
+    const b = store.addChildNamed(ROOT, 'b', { ...fields(2), aversion: 5 }, null);
+    expect([store.aversion(a), store.aversion(b), store.aversion(ROOT)]).toEqual([0, 5, 0]);
+    store.setAcl(a, 7, 3);
+    expect(store.aversion(a)).toBe(3);
+    store.beginSnapshot(2);
+    store.setAversion(a, 4);
+    const row = {} as SnapshotRow;
+    store.fillSnapshotRow(a, row);
+    expect(row.aversion).toBe(3);
+    expect(store.aversion(a)).toBe(4);
+    store.endSnapshot();
+    store.setAversion(a, 0);
+    expect(store.aversion(a)).toBe(0);
+    store.remove(b);
+    // The freed row is reused (last freed first): it must not inherit b's aversion.
+    expect(store.addChildNamed(ROOT, 'c', fields(3), null)).toBe(b);
+    expect(store.aversion(b)).toBe(0);
   });
 });
