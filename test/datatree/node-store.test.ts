@@ -59,7 +59,7 @@ function walkAll(store: NodeStore): Map<string, ModelNode> {
   while (walk.next()) {
     const path = walk.pathString();
     const data = walk.row.data;
-    seen.set(path, { data: data === null ? null : data.toString('utf8'), version: walk.row.version, czxid: walk.row.czxid, children: store.snapshotChildren(walk.id).map((c) => store.name(c)) });
+    seen.set(path, { data: data === null ? null : data.toString('utf8'), version: walk.row.version, czxid: walk.row.czxid, children: Array.from(store.snapshotChildren(walk.id), (c) => store.name(c)) });
   }
   return seen;
 }
