@@ -11,7 +11,7 @@ import { ByteArena } from './byte-arena.js';
  * - Fields only a parent needs (first and last child, count, cversion, pzxid) are in a second,
  *   smaller set of columns, the "branch" of a node that has or had children. A leaf's cversion is 0
  *   and its pzxid its czxid, as ZooKeeper sets them at creation.
- * - ephemeralOwner is 0 for most znodes: the others are in a Map by id.
+ * - ephemeralOwner and aversion are 0 for most znodes: the others are in Maps by id.
  * - A path finds its id through an open-addressing hash table of ids, keyed by the FNV-1a hash of
  *   the path's UTF-8 bytes started from a random basis (see PATH_HASH_BASIS); a candidate is
  *   confirmed by comparing names up the parent chain.
@@ -38,6 +38,7 @@ const SLASH = 0x2f;
 const ARENA_VALUE_MAX = ByteArena.MAX_BYTES;
 const NULL_DATA = -1;
 const HAS_OWNER = 1;
+const HAS_AVERSION = 2;
 
 /** Stat fields of a znode as stored (cversion counts child creations, as ZooKeeper stores it). */
 export interface NodeFields {
@@ -63,7 +64,7 @@ interface SavedRow extends NodeFields {
   dataLen: number;
   dataAddr: number;
   big: Buffer | undefined;
-  children: number[];
+  children: Int32Array;
 }
 
 /** Continues an FNV-1a hash over bytes. */
@@ -94,6 +95,7 @@ function grownI32(a: Int32Array, n: number, fill?: number): Int32Array<ArrayBuff
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_CHILDREN = new Int32Array(0);
 let nameScratch = Buffer.allocUnsafe(256);
 
 /** Copies text[start, end) into nameScratch as bytes and returns its length, or -1 if it is not ASCII. */
@@ -115,7 +117,6 @@ export class NodeStore {
   ctime = new Float64Array(0);
   mtime = new Float64Array(0);
   version = new Int32Array(0);
-  aversion = new Int32Array(0);
   aclRef = new Int32Array(0);
   /** Value length; NULL_DATA for null. */
   private dataLen = new Int32Array(0);
@@ -142,8 +143,10 @@ export class NodeStore {
   private pzxidOf = new Float64Array(0);
 
   private readonly owners = new Map<number, bigint>();
+  /** aversion of the rows that have one (setACL was called on them): a column was 4 bytes per znode. */
+  private readonly aversions = new Map<number, number>();
   private readonly bigValues = new Map<number, Buffer>();
-  private readonly arena = new ByteArena();
+  private readonly arena: ByteArena;
 
   private idTop = 0;
   private readonly freeIds: number[] = [];
@@ -161,7 +164,9 @@ export class NodeStore {
   private deferredRows: number[] = [];
   private deferredValues: number[] = [];
 
-  constructor() {
+  /** `arenaChunkBytes`: see ByteArena (tests of names longer than a chunk pass a small one). */
+  constructor(arenaChunkBytes?: number) {
+    this.arena = new ByteArena(arenaChunkBytes);
     this.reset();
   }
 
@@ -178,6 +183,7 @@ export class NodeStore {
     this.branchTop = 0;
     this.freeBranches.length = 0;
     this.owners.clear();
+    this.aversions.clear();
     this.bigValues.clear();
     this.arena.clear();
     this.idTop = 0;
@@ -225,7 +231,6 @@ export class NodeStore {
       this.ctime = new Float64Array(n);
       this.mtime = new Float64Array(n);
       this.version = new Int32Array(n);
-      this.aversion = new Int32Array(n);
       this.aclRef = new Int32Array(n);
       this.dataLen = new Int32Array(n);
       this.dataAddr = new Int32Array(n);
@@ -242,7 +247,6 @@ export class NodeStore {
       this.ctime = grownF64(this.ctime, n);
       this.mtime = grownF64(this.mtime, n);
       this.version = grownI32(this.version, n);
-      this.aversion = grownI32(this.aversion, n);
       this.aclRef = grownI32(this.aclRef, n);
       this.dataLen = grownI32(this.dataLen, n);
       this.dataAddr = grownI32(this.dataAddr, n);
@@ -316,6 +320,20 @@ export class NodeStore {
 
   ephemeralOwner(id: number): bigint {
     return (this.flags[id]! & HAS_OWNER) === 0 ? 0n : this.owners.get(id)!;
+  }
+
+  aversion(id: number): number {
+    return (this.flags[id]! & HAS_AVERSION) === 0 ? 0 : this.aversions.get(id)!;
+  }
+
+  private storeAversion(id: number, aversion: number): void {
+    if (aversion !== 0) {
+      this.flags[id]! |= HAS_AVERSION;
+      this.aversions.set(id, aversion);
+    } else if (this.flags[id]! & HAS_AVERSION) {
+      this.flags[id]! &= ~HAS_AVERSION;
+      this.aversions.delete(id);
+    }
   }
 
   dataLength(id: number): number {
@@ -727,10 +745,10 @@ export class NodeStore {
     this.ctime[id] = fields.ctime;
     this.mtime[id] = fields.mtime;
     this.version[id] = fields.version;
-    this.aversion[id] = fields.aversion;
+    this.storeAversion(id, fields.aversion);
     this.aclRef[id] = fields.aclRef;
     if (fields.ephemeralOwner !== 0n) {
-      this.flags[id] = HAS_OWNER;
+      this.flags[id]! |= HAS_OWNER;
       this.owners.set(id, fields.ephemeralOwner);
     }
     if (fields.cversion !== 0 || fields.pzxid !== fields.czxid) {
@@ -790,6 +808,7 @@ export class NodeStore {
     if (b >= 0) this.freeBranches.push(b);
     this.branch[id] = -1;
     if (this.flags[id]! & HAS_OWNER) this.owners.delete(id);
+    if (this.flags[id]! & HAS_AVERSION) this.aversions.delete(id);
     this.flags[id] = 0;
     this.freeIds.push(id);
   }
@@ -811,7 +830,7 @@ export class NodeStore {
   setAcl(id: number, aclRef: number, aversion: number): void {
     this.touch(id);
     this.aclRef[id] = aclRef;
-    this.aversion[id] = aversion;
+    this.storeAversion(id, aversion);
   }
 
   setCversionPzxid(id: number, cversion: number, pzxid: number): void {
@@ -823,7 +842,7 @@ export class NodeStore {
 
   setAversion(id: number, aversion: number): void {
     this.touch(id);
-    this.aversion[id] = aversion;
+    this.storeAversion(id, aversion);
   }
 
   private storeValue(id: number, data: Uint8Array | null, start: number, len: number): void {
@@ -883,27 +902,35 @@ export class NodeStore {
       mtime: this.mtime[id]!,
       version: this.version[id]!,
       cversion: this.cversion(id),
-      aversion: this.aversion[id]!,
+      aversion: this.aversion(id),
       ephemeralOwner: this.ephemeralOwner(id),
       pzxid: this.pzxid(id),
       aclRef: this.aclRef[id]!,
       dataLen: len,
       dataAddr: this.dataAddr[id]!,
       big: len > ARENA_VALUE_MAX ? this.bigValues.get(id) : undefined,
-      children: this.childIds(id),
+      children: this.liveChildren(id, Infinity),
     });
   }
 
-  /** The children `id` had when the snapshot began (oldest first). */
-  snapshotChildren(id: number): number[] {
+  /**
+   * The children `id` had when the snapshot began (oldest first). An Int32Array, not an array: the
+   * walk of a flat tree holds its root's whole child list, 4 bytes a child instead of 8 to 12.
+   */
+  snapshotChildren(id: number): Int32Array {
     const s = this.saved?.get(id);
     if (s) return s.children;
-    const out: number[] = [];
+    return this.liveChildren(id, this.saved ? this.savedZxid : Infinity);
+  }
+
+  /** The children of `id` created at or before zxid `limit`, oldest first. */
+  private liveChildren(id: number, limit: number): Int32Array {
     const b = this.branch[id]!;
-    if (b < 0) return out;
-    const limit = this.saved ? this.savedZxid : Infinity;
-    for (let c = this.firstChild[b]!; c !== NO_NODE; c = this.next[c]!) if (this.czxid[c]! <= limit) out.push(c);
-    return out;
+    if (b < 0) return NO_CHILDREN;
+    const out = new Int32Array(this.childCountOf[b]!);
+    let n = 0;
+    for (let c = this.firstChild[b]!; c !== NO_NODE; c = this.next[c]!) if (this.czxid[c]! <= limit) out[n++] = c;
+    return n === out.length ? out : out.subarray(0, n);
   }
 
   /** Fills `row` with `id` as it was when the snapshot began (or as it is, outside a snapshot). */
@@ -929,7 +956,7 @@ export class NodeStore {
     row.mtime = this.mtime[id]!;
     row.version = this.version[id]!;
     row.cversion = this.cversion(id);
-    row.aversion = this.aversion[id]!;
+    row.aversion = this.aversion(id);
     row.ephemeralOwner = this.ephemeralOwner(id);
     row.pzxid = this.pzxid(id);
     row.aclRef = this.aclRef[id]!;
@@ -943,7 +970,7 @@ export class NodeStore {
     let big = 0;
     for (const b of this.bigValues.values()) big += b.length;
     return {
-      columns: this.capacity * (4 * 8 + 11 * 4 + 1) + this.branchCapacity * (4 * 4 + 8),
+      columns: this.capacity * (4 * 8 + 10 * 4 + 1) + this.branchCapacity * (4 * 4 + 8),
       index: this.slots.byteLength,
       arena: this.arena.reservedBytes,
       arenaUsed: this.arena.usedBytes,

@@ -1,7 +1,7 @@
 import { ROOT, type NodeStore, type SnapshotRow } from './node-store.js';
 
 interface Frame {
-  children: number[];
+  children: Int32Array;
   next: number;
   /** Length of the parent's path in the walk's path buffer. */
   pathLen: number;

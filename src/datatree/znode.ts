@@ -24,7 +24,7 @@ export function statOf(store: NodeStore, id: number): records.Stat {
     mtime: store.mtime[id]!,
     version: store.version[id]!,
     cversion: store.cversion(id) * 2 - children,
-    aversion: store.aversion[id]!,
+    aversion: store.aversion(id),
     ephemeralOwner: clientEphemeralOwner(store.ephemeralOwner(id)),
     dataLength: store.dataLength(id),
     numChildren: children,
@@ -86,7 +86,7 @@ export class ZNode {
   }
 
   get aversion(): number {
-    return this.store.aversion[this.id]!;
+    return this.store.aversion(this.id);
   }
 
   get ephemeralOwner(): bigint {

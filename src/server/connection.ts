@@ -47,6 +47,16 @@ const REPLY_BACKLOG = 1024 * 1024;
  */
 const IDLE_OUTPUT_BYTES = 128;
 
+/** A connection that has not completed its handshake this long after it was accepted is closed. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * The Connection of a socket, for the socket's listeners: four functions shared by every socket
+ * instead of four closures (and their context) per connection.
+ */
+const CONNECTION = Symbol('zkts.connection');
+type OwnedSocket = Socket & { [CONNECTION]: Connection };
+
 /**
  * One client TCP connection: 4-byte length framing, the handshake, then requests handed to the
  * server in arrival order. Replies queued during one event-loop turn go out in a single write.
@@ -84,14 +94,28 @@ export class Connection implements ClientHandle {
   private state: State = 'handshake';
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private out = new JuteWriter(IDLE_OUTPUT_BYTES);
+  /**
+   * This turn's output, made on first use (writer()) from the spare or at nextOutputBytes, and let
+   * go by flush(): a busy connection holds two buffers, one filling and one being written (the
+   * spare, once written); an idle one none (sweep() drops the spare).
+   */
+  private out: JuteWriter | undefined;
   private spare: JuteWriter | undefined;
+  private nextOutputBytes = IDLE_OUTPUT_BYTES;
   /**
    * This turn's output before the last large value (sendDataReply): views of `out` and the values
-   * themselves, in order; the rest is `out` from segmentStart on.
+   * themselves, in order; the rest is `out` from segmentStart on. Made on first use.
    */
-  private segments: Buffer[] = [];
+  private segments: Buffer[] | undefined;
   private segmentStart = 0;
+  /**
+   * Idle time, kept for sweep() in place of a timer per connection: `active` is set by every read
+   * and write, and the sweep turns it into `idleSince` (its own clock, elapsedMs), so that a busy
+   * connection costs a store per event and no clock reading. Until the handshake, idleSince is
+   * when the connection was accepted.
+   */
+  private active = false;
+  private idleSince = elapsedMs();
   private flushScheduled = false;
   private clientSentReadOnly: boolean | undefined;
 
@@ -103,13 +127,64 @@ export class Connection implements ClientHandle {
     // Every connection is authenticated by its address, as ZooKeeper's IPAuthenticationProvider does.
     this.ids = [{ scheme: 'ip', id: this.remoteAddress }];
     socket.setNoDelay(true);
-    socket.on('data', (chunk) => this.onData(chunk));
-    socket.on('error', (err) => this.host.log.debug({ err: err.message, client: this.describe() }, 'socket error'));
-    socket.on('close', () => this.onClosed());
-    socket.on('drain', () => {
-      this.writeBlocked = false;
-      this.updateReading();
-    });
+    (socket as OwnedSocket)[CONNECTION] = this;
+    socket.on('data', Connection.onSocketData);
+    socket.on('error', Connection.onSocketError);
+    socket.on('close', Connection.onSocketClose);
+    socket.on('drain', Connection.onSocketDrain);
+  }
+
+  private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
+    this[CONNECTION].onData(chunk);
+  }
+
+  private static onSocketError(this: OwnedSocket, err: Error): void {
+    const conn = this[CONNECTION];
+    conn.host.log.debug({ err: err.message, client: conn.describe() }, 'socket error');
+  }
+
+  private static onSocketClose(this: OwnedSocket): void {
+    this[CONNECTION].onClosed();
+  }
+
+  private static onSocketDrain(this: OwnedSocket): void {
+    const conn = this[CONNECTION];
+    conn.writeBlocked = false;
+    conn.updateReading();
+  }
+
+  /**
+   * The host calls this about once a second for every connection (one timer for all of them: a
+   * Node timer and its listener per connection were about 0.6 KB of an idle session). Closes a
+   * connection still without a session HANDSHAKE_TIMEOUT_MS after it was accepted, and, as
+   * ZooKeeper does, an open one that neither sent nor received anything for its session timeout.
+   * A close comes at most two sweeps late, never early (ZooKeeper's own check is bucketed too).
+   */
+  sweep(now: number): void {
+    if (this.state === 'handshake') {
+      if (now - this.idleSince >= HANDSHAKE_TIMEOUT_MS) this.close('no handshake in time');
+      return;
+    }
+    if (this.state !== 'open') return;
+    if (this.active) {
+      this.active = false;
+      this.idleSince = now;
+      return;
+    }
+    // Quiet for a whole sweep: the spare buffer goes (the next reply, a ping's, makes a small one).
+    this.spare = undefined;
+    if (now - this.idleSince >= this.sessionTimeout) this.close('no traffic within the session timeout');
+  }
+
+  /** The output buffer of this turn (see `out`). */
+  private writer(): JuteWriter {
+    let w = this.out;
+    if (w === undefined) {
+      w = this.spare ?? new JuteWriter(this.nextOutputBytes);
+      this.spare = undefined;
+      this.out = w;
+    }
+    return w;
   }
 
   describe(): string {
@@ -121,12 +196,15 @@ export class Connection implements ClientHandle {
   }
 
   get queuedBytes(): number {
-    return this.out.offset;
+    return this.out?.offset ?? 0;
   }
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    this.pending.push(chunk);
+    this.active = true;
+    // A one-element array when nothing is pending: an array grown by push keeps room for 16.
+    if (this.pending.length === 0) this.pending = [chunk];
+    else this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     // Every frame this chunk completes arrived now: one clock reading for all of them.
     const arrivedAt = elapsedMs();
@@ -239,7 +317,7 @@ export class Connection implements ClientHandle {
 
   /** Output queued for this client and not yet taken by the kernel. */
   private unreadOutput(): number {
-    return this.socket.writableLength + this.out.offset + this.segmentBytes;
+    return this.socket.writableLength + (this.out?.offset ?? 0) + this.segmentBytes;
   }
 
   /** One frame, read at `arrivedAt` (elapsedMs), the start of its request's latency. */
@@ -303,7 +381,7 @@ export class Connection implements ClientHandle {
     this.updateReading();
     server.connect(this, req, (o) => {
       if (this.state === 'closed') return;
-      const w = this.out;
+      const w = this.writer();
       const start = w.startFrame();
       writeConnectResponse(w, {
         protocolVersion: 0,
@@ -323,8 +401,8 @@ export class Connection implements ClientHandle {
       this.sessionId = o.sessionId;
       this.sessionTimeout = o.timeout;
       this.state = 'open';
-      // ZooKeeper drops a connection that stays silent for the whole session timeout.
-      this.socket.setTimeout(o.timeout, () => this.close('no traffic within the session timeout'));
+      // ZooKeeper drops a connection that stays silent for the whole session timeout (see sweep).
+      this.active = true;
       this.host.log.info({ client: this.describe(), session: hex(o.sessionId), timeout: o.timeout }, 'session established');
       this.updateReading();
     }, arrivedAt);
@@ -346,7 +424,7 @@ export class Connection implements ClientHandle {
     this.requestDone();
     if (this.state === 'closed') return;
     if (zxid > this.lastZxid) this.lastZxid = zxid;
-    const w = this.out;
+    const w = this.writer();
     const start = w.startFrame();
     w.int(xid);
     w.longNumber(zxid);
@@ -371,14 +449,14 @@ export class Connection implements ClientHandle {
     const t = new JuteWriter(128);
     tail(t);
     const tailBytes = t.bytes();
-    const w = this.out;
+    const w = this.writer();
     // xid, zxid, err, the buffer's length, the buffer, the tail: the frame's length is known up front.
     w.int(20 + data.length + tailBytes.length);
     w.int(xid);
     w.longNumber(zxid);
     w.int(0);
     w.int(data.length);
-    this.segments.push(w.buf.subarray(this.segmentStart, w.offset), data);
+    (this.segments ??= []).push(w.buf.subarray(this.segmentStart, w.offset), data);
     this.segmentBytes += data.length;
     this.segmentStart = w.offset;
     w.raw(tailBytes);
@@ -388,7 +466,7 @@ export class Connection implements ClientHandle {
 
   sendEvent(type: number, state: number, path: string): void {
     if (this.state === 'closed') return;
-    const w = this.out;
+    const w = this.writer();
     const start = w.startFrame();
     w.int(Xid.notification);
     w.longNumber(-1);
@@ -417,9 +495,9 @@ export class Connection implements ClientHandle {
       'client does not read its replies: unread output passed zkts.maxUnreadOutputBytes, closing connection',
     );
     this.state = 'closed';
-    this.out = new JuteWriter();
+    this.out = undefined;
     this.spare = undefined;
-    this.segments = [];
+    this.segments = undefined;
     this.segmentBytes = 0;
     this.segmentStart = 0;
     this.socket.destroy();
@@ -476,15 +554,16 @@ export class Connection implements ClientHandle {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.out.offset === 0 || this.socket.destroyed) return;
     const batch = this.out;
+    if (batch === undefined || batch.offset === 0 || this.socket.destroyed) return;
+    this.active = true;
     const bytes = batch.bytes().subarray(this.segmentStart);
     const segments = this.segments;
-    this.segments = [];
+    this.segments = undefined;
     this.segmentBytes = 0;
     this.segmentStart = 0;
-    this.out = this.spare ?? new JuteWriter(Math.min(Math.max(IDLE_OUTPUT_BYTES, 2 * bytes.length), 1 << 20));
-    this.spare = undefined;
+    this.out = undefined;
+    this.nextOutputBytes = Math.min(Math.max(IDLE_OUTPUT_BYTES, 2 * bytes.length), 1 << 20);
     // Once written, the buffer serves a later turn: a fresh one per turn is external memory
     // that V8 answers with frequent full GCs. One that grew large (a big value) is let go.
     const reuse = (err?: Error | null) => {
@@ -493,11 +572,13 @@ export class Connection implements ClientHandle {
       this.spare = batch;
     };
     // Large values go out as they are, in one writev with the rest of the turn's output.
-    if (segments.length > 0) this.socket.cork();
-    for (const seg of segments) this.socket.write(seg);
+    if (segments) {
+      this.socket.cork();
+      for (const seg of segments) this.socket.write(seg);
+    }
     // Backpressure: stop reading from a client that does not read its replies.
     const ok = this.socket.write(bytes, reuse);
-    if (segments.length > 0) this.socket.uncork();
+    if (segments) this.socket.uncork();
     // Blocked until 'drain' when the socket's buffer is full; free again once it took this turn's output.
     if (ok === this.writeBlocked) {
       this.writeBlocked = !ok;
@@ -531,15 +612,10 @@ export class Connection implements ClientHandle {
     return this.clientSentReadOnly === true;
   }
 
-  handshakeTimeout(ms: number): void {
-    setTimeout(() => {
-      if (this.state === 'handshake') this.close('no handshake in time');
-    }, ms).unref();
-  }
 }
 
 /** "::ffff:127.0.0.1" -> "127.0.0.1": the ip scheme compares plain IPv4 text. */
-function normalizeAddress(addr: string): string {
+export function normalizeAddress(addr: string): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.substring(7) : addr;
 }
 

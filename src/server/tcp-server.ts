@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { records } from '../jute/index.js';
 import { addAuthId, digestId, registerAuthProvider, skipAclChecks } from './auth.js';
 import type { ServerConfig } from './config.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection, normalizeAddress, type ConnectionHost } from './connection.js';
 import { answerFourLetter } from './four-letter-commands.js';
 import { FOUR_LETTER_CODES } from './four-letter.js';
 import { join } from 'node:path';
@@ -18,6 +18,10 @@ import { ZkServer } from './zk-server.js';
 import { securePortOptions, type SecurePortOptions } from './tls.js';
 import { x509Identity, x509Provider } from './x509-auth.js';
 import { recoveryProgress } from './progress.js';
+import { elapsedMs } from './server-stats.js';
+
+/** How often every connection's idle and handshake deadlines are checked (Connection.sweep). */
+const SWEEP_INTERVAL_MS = 500;
 
 /** The runtime around ZkServer: the TCP listener, per-IP connection limits, timers, auth. */
 export class ZkTcpServer implements ConnectionHost {
@@ -38,6 +42,7 @@ export class ZkTcpServer implements ConnectionHost {
   private readonly sasl: SaslAuthenticator;
   private tickTimer: NodeJS.Timeout | undefined;
   private containerTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private failing = false;
   /** The admin server and the metrics endpoint, when configured (started with the client port). */
   endpoints: HttpEndpoints | undefined;
@@ -181,12 +186,20 @@ export class ZkTcpServer implements ConnectionHost {
     this.scheduleTick();
     this.containerTimer = setInterval(() => this.guardedTimer('container and TTL check', () => this.server.checkContainers()), this.config.containerCheckIntervalMs);
     this.containerTimer.unref();
+    this.sweepTimer = setInterval(() => this.guardedTimer('connection sweep', () => this.sweepConnections()), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
   }
 
   private stopTimers(): void {
     if (this.tickTimer) clearTimeout(this.tickTimer);
     if (this.containerTimer) clearInterval(this.containerTimer);
-    this.tickTimer = this.containerTimer = undefined;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.tickTimer = this.containerTimer = this.sweepTimer = undefined;
+  }
+
+  private sweepConnections(): void {
+    const now = elapsedMs();
+    for (const c of this.connections) c.sweep(now);
   }
 
   /** A quorum peer now leads or follows: clients are served by `server`. */
@@ -263,27 +276,25 @@ export class ZkTcpServer implements ConnectionHost {
       socket.on('data', firstData);
       return;
     }
-    const ip = socket.remoteAddress ?? '';
+    const ip = normalizeAddress(socket.remoteAddress ?? '');
     const count = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientCnxns > 0 && count >= this.config.maxClientCnxns) {
       this.log.warn({ ip, limit: this.config.maxClientCnxns }, 'too many connections from one address (maxClientCnxns)');
       socket.destroy();
       return;
     }
+    // Counted down by forget(), when the connection closes (its remoteAddress is this `ip`).
     this.perIp.set(ip, count + 1);
-    socket.once('close', () => {
-      const n = (this.perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, n);
-    });
     const conn = new Connection(socket, this, this.config.juteMaxBuffer);
     for (const id of this.certificateIds.get(socket) ?? []) addAuthId(conn.ids, id.scheme, id.id);
     this.connections.add(conn);
-    conn.handshakeTimeout(10_000);
   }
 
   forget(conn: Connection): void {
     this.connections.delete(conn);
+    const n = (this.perIp.get(conn.remoteAddress) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(conn.remoteAddress);
+    else this.perIp.set(conn.remoteAddress, n);
   }
 
   fourLetter(word: string): string {
@@ -348,6 +359,7 @@ export class ZkTcpServer implements ConnectionHost {
   private async stopServing(): Promise<void> {
     if (this.tickTimer) clearTimeout(this.tickTimer);
     if (this.containerTimer) clearInterval(this.containerTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.purgeTimer) clearInterval(this.purgeTimer);
     for (const c of this.connections) c.close('server shutting down');
     for (const socket of this.waiting.keys()) socket.destroy();

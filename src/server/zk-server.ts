@@ -33,7 +33,7 @@ import { firstSessionId, sessionPassword } from './session-ids.js';
 export interface Session {
   id: bigint;
   timeout: number;
-  passwd: Buffer;
+  /** The password is not kept: sessionPassword(id) derives it again (a Buffer per session cost ~120 bytes). */
   client: ClientHandle | undefined;
   closing: boolean;
 }
@@ -173,7 +173,7 @@ export class ZkServer {
     this.pending = new ChangeView(this.tree);
     this.expiry = new SessionExpiry(config.tickTime, now());
     for (const [id, timeout] of this.tree.sessions) {
-      this.sessions.set(id, { id, timeout, passwd: sessionPassword(id), client: undefined, closing: false });
+      this.sessions.set(id, { id, timeout, client: undefined, closing: false });
       this.expiry.touch(id, timeout, now());
     }
     this.nextSessionId = firstSessionId(config.myid ?? 0, now());
@@ -232,7 +232,7 @@ export class ZkServer {
     if (this.localSessions) return this.connectReadOnly(client, req, timeout, done, arrivedAt, this.localSessions);
     if (req.sessionId !== 0n) {
       const session = this.sessions.get(req.sessionId);
-      const valid = session !== undefined && !session.closing && req.passwd !== null && session.passwd.equals(req.passwd);
+      const valid = session !== undefined && !session.closing && req.passwd !== null && sessionPassword(session.id).equals(req.passwd);
       if (!valid || !session) {
         done({ ok: false, sessionId: 0n, timeout: 0, passwd: Buffer.alloc(16) });
         return;
@@ -241,7 +241,7 @@ export class ZkServer {
         if (session.client && session.client !== client) session.client.close('session moved to a new connection');
         session.client = client;
         this.expiry.touch(session.id, session.timeout, this.now());
-        done({ ok: true, sessionId: session.id, timeout, passwd: session.passwd });
+        done({ ok: true, sessionId: session.id, timeout, passwd: sessionPassword(session.id) });
       };
       if (this.replication?.role === 'follower') {
         this.replication.revalidate(session.id, session.timeout, (ok) => (ok ? attach() : done({ ok: false, sessionId: 0n, timeout: 0, passwd: Buffer.alloc(16) })));
@@ -253,12 +253,12 @@ export class ZkServer {
     }
     const id = this.nextSessionId;
     this.nextSessionId = BigInt.asIntN(64, this.nextSessionId + 1n);
-    const session: Session = { id, timeout, passwd: sessionPassword(id), client, closing: false };
+    const session: Session = { id, timeout, client, closing: false };
     this.sessions.set(id, session);
     this.outstandingRequests++;
     const created = () => {
       this.outstandingRequests--;
-      done({ ok: true, sessionId: id, timeout, passwd: session.passwd });
+      done({ ok: true, sessionId: id, timeout, passwd: sessionPassword(id) });
       this.answered(client, 0, arrivedAt, true);
     };
     if (this.replication?.role === 'follower') {
@@ -282,19 +282,19 @@ export class ZkServer {
   ): void {
     if (req.sessionId !== 0n) {
       const session = this.sessions.get(req.sessionId);
-      if (!session || session.closing || req.passwd === null || !session.passwd.equals(req.passwd)) {
+      if (!session || session.closing || req.passwd === null || !sessionPassword(session.id).equals(req.passwd)) {
         done({ ok: false, sessionId: 0n, timeout: 0, passwd: Buffer.alloc(16) });
         return;
       }
       if (session.client && session.client !== client) session.client.close('session moved to a new connection');
       session.client = client;
       if (local.has(session.id)) this.expiry.touch(session.id, session.timeout, this.now());
-      done({ ok: true, sessionId: session.id, timeout, passwd: session.passwd });
+      done({ ok: true, sessionId: session.id, timeout, passwd: sessionPassword(session.id) });
       return;
     }
     const id = this.nextSessionId;
     this.nextSessionId = BigInt.asIntN(64, this.nextSessionId + 1n);
-    this.sessions.set(id, { id, timeout, passwd: sessionPassword(id), client, closing: false });
+    this.sessions.set(id, { id, timeout, client, closing: false });
     local.add(id);
     this.expiry.touch(id, timeout, this.now());
     done({ ok: true, sessionId: id, timeout, passwd: sessionPassword(id) });
@@ -436,7 +436,7 @@ export class ZkServer {
   /** Keeps the session table of a follower as the leader's: sessions made or ended elsewhere too. */
   private followSessionTxn(txn: Txn): void {
     if (txn.body.type === OpCode.createSession && !this.sessions.has(txn.sessionId)) {
-      this.sessions.set(txn.sessionId, { id: txn.sessionId, timeout: txn.body.txn.timeOut, passwd: sessionPassword(txn.sessionId), client: undefined, closing: false });
+      this.sessions.set(txn.sessionId, { id: txn.sessionId, timeout: txn.body.txn.timeOut, client: undefined, closing: false });
     } else if (txn.body.type === OpCode.closeSession) {
       const s = this.sessions.get(txn.sessionId);
       this.sessions.delete(txn.sessionId);
@@ -453,7 +453,7 @@ export class ZkServer {
     const session = this.sessions.get(req.sessionId);
     if (req.type === OpCode.createSession) {
       const timeout = req.body.length >= 4 ? req.body.readInt32BE(0) : this.config.tickTime * 2;
-      if (!session) this.sessions.set(req.sessionId, { id: req.sessionId, timeout, passwd: sessionPassword(req.sessionId), client: undefined, closing: false });
+      if (!session) this.sessions.set(req.sessionId, { id: req.sessionId, timeout, client: undefined, closing: false });
       this.owners.set(req.sessionId, from);
       this.createSession(req.sessionId, timeout, () => {});
       return;

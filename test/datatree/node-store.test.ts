@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteArena } from '../../src/datatree/byte-arena.js';
 import { NO_NODE, NodeStore, ROOT, TreeWalk, type NodeFields } from '../../src/datatree/index.js';
+import type { SnapshotRow } from '../../src/datatree/node-store.js';
 
 interface ModelNode {
   data: string | null;
@@ -58,7 +59,7 @@ function walkAll(store: NodeStore): Map<string, ModelNode> {
   while (walk.next()) {
     const path = walk.pathString();
     const data = walk.row.data;
-    seen.set(path, { data: data === null ? null : data.toString('utf8'), version: walk.row.version, czxid: walk.row.czxid, children: store.snapshotChildren(walk.id).map((c) => store.name(c)) });
+    seen.set(path, { data: data === null ? null : data.toString('utf8'), version: walk.row.version, czxid: walk.row.czxid, children: Array.from(store.snapshotChildren(walk.id), (c) => store.name(c)) });
   }
   return seen;
 }
@@ -208,8 +209,8 @@ describe('NodeStore', () => {
     expect(store.lookup('/x')).toBe(NO_NODE);
   });
 
-  it('holds names longer than an arena chunk (jute.maxbuffer can be raised past 1 MiB)', () => {
-    const store = new NodeStore();
+  it('holds names longer than an arena chunk (jute.maxbuffer can be raised past the chunk size)', () => {
+    const store = new NodeStore(1 << 20);
     const small = store.addChildNamed(ROOT, 'a', fields(1), Buffer.from('x'));
     const long = 'n'.repeat(3 * 1024 * 1024 + 5);
     const id = store.addChildNamed(ROOT, long, fields(2), Buffer.from('v'));
@@ -243,5 +244,27 @@ describe('NodeStore', () => {
     store.endSnapshot();
     expect([...walkAll(store).keys()]).toEqual(['/', '/a', '/a/c']);
     expect(store.data(a)!.toString()).toBe('new');
+  });
+
+  it('keeps each row\'s aversion (a Map beside the columns) through setACL, snapshots and row reuse', () => {
+    const store = new NodeStore();
+    const a = store.addChildNamed(ROOT, 'a', fields(1), null);
+    const b = store.addChildNamed(ROOT, 'b', { ...fields(2), aversion: 5 }, null);
+    expect([store.aversion(a), store.aversion(b), store.aversion(ROOT)]).toEqual([0, 5, 0]);
+    store.setAcl(a, 7, 3);
+    expect(store.aversion(a)).toBe(3);
+    store.beginSnapshot(2);
+    store.setAversion(a, 4);
+    const row = {} as SnapshotRow;
+    store.fillSnapshotRow(a, row);
+    expect(row.aversion).toBe(3);
+    expect(store.aversion(a)).toBe(4);
+    store.endSnapshot();
+    store.setAversion(a, 0);
+    expect(store.aversion(a)).toBe(0);
+    store.remove(b);
+    // The freed row is reused (last freed first): it must not inherit b's aversion.
+    expect(store.addChildNamed(ROOT, 'c', fields(3), null)).toBe(b);
+    expect(store.aversion(b)).toBe(0);
   });
 });
