@@ -7,13 +7,14 @@
 import { EventEmitter, once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { JuteWriter, OpCode, Xid, writeConnectRequest } from '../../src/jute/index.js';
+import { OpCode, Xid, writeConnectRequest } from '../../src/jute/index.js';
 import pino from 'pino';
 import { Connection, HANDSHAKE_TIMEOUT_MS, type ConnectionHost } from '../../src/server/connection.js';
 import { defaultConfig } from '../../src/server/index.js';
 import { elapsedMs } from '../../src/server/server-stats.js';
 import type { ZkServer } from '../../src/server/zk-server.js';
 import { startInProcess } from './harness.js';
+import { frame } from '../support/wire.js';
 
 let stop: (() => Promise<void>) | undefined;
 const sockets: Socket[] = [];
@@ -22,14 +23,6 @@ afterEach(async () => {
   await stop?.();
   stop = undefined;
 });
-
-function frame(body: (w: JuteWriter) => void): Buffer {
-  const w = new JuteWriter();
-  const start = w.startFrame();
-  body(w);
-  w.finishFrame(start);
-  return Buffer.from(w.bytes());
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

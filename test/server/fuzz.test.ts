@@ -6,8 +6,9 @@
 import fc from 'fast-check';
 import { createConnection, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JuteReader, JuteWriter, OpCode, records, writeConnectRequest, readConnectResponse } from '../../src/jute/index.js';
+import { JuteReader, OpCode, records, writeConnectRequest, readConnectResponse } from '../../src/jute/index.js';
 import { startInProcess } from './harness.js';
+import { frame } from '../support/wire.js';
 
 let srv: Awaited<ReturnType<typeof startInProcess>>;
 beforeAll(async () => {
@@ -36,14 +37,6 @@ function collectUntilClose(s: Socket, ms = 3000): Promise<{ data: Buffer; closed
     });
     s.on('error', () => {});
   });
-}
-
-function frame(build: (w: JuteWriter) => void): Buffer {
-  const w = new JuteWriter();
-  const start = w.startFrame();
-  build(w);
-  w.finishFrame(start);
-  return Buffer.from(w.bytes());
 }
 
 const handshake = frame((w) =>

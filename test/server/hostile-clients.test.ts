@@ -14,6 +14,7 @@ import { rssBytes } from '../../src/bench/proc.js';
 import { ZkClient } from '../../src/client/index.js';
 import { AddWatchMode, ErrorCode, JuteReader, JuteWriter, OpCode, records, writeConnectRequest, type MultiOp } from '../../src/jute/index.js';
 import { REPO_ROOT } from '../support/servers.js';
+import { frame } from '../support/wire.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/server-child.mjs');
 const MB = 1024 * 1024;
@@ -68,15 +69,6 @@ async function startChild(settings: string[] = []): Promise<ChildServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** One frame: the 4-byte length, then what `body` writes. */
-function frame(body: (w: JuteWriter) => void): Buffer {
-  const w = new JuteWriter();
-  const start = w.startFrame();
-  body(w);
-  w.finishFrame(start);
-  return Buffer.from(w.bytes());
 }
 
 const CONNECT = frame((w) =>

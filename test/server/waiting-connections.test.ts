@@ -7,22 +7,15 @@
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { JuteReader, JuteWriter, OpCode, records, writeConnectRequest } from '../../src/jute/index.js';
+import { JuteReader, OpCode, records, writeConnectRequest } from '../../src/jute/index.js';
 import { startInProcess } from './harness.js';
+import { frame } from '../support/wire.js';
 
 let stop: (() => Promise<void>) | undefined;
 afterEach(async () => {
   await stop?.();
   stop = undefined;
 });
-
-function frame(body: (w: JuteWriter) => void): Buffer {
-  const w = new JuteWriter();
-  const start = w.startFrame();
-  body(w);
-  w.finishFrame(start);
-  return Buffer.from(w.bytes());
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
