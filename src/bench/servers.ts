@@ -76,19 +76,23 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
+/** Whether a TCP connection to 127.0.0.1:`port` succeeds now (the connection is closed at once). */
+export function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 /** Resolves once a TCP connection to 127.0.0.1:`port` succeeds, polling every `pollMs`; throws after `timeoutMs`. */
 export async function portOpen(port: number, timeoutMs: number, pollMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await connects(port)) return;
     if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, pollMs));
   }

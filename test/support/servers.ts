@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ZOOKEEPER_CLASSPATH, freePort, waitForSession } from '../../src/bench/servers.js';
+import { ZOOKEEPER_CLASSPATH, connects, freePort, waitForSession } from '../../src/bench/servers.js';
 
 // The benchmark's server launcher (src/bench/servers.ts) defines these; tests use the same ones.
 export { ZOOKEEPER_CLASSPATH, freePort, zookeeperAvailable } from '../../src/bench/servers.js';
@@ -44,15 +44,7 @@ async function waitForPort(port: number, child: ChildProcess, out: () => string,
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${out()}`);
-    const ok = await new Promise<boolean>((res) => {
-      const sock = createConnection({ port, host: '127.0.0.1' });
-      sock.once('connect', () => {
-        sock.destroy();
-        res(true);
-      });
-      sock.once('error', () => res(false));
-    });
-    if (ok) return;
+    if (await connects(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`server did not listen on ${port} within ${timeoutMs} ms:\n${out()}`);
