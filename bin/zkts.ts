@@ -175,6 +175,7 @@ program
   .option('--session-steps <list>', 'scale-sessions: idle sessions per step (default 100,1k,10k)')
   .option('--znode-steps <list>', 'scale-znodes: znodes per step, one growing tree (default 1k,10k,100k,1M)')
   .option('--watch-steps <list>', 'scale-watches: sessions watching one node per step (default 1k,10k)')
+  .option('--watch-count-steps <list>', 'scale-watch-count: data watches held by --sessions sessions per step (default 1k,10k,100k,1M)')
   .option('--rate-steps <list>', 'scale-load: offered setData/s per step, open loop (default 5k,10k,20k,40k)')
   .option('--client-addresses <n>', 'connect sessions from 127.0.0.1..127.0.0.n: one source address has ~28k ports (default 1)')
   .action(async (workloads: string[], opts: BenchCliOptions) => {

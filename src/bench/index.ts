@@ -39,6 +39,7 @@ export const DEFAULTS: BenchConfig & { rounds: number; prewarmMs: number } = {
   sessionSteps: [100, 1000, 10_000],
   znodeSteps: [1000, 10_000, 100_000, 1_000_000],
   watchSteps: [1000, 10_000],
+  watchCountSteps: [1000, 10_000, 100_000, 1_000_000],
   rateSteps: [5000, 10_000, 20_000, 40_000],
   rounds: 3,
   prewarmMs: 5000,
@@ -62,6 +63,7 @@ export const SMOKE: Partial<BenchConfig & { rounds: number; prewarmMs: number }>
   sessionSteps: [5, 20],
   znodeSteps: [50, 200],
   watchSteps: [5, 20],
+  watchCountSteps: [50, 200],
   rateSteps: [200, 500],
   rounds: 1,
   prewarmMs: 0,
@@ -106,6 +108,7 @@ export interface BenchCliOptions {
   sessionSteps?: string;
   znodeSteps?: string;
   watchSteps?: string;
+  watchCountSteps?: string;
   rateSteps?: string;
 }
 
@@ -161,6 +164,7 @@ export function buildConfig(o: BenchCliOptions): BenchConfig & { rounds: number;
   if (o.sessionSteps !== undefined) base.sessionSteps = parseSteps(o.sessionSteps, 'session-steps');
   if (o.znodeSteps !== undefined) base.znodeSteps = parseSteps(o.znodeSteps, 'znode-steps');
   if (o.watchSteps !== undefined) base.watchSteps = parseSteps(o.watchSteps, 'watch-steps');
+  if (o.watchCountSteps !== undefined) base.watchCountSteps = parseSteps(o.watchCountSteps, 'watch-count-steps');
   if (o.rateSteps !== undefined) base.rateSteps = parseSteps(o.rateSteps, 'rate-steps');
   if (o.prefix) base.prefix = o.prefix.replace(/\/$/, '');
   for (const k of ['sessions', 'outstanding', 'threads', 'rounds', 'keys', 'largeSessions', 'largeOutstanding', 'fanouts', 'connectConcurrency', 'kills'] as const) {
@@ -334,7 +338,7 @@ export async function runBenchCli(workloadNames: string[], o: BenchCliOptions): 
   );
   const curves = workloads.filter(isCurve);
   if (curves.length > 0) {
-    const steps: Record<Curve, number[]> = { 'scale-sessions': cfg.sessionSteps, 'scale-znodes': cfg.znodeSteps, 'scale-watches': cfg.watchSteps, 'scale-load': cfg.rateSteps };
+    const steps: Record<Curve, number[]> = { 'scale-sessions': cfg.sessionSteps, 'scale-znodes': cfg.znodeSteps, 'scale-watches': cfg.watchSteps, 'scale-watch-count': cfg.watchCountSteps, 'scale-load': cfg.rateSteps };
     header.push(`curve steps: ${curves.map((c) => `${c} ${steps[c].map(stepLabel).join(',')} (${STEP_OF[c]})`).join('; ')}${cfg.clientAddresses > 1 ? `; sessions from 127.0.0.1-${cfg.clientAddresses}` : ''}`);
   }
   header.push(`bench process CPU over everything: ${ownCpu.pct().toFixed(0)}% of one core (per-run figures in 'client CPU %')`);

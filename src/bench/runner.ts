@@ -8,7 +8,7 @@
  * (performance.timeOrigin + performance.now()), comparable between threads.
  */
 import { ZkClient, type RawReply } from '../client/index.js';
-import { EventType, JuteWriter, KeeperError, OpCode, errorName } from '../jute/index.js';
+import { ErrorCode, EventType, JuteWriter, KeeperError, OpCode, errorName } from '../jute/index.js';
 import { Rng, Samples } from './stats.js';
 
 export interface HostPort {
@@ -29,7 +29,7 @@ export interface RunnerSpec {
   localAddresses?: string[];
 }
 
-export type LoadKind = 'read' | 'write' | 'mixed' | 'create-delete' | 'large-read' | 'large-write' | 'populate';
+export type LoadKind = 'read' | 'write' | 'mixed' | 'create-delete' | 'large-read' | 'large-write' | 'populate' | 'watch-arm';
 
 export interface LoadParams {
   kind: LoadKind;
@@ -43,7 +43,10 @@ export interface LoadParams {
   startAt?: number;
   warmupMs?: number;
   durationMs?: number;
-  /** Counted runs (populate): znodes from..count-1, znode i created by global session (i - from) % totalSessions. */
+  /**
+   * Counted runs (populate, watch-arm): znodes from..count-1, znode i created (or watched) by global
+   * session (i - from) % totalSessions.
+   */
   count?: number;
   from?: number;
   /**
@@ -97,6 +100,10 @@ export function popDir(prefix: string): string {
 }
 export function popPath(prefix: string, i: number): string {
   return `${popDir(prefix)}/${i}`;
+}
+/** The paths watch-arm watches: znodes that do not exist, so that a watch costs no znode. */
+export function watchedPath(prefix: string, i: number): string {
+  return `${prefix}/watched/${i}`;
 }
 
 /** Encodes one request body once, so that the hot loop only copies bytes. */
@@ -196,6 +203,18 @@ function opSource(p: LoadParams, prefix: string, g: number): (n: number) => Op |
         return { type: OpCode.create, body: (w) => (w.ustring(path), put(w, tail)) };
       };
     }
+    case 'watch-arm': {
+      // exists(path, watch) on a missing znode: NONODE, and a data watch that fires when it is created.
+      const total = p.totalSessions!;
+      const count = p.count!;
+      const from = p.from ?? 0;
+      return (n) => {
+        const i = from + g + n * total;
+        if (i >= count) return undefined;
+        const path = watchedPath(prefix, i);
+        return { type: OpCode.exists, body: (w) => (w.ustring(path), w.bool(true)) };
+      };
+    }
   }
 }
 
@@ -280,6 +299,7 @@ export class Runner {
     const done = new Promise<void>((r) => (finish = r));
 
     const paced = p.rate !== undefined;
+    const armsWatches = p.kind === 'watch-arm';
     /** Paced mode: per session, sends one request due at time t; false when it may not (capped, or over). */
     const pacedSessions: { send: (due: number) => boolean; idle: () => void }[] = [];
     let pacing = paced;
@@ -315,7 +335,8 @@ export class Runner {
         const t0 = starts[head]!;
         head = head + 1 === W ? 0 : head + 1;
         inflight--;
-        if (e || reply!.header.err !== 0) {
+        // watch-arm's exists on a missing znode answers NONODE, having set its watch.
+        if (e || (reply!.header.err !== 0 && !(armsWatches && reply!.header.err === ErrorCode.NONODE))) {
           const name = codeName(e, reply);
           errors[name] = (errors[name] ?? 0) + 1;
           if (e) {

@@ -6,7 +6,7 @@
 import { maxFileDescriptorCount } from '../server/process-fds.js';
 import { rssBytes } from './proc.js';
 import type { ManagedServer } from './servers.js';
-import { populate, sessions, timed, watch, type BenchConfig, type Curve, type Figure, type RunResult, type Target } from './workloads.js';
+import { holdWatches, populate, sessions, timed, watch, type BenchConfig, type Curve, type Figure, type RunResult, type Target } from './workloads.js';
 import { addCounts } from './stats.js';
 import { popDir } from './runner.js';
 
@@ -15,6 +15,7 @@ export const STEP_OF: Record<Curve, string> = {
   'scale-sessions': 'idle sessions',
   'scale-znodes': 'znodes of --value-size bytes',
   'scale-watches': 'sessions watching one node',
+  'scale-watch-count': 'data watches held by --sessions sessions',
   'scale-load': 'offered setData/s (open loop)',
 };
 
@@ -127,6 +128,56 @@ async function watchCurve(t: Target, cfg: BenchConfig, round: number): Promise<R
   return out;
 }
 
+/**
+ * One fresh server holds more and more data watches (on missing znodes, so no znode is made and
+ * none fires): at each step, its RSS per watch since before the first one, how fast they were set,
+ * then closed-loop setData and getData on the data nodes, which nobody watches: what a large watch
+ * table costs every other request (memory, and major GCs on zkts's JS heap).
+ */
+async function watchCountCurve(t: Target, cfg: BenchConfig, round: number, fresh?: () => ManagedServer): Promise<RunResult[]> {
+  if (t.kind === 'ceiling') return skipped('scale-watch-count', t, round, 'the ceiling server keeps no watches');
+  return withServer(t, fresh, (ft) =>
+    holdWatches(ft, cfg, `${cfg.prefix}/wc${round}-${Date.now().toString(36)}`, async (armWatches) => {
+      const out: RunResult[] = [];
+      // The data nodes made and the heap grown by one write and read run first, not charged to the watches.
+      await timed(ft, 'write', cfg, round);
+      await timed(ft, 'read', cfg, round);
+      const before = ft.pid ? rssBytes(ft.pid) : undefined;
+      let have = 0;
+      for (const n of cfg.watchCountSteps) {
+        const armed = await armWatches(n, have);
+        have = n;
+        const rss = ft.pid ? rssBytes(ft.pid) : undefined;
+        const write = await timed(ft, 'write', cfg, round);
+        const read = await timed(ft, 'read', cfg, round);
+        const pick = (r: RunResult, name: string, as: string): Figure[] => r.figures.filter((f) => f.name === name).map((f) => ({ ...f, name: as }));
+        const errors: Record<string, number> = { ...armed.errors };
+        for (const r of [write, read]) addCounts(errors, r.errors);
+        out.push({
+          workload: 'scale-watch-count',
+          target: t.name,
+          round,
+          params: { step: n, stepOf: STEP_OF['scale-watch-count'], watchesSet: armed.set, sessions: cfg.sessions, outstanding: cfg.outstanding, durationS: cfg.durationMs / 1000 },
+          errors,
+          errorCount: Object.values(errors).reduce((a, b) => a + b, 0),
+          figures: [
+            ...(rss !== undefined && before !== undefined ? [{ name: 'RSS per watch B', value: (rss - before) / n, better: 'down' as const }] : []),
+            { name: 'watches set/s', value: armed.set / armed.seconds, better: 'up' },
+            ...pick(write, 'ops/s', 'setData ops/s'),
+            ...pick(write, 'p99 ms', 'setData p99 ms'),
+            ...pick(write, 'p999 ms', 'setData p999 ms'),
+            ...pick(read, 'ops/s', 'getData ops/s'),
+            ...pick(read, 'p99 ms', 'getData p99 ms'),
+            ...pick(read, 'p999 ms', 'getData p999 ms'),
+          ],
+          ...(rss !== undefined ? { extra: { rssMB: Math.round(rss / 2 ** 20), emptyRssMB: Math.round((before ?? 0) / 2 ** 20) } } : {}),
+        });
+      }
+      return out;
+    }),
+  );
+}
+
 /** write-paced at each offered rate: latency from each request's scheduled time, at equal load on every server. */
 async function loadCurve(t: Target, cfg: BenchConfig, round: number): Promise<RunResult[]> {
   const out: RunResult[] = [];
@@ -143,6 +194,8 @@ export function runCurve(c: Curve, t: Target, cfg: BenchConfig, round: number, f
       return znodeCurve(t, cfg, round, fresh);
     case 'scale-watches':
       return watchCurve(t, cfg, round);
+    case 'scale-watch-count':
+      return watchCountCurve(t, cfg, round, fresh);
     case 'scale-load':
       return loadCurve(t, cfg, round);
   }

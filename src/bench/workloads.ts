@@ -15,7 +15,7 @@ import { createRunners, type RunnerHandle } from './worker.js';
 export const WORKLOADS = ['read', 'write', 'mixed', 'create-delete', 'read-paced', 'write-paced', 'large-read', 'large-write', 'watch', 'sessions', 'populate', 'restart', 'failover'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 /** The scale curves (scale.ts): a workload repeated at growing sizes; only run when named. */
-export const CURVES = ['scale-sessions', 'scale-znodes', 'scale-watches', 'scale-load'] as const;
+export const CURVES = ['scale-sessions', 'scale-znodes', 'scale-watches', 'scale-watch-count', 'scale-load'] as const;
 export type Curve = (typeof CURVES)[number];
 
 export interface BenchConfig {
@@ -46,10 +46,11 @@ export interface BenchConfig {
   kills: number;
   /** Sessions connect from 127.0.0.1 .. 127.0.0.<clientAddresses> (loopback targets; 1: the default source). */
   clientAddresses: number;
-  /** The steps of the scale curves: idle sessions, znodes, watching sessions, offered setData/s. */
+  /** The steps of the scale curves: idle sessions, znodes, watching sessions, watches held, offered setData/s. */
   sessionSteps: number[];
   znodeSteps: number[];
   watchSteps: number[];
+  watchCountSteps: number[];
   rateSteps: number[];
 }
 
@@ -175,6 +176,37 @@ async function connectAll(runners: RunnerHandle[], errors: Record<string, number
 
 async function closeAll(runners: RunnerHandle[], errors: Record<string, number>): Promise<void> {
   for (const e of await Promise.all(runners.map((r) => r.close()))) addCounts(errors, e);
+}
+
+/** Data watches armed by `armWatches`: how many answered, and how long it took. */
+export interface Armed {
+  set: number;
+  seconds: number;
+  errors: Record<string, number>;
+}
+
+/**
+ * Opens cfg.sessions sessions that hold data watches for as long as `f` runs: `armWatches(count,
+ * from)` sets watches on the missing znodes from..count-1 under `prefix` (exists with watch, spread
+ * over the sessions, cfg.outstanding in flight each). Nothing ever creates them, so no watch fires.
+ */
+export async function holdWatches<T>(t: Target, cfg: BenchConfig, prefix: string, f: (armWatches: (count: number, from: number) => Promise<Armed>) => Promise<T>): Promise<T> {
+  const connectErrors: Record<string, number> = {};
+  const runners = createRunners(runnerBase(t, cfg, prefix), cfg.sessions, cfg.threads);
+  return withRunners(runners, async () => {
+    await connectAll(runners, connectErrors);
+    return f(async (count, from) => {
+      const errors: Record<string, number> = { ...connectErrors };
+      for (const k of Object.keys(connectErrors)) delete connectErrors[k];
+      const results = await Promise.all(
+        runners.map((r) => r.load({ kind: 'watch-arm', outstanding: cfg.outstanding, keys: 0, valueSize: 0, largeSize: 0, runTag: '', count, from, totalSessions: cfg.sessions })),
+      );
+      for (const r of results) addCounts(errors, r.errors);
+      const set = results.reduce((a, r) => a + r.ops, 0);
+      const seconds = (Math.max(...results.map((r) => r.lastReply)) - Math.min(...results.map((r) => r.firstSend))) / 1000;
+      return { set, seconds, errors };
+    });
+  });
 }
 
 /**

@@ -123,7 +123,7 @@ describe.skipIf(skipWithout(DIST))('zkts bench --smoke', () => {
 
   test('the scale curves on zkts and the ceiling: a run per step, sessions from two loopback addresses, a chart per curve', async () => {
     const chart = join(mkdtempSync(join(tmpdir(), 'zkts-bench-chart-')), 'scale.svg');
-    const curves = ['scale-sessions', 'scale-znodes', 'scale-watches', 'scale-load'];
+    const curves = ['scale-sessions', 'scale-znodes', 'scale-watches', 'scale-watch-count', 'scale-load'];
     const r = await bench(['--smoke', '--compare', '--servers', 'zkts,ceiling', '--client-addresses', '2', '--chart', chart, ...curves]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const { runs, summary } = jsonLines(r.stdout);
@@ -134,9 +134,13 @@ describe.skipIf(skipWithout(DIST))('zkts bench --smoke', () => {
     expect(steps('scale-sessions', 'zkts')).toEqual([5, 20]);
     expect(steps('scale-znodes', 'zkts')).toEqual([50, 200]);
     expect(steps('scale-watches', 'zkts')).toEqual([5, 20]);
+    expect(steps('scale-watch-count', 'zkts')).toEqual([50, 200]);
+    // Every exists() of a step answered (NONODE, with its watch set): 50, then 150 more.
+    const armed = runs.filter((x) => x.workload === 'scale-watch-count' && x.target === 'zkts').map((x) => (x as unknown as { params: { watchesSet: number } }).params.watchesSet);
+    expect(armed).toEqual([50, 150]);
     expect(steps('scale-load', 'zkts')).toEqual([200, 500]);
     expect(steps('scale-load', 'ceiling')).toEqual([200, 500]);
-    for (const w of ['scale-znodes', 'scale-watches']) expect(runs.find((x) => x.workload === w && x.target === 'ceiling')!.skipped).toBeDefined();
+    for (const w of ['scale-znodes', 'scale-watches', 'scale-watch-count']) expect(runs.find((x) => x.workload === w && x.target === 'ceiling')!.skipped).toBeDefined();
     const big = runs.find((x) => x.workload === 'scale-sessions' && x.target === 'zkts' && (x as unknown as { params: { connected: number } }).params.connected === 20);
     expect(big, 'all 20 sessions connected').toBeDefined();
     const tree = runs.filter((x) => x.workload === 'scale-znodes' && x.target === 'zkts');
