@@ -193,29 +193,29 @@ function opSource(p: LoadParams, prefix: string, g: number): (n: number) => Op |
     }
     case 'populate': {
       const tail = createTail(value);
-      const total = p.totalSessions!;
-      const count = p.count!;
-      const from = p.from ?? 0;
-      return (n) => {
-        const i = from + g + n * total;
-        if (i >= count) return undefined;
+      return counted(p, g, (i) => {
         const path = popPath(prefix, i);
         return { type: OpCode.create, body: (w) => (w.ustring(path), put(w, tail)) };
-      };
+      });
     }
-    case 'watch-arm': {
+    case 'watch-arm':
       // exists(path, watch) on a missing znode: NONODE, and a data watch that fires when it is created.
-      const total = p.totalSessions!;
-      const count = p.count!;
-      const from = p.from ?? 0;
-      return (n) => {
-        const i = from + g + n * total;
-        if (i >= count) return undefined;
+      return counted(p, g, (i) => {
         const path = watchedPath(prefix, i);
         return { type: OpCode.exists, body: (w) => (w.ustring(path), w.bool(true)) };
-      };
-    }
+      });
   }
+}
+
+/** A counted run's ops: op n of global session g is on item from + g + n * totalSessions, up to count. */
+function counted(p: LoadParams, g: number, op: (i: number) => Op): (n: number) => Op | undefined {
+  const total = p.totalSessions!;
+  const count = p.count!;
+  const from = p.from ?? 0;
+  return (n) => {
+    const i = from + g + n * total;
+    return i < count ? op(i) : undefined;
+  };
 }
 
 /**

@@ -58,6 +58,23 @@ async function withServer<T>(t: Target, fresh: (() => ManagedServer) | undefined
   }
 }
 
+/** Figure `name` of run r, renamed `as`. */
+function pick(r: RunResult, name: string, as: string): Figure[] {
+  return r.figures.filter((f) => f.name === name).map((f) => ({ ...f, name: as }));
+}
+
+/** Throughput and tails of a step's setData run and getData run. */
+function readWriteFigures(write: RunResult, read: RunResult): Figure[] {
+  return [
+    ...pick(write, 'ops/s', 'setData ops/s'),
+    ...pick(write, 'p99 ms', 'setData p99 ms'),
+    ...pick(write, 'p999 ms', 'setData p999 ms'),
+    ...pick(read, 'ops/s', 'getData ops/s'),
+    ...pick(read, 'p99 ms', 'getData p99 ms'),
+    ...pick(read, 'p999 ms', 'getData p999 ms'),
+  ];
+}
+
 /** Idle sessions: each step on a fresh server, so that memory freed by an earlier step does not hide the cost. */
 async function sessionCurve(t: Target, cfg: BenchConfig, round: number, fresh?: () => ManagedServer): Promise<RunResult[]> {
   const out: RunResult[] = [];
@@ -90,16 +107,10 @@ async function znodeCurve(t: Target, cfg: BenchConfig, round: number, fresh?: ()
       const keyed = { ...cfg, keys: n };
       const write = await timed(ft, 'write', keyed, round, popDir(prefix));
       const read = await timed(ft, 'read', keyed, round, popDir(prefix));
-      const pick = (r: RunResult, name: string, as: string): Figure[] => r.figures.filter((f) => f.name === name).map((f) => ({ ...f, name: as }));
       const figures: Figure[] = [
         ...(rss !== undefined && emptyRss !== undefined ? [{ name: 'RSS per znode B', value: (rss - emptyRss) / n, better: 'down' as const }] : []),
         ...pick(pop.result, 'creates/s', 'creates/s'),
-        ...pick(write, 'ops/s', 'setData ops/s'),
-        ...pick(write, 'p99 ms', 'setData p99 ms'),
-        ...pick(write, 'p999 ms', 'setData p999 ms'),
-        ...pick(read, 'ops/s', 'getData ops/s'),
-        ...pick(read, 'p99 ms', 'getData p99 ms'),
-        ...pick(read, 'p999 ms', 'getData p999 ms'),
+        ...readWriteFigures(write, read),
       ];
       const errors: Record<string, number> = {};
       for (const r of [pop.result, write, read]) addCounts(errors, r.errors);
@@ -150,7 +161,6 @@ async function watchCountCurve(t: Target, cfg: BenchConfig, round: number, fresh
         const rss = ft.pid ? rssBytes(ft.pid) : undefined;
         const write = await timed(ft, 'write', cfg, round);
         const read = await timed(ft, 'read', cfg, round);
-        const pick = (r: RunResult, name: string, as: string): Figure[] => r.figures.filter((f) => f.name === name).map((f) => ({ ...f, name: as }));
         const errors: Record<string, number> = { ...armed.errors };
         for (const r of [write, read]) addCounts(errors, r.errors);
         out.push({
@@ -163,12 +173,7 @@ async function watchCountCurve(t: Target, cfg: BenchConfig, round: number, fresh
           figures: [
             ...(rss !== undefined && before !== undefined ? [{ name: 'RSS per watch B', value: (rss - before) / n, better: 'down' as const }] : []),
             { name: 'watches set/s', value: armed.set / armed.seconds, better: 'up' },
-            ...pick(write, 'ops/s', 'setData ops/s'),
-            ...pick(write, 'p99 ms', 'setData p99 ms'),
-            ...pick(write, 'p999 ms', 'setData p999 ms'),
-            ...pick(read, 'ops/s', 'getData ops/s'),
-            ...pick(read, 'p99 ms', 'getData p99 ms'),
-            ...pick(read, 'p999 ms', 'getData p999 ms'),
+            ...readWriteFigures(write, read),
           ],
           ...(rss !== undefined ? { extra: { rssMB: Math.round(rss / 2 ** 20), emptyRssMB: Math.round((before ?? 0) / 2 ** 20) } } : {}),
         });
