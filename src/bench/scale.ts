@@ -6,7 +6,7 @@
 import { maxFileDescriptorCount } from '../server/process-fds.js';
 import { rssBytes } from './proc.js';
 import type { ManagedServer } from './servers.js';
-import { holdWatches, populate, sessions, timed, watch, type BenchConfig, type Curve, type Figure, type RunResult, type Target } from './workloads.js';
+import { errCount, holdWatches, populate, sessions, timed, watch, type BenchConfig, type Curve, type Figure, type RunResult, type Target } from './workloads.js';
 import { addCounts } from './stats.js';
 import { popDir } from './runner.js';
 
@@ -169,7 +169,7 @@ async function watchCountCurve(t: Target, cfg: BenchConfig, round: number, fresh
           round,
           params: { step: n, stepOf: STEP_OF['scale-watch-count'], watchesSet: armed.set, sessions: cfg.sessions, outstanding: cfg.outstanding, durationS: cfg.durationMs / 1000 },
           errors,
-          errorCount: Object.values(errors).reduce((a, b) => a + b, 0),
+          errorCount: errCount(errors),
           figures: [
             ...(rss !== undefined && before !== undefined ? [{ name: 'RSS per watch B', value: (rss - before) / n, better: 'down' as const }] : []),
             { name: 'watches set/s', value: armed.set / armed.seconds, better: 'up' },

@@ -7,7 +7,7 @@ import { ErrorCode, KeeperError, errorName } from '../jute/index.js';
 import type { BenchEnsemble } from './ensemble.js';
 import { measureFailover } from './failover.js';
 import { OwnCpu, ProcGroupSampler, ProcSampler, rssBytes, type ServerUsage } from './proc.js';
-import { dataPath, largePath, now, popPath, watchPath, type HostPort, type LoadKind, type LoadResult, type RunnerSpec } from './runner.js';
+import { dataPath, largePath, now, popPath, watchPath, type HostPort, type LoadKind, type LoadParams, type LoadResult, type RunnerSpec } from './runner.js';
 import { ManagedServer, type ServerKind } from './servers.js';
 import { addCounts, summarize, type LatencySummary } from './stats.js';
 import { createRunners, type RunnerHandle } from './worker.js';
@@ -97,7 +97,7 @@ export interface RunResult {
 
 const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 
-function errCount(errors: Record<string, number>): number {
+export function errCount(errors: Record<string, number>): number {
   return Object.values(errors).reduce((a, b) => a + b, 0);
 }
 
@@ -178,6 +178,18 @@ async function closeAll(runners: RunnerHandle[], errors: Record<string, number>)
   for (const e of await Promise.all(runners.map((r) => r.close()))) addCounts(errors, e);
 }
 
+/**
+ * A counted load (populate, watch-arm) on every runner: the replies that succeeded, the seconds
+ * from the first request sent to the last reply, and each runner's result. Errors go to `errors`.
+ */
+async function countedLoad(runners: RunnerHandle[], p: LoadParams, errors: Record<string, number>): Promise<{ ops: number; seconds: number; results: LoadResult[] }> {
+  const results = await Promise.all(runners.map((r) => r.load(p)));
+  for (const r of results) addCounts(errors, r.errors);
+  const ops = results.reduce((a, r) => a + r.ops, 0);
+  const seconds = (Math.max(...results.map((r) => r.lastReply)) - Math.min(...results.map((r) => r.firstSend))) / 1000;
+  return { ops, seconds, results };
+}
+
 /** Data watches armed by `armWatches`: how many answered, and how long it took. */
 export interface Armed {
   set: number;
@@ -189,22 +201,18 @@ export interface Armed {
  * Opens cfg.sessions sessions that hold data watches for as long as `f` runs: `armWatches(count,
  * from)` sets watches on the missing znodes from..count-1 under `prefix` (exists with watch, spread
  * over the sessions, cfg.outstanding in flight each). Nothing ever creates them, so no watch fires.
+ * Errors of the connects are reported with the first armWatches.
  */
 export async function holdWatches<T>(t: Target, cfg: BenchConfig, prefix: string, f: (armWatches: (count: number, from: number) => Promise<Armed>) => Promise<T>): Promise<T> {
-  const connectErrors: Record<string, number> = {};
+  let errors: Record<string, number> = {};
   const runners = createRunners(runnerBase(t, cfg, prefix), cfg.sessions, cfg.threads);
   return withRunners(runners, async () => {
-    await connectAll(runners, connectErrors);
+    await connectAll(runners, errors);
     return f(async (count, from) => {
-      const errors: Record<string, number> = { ...connectErrors };
-      for (const k of Object.keys(connectErrors)) delete connectErrors[k];
-      const results = await Promise.all(
-        runners.map((r) => r.load({ kind: 'watch-arm', outstanding: cfg.outstanding, keys: 0, valueSize: 0, largeSize: 0, runTag: '', count, from, totalSessions: cfg.sessions })),
-      );
-      for (const r of results) addCounts(errors, r.errors);
-      const set = results.reduce((a, r) => a + r.ops, 0);
-      const seconds = (Math.max(...results.map((r) => r.lastReply)) - Math.min(...results.map((r) => r.firstSend))) / 1000;
-      return { set, seconds, errors };
+      const mine = errors;
+      errors = {};
+      const { ops, seconds } = await countedLoad(runners, { kind: 'watch-arm', outstanding: cfg.outstanding, keys: 0, valueSize: 0, largeSize: 0, runTag: '', count, from, totalSessions: cfg.sessions }, mine);
+      return { set: ops, seconds, errors: mine };
     });
   });
 }
@@ -460,19 +468,14 @@ export async function populate(t: Target, cfg: BenchConfig, round: number, more?
     const sample = sampler(t);
     const cpu = new OwnCpu();
     sample?.start();
-    const results = await Promise.all(
-      runners.map((r) =>
-        r.load({ kind: 'populate', outstanding: cfg.outstanding, keys: 0, valueSize: cfg.valueSize, largeSize: 0, runTag: '', count: cfg.populate, from: more?.from ?? 0, totalSessions: cfg.sessions }),
-      ),
+    const { ops, seconds, results } = await countedLoad(
+      runners,
+      { kind: 'populate', outstanding: cfg.outstanding, keys: 0, valueSize: cfg.valueSize, largeSize: 0, runTag: '', count: cfg.populate, from: more?.from ?? 0, totalSessions: cfg.sessions },
+      errors,
     );
     const usage = sample?.stop();
     const clientCpu = cpu.pct();
     await closeAll(runners, errors);
-    for (const r of results) addCounts(errors, r.errors);
-    const ops = results.reduce((a, r) => a + r.ops, 0);
-    const first = Math.min(...results.map((r) => r.firstSend));
-    const last = Math.max(...results.map((r) => r.lastReply));
-    const seconds = (last - first) / 1000;
     const latencyMs = summarize(results.map((r) => r.latencies));
     const figures: Figure[] = [
       { name: 'creates/s', value: ops / seconds, better: 'up' },
