@@ -57,7 +57,12 @@ export class ProcSampler {
   private peak = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly pid: number) {}
+  constructor(readonly pid: number) {
+    // The tick rate comes from a child process (getconf) the first time: ask now, before the
+    // window, or that synchronous spawn stalls the load's own event loop at the window's start and
+    // shows as a latency spike of 10-20 ms in whichever run happens to be first.
+    ticksPerSecond();
+  }
 
   start(): void {
     this.cpu0 = cpuSeconds(this.pid) ?? 0;
