@@ -1,4 +1,11 @@
 const TWO_32 = 4294967296;
+/**
+ * Scratch for long(): a DataView converts a bigint to its 64-bit two's complement without making
+ * new bigints, where writeBigInt64BE and BigInt.asIntN allocate several per call (session ids and
+ * ephemeral owners are written for every write request; their garbage showed in GC pauses).
+ */
+const LONG_SCRATCH = new Uint8Array(8);
+const LONG_VIEW = new DataView(LONG_SCRATCH.buffer);
 const SURROGATE = /[\ud800-\udfff]/;
 
 /** Appends Jute primitives to one growing Buffer. */
@@ -27,7 +34,8 @@ export class JuteWriter {
 
   long(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+    LONG_VIEW.setBigInt64(0, v); // big-endian, modulo 2^64 as BigInt.asIntN(64, v)
+    this.buf.set(LONG_SCRATCH, this.offset);
     this.offset += 8;
   }
 
