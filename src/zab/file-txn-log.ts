@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Txn } from '../datatree/index.js';
 import { JuteWriter } from '../jute/index.js';
-import { mkdirDurable, nodeStorage, type Storage, type StorageFile } from '../storage/storage.js';
+import { mkdirDurable, nodeStorage, writeThenSync, type Storage, type StorageFile } from '../storage/storage.js';
 import type { TxnLog } from './txn-log.js';
 import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, logFileName, paddedFileSize, writeEncodedLogEntry, writeLogEntry } from './txn-log-file.js';
 
@@ -18,6 +18,8 @@ export interface FileTxnLogOptions {
   /** Called when a `durable` callback throws (a bug in what follows the log, not an IO error). */
   onCallbackError?(err: Error): void;
   metrics?: TxnLogMetrics;
+  /** Called after each batch's `durable` callbacks have run, with the number of txns in it. */
+  afterBatch?(txns: number): void;
 }
 
 /** What the log measures, for mntr (ZooKeeper's fsynctime and sync_processor_batch_size). */
@@ -108,30 +110,24 @@ export class FileTxnLog implements TxnLog {
         this.pending = this.spare ?? new JuteWriter(64 * 1024);
         this.spare = undefined;
         this.pendingCallbacks = [];
-        const file = await this.fileFor(firstZxid);
+        const file = this.file && !this.rollRequested ? this.file : await this.fileFor(firstZxid);
         const target = paddedFileSize(file.position, file.size, this.options.preAllocSize ?? DEFAULT_PREALLOC_SIZE);
         if (target !== file.size) {
           await file.handle.truncate(target); // preallocate with zeros, as ZooKeeper's FilePadding
           file.size = target;
         }
-        await file.handle.write(bytes, 0, bytes.length, file.position);
+        // A new file's directory entry is synced beside the batch's fdatasync (a second fsync in
+        // series would stall every write in flight at each log roll); the batch waits for both.
+        const dirSync = file.dirSync;
+        file.dirSync = undefined;
+        // One fdatasync covers the batch and, in a new file, its header and size.
+        const fsyncMs = await writeThenSync(file.handle, bytes, bytes.length, file.position, this.options.forceSync);
+        if (this.options.forceSync) this.options.metrics?.fsynced(Math.floor(fsyncMs));
+        if (dirSync) await dirSync;
         file.position += bytes.length;
         batch.offset = 0;
         // A batch far larger than usual (large values) does not keep its buffer.
         if (batch.buf.length <= 1 << 20) this.spare = batch;
-        if (this.options.forceSync) {
-          const t0 = performance.now();
-          // One fdatasync covers the batch and, in a new file, its header and size; the new file's
-          // directory entry is synced at the same time (a second fsync in series would stall
-          // every write in flight at each log roll).
-          const dirSync = file.dirSync;
-          file.dirSync = undefined;
-          await Promise.all([file.handle.datasync(), dirSync]);
-          this.options.metrics?.fsynced(Math.floor(performance.now() - t0));
-        } else if (file.dirSync) {
-          await file.dirSync;
-          file.dirSync = undefined;
-        }
         this.options.metrics?.flushed(callbacks.length);
         for (const cb of callbacks) {
           try {
@@ -141,6 +137,7 @@ export class FileTxnLog implements TxnLog {
             this.options.onCallbackError?.(e as Error);
           }
         }
+        this.options.afterBatch?.(callbacks.length);
       }
     } catch (e) {
       this.failed = e as Error;

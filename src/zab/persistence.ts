@@ -61,6 +61,7 @@ export class Persistence implements TxnLog {
       onFailure: options.onFailure,
       onCallbackError: (err) => options.log.error({ err: err.stack ?? err.message }, 'error after a txn was logged'),
       metrics: options.logMetrics,
+      afterBatch: (txns) => this.logged(txns),
     });
     this.nextSnapshotAt = this.randomizedThreshold();
   }
@@ -84,17 +85,18 @@ export class Persistence implements TxnLog {
   }
 
   append(txn: Txn, durable: () => void): void {
-    this.txnLog.append(txn, () => this.logged(durable));
+    this.txnLog.append(txn, durable);
   }
 
   /** As append, for a txn already encoded (a PROPOSAL's payload): logged as it is. */
   appendEncoded(zxid: number, payload: Buffer, durable: () => void): void {
-    this.txnLog.appendEncoded(zxid, payload, () => this.logged(durable));
+    this.txnLog.appendEncoded(zxid, payload, durable);
   }
 
-  private logged(durable: () => void): void {
-    durable();
-    if (++this.sinceSnapshot >= this.nextSnapshotAt && !this.snapshotting) this.startSnapshot();
+  /** A batch of `txns` is durable and their callbacks have run: time for a snapshot? */
+  private logged(txns: number): void {
+    this.sinceSnapshot += txns;
+    if (this.sinceSnapshot >= this.nextSnapshotAt && !this.snapshotting) this.startSnapshot();
   }
 
   private startSnapshot(): void {
