@@ -93,6 +93,8 @@ export class Connection implements ClientHandle {
   private readonly maxUnreadOutput: number;
   private state: State = 'handshake';
   private pending: Buffer[] = [];
+  /** Bytes of pending[0] already taken: frames are cut from it without re-slicing what is left. */
+  private headOffset = 0;
   private pendingBytes = 0;
   /**
    * This turn's output, made on first use (writer()) from the spare or at nextOutputBytes, and let
@@ -226,36 +228,60 @@ export class Connection implements ClientHandle {
     }
   }
 
+  /** The next `n` pending bytes: a view of the chunk they arrived in, or a copy when they span chunks. */
   private take(n: number): Buffer {
     const head = this.pending[0]!;
-    if (head.length >= n) {
-      const out = head.subarray(0, n);
-      if (head.length === n) this.pending.shift();
-      else this.pending[0] = head.subarray(n);
-      this.pendingBytes -= n;
-      return out;
+    const at = this.headOffset;
+    if (head.length - at >= n) {
+      this.consumed(head, n);
+      return head.subarray(at, at + n);
     }
     const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
+    for (let filled = 0; filled < n; ) {
       const b = this.pending[0]!;
-      const k = Math.min(b.length, n - filled);
-      b.copy(out, filled, 0, k);
+      const k = Math.min(b.length - this.headOffset, n - filled);
+      b.copy(out, filled, this.headOffset, this.headOffset + k);
       filled += k;
-      if (k === b.length) this.pending.shift();
-      else this.pending[0] = b.subarray(k);
+      this.consumed(b, k);
     }
-    this.pendingBytes -= n;
     return out;
   }
 
+  /** Drops the next `n` pending bytes (a frame's length, once read). */
+  private skip(n: number): void {
+    while (n > 0) {
+      const b = this.pending[0]!;
+      const k = Math.min(b.length - this.headOffset, n);
+      this.consumed(b, k);
+      n -= k;
+    }
+  }
+
+  /** `k` bytes of the head chunk `b` were taken; a chunk taken whole leaves the queue. */
+  private consumed(b: Buffer, k: number): void {
+    this.headOffset += k;
+    this.pendingBytes -= k;
+    if (this.headOffset === b.length) {
+      this.pending.shift();
+      this.headOffset = 0;
+    }
+  }
+
+  /** The next pending frame's length (4 bytes, big-endian), left pending. */
   private peekInt(): number {
     const head = this.pending[0]!;
-    if (head.length >= 4) return head.readInt32BE(0);
-    const b = this.take(4);
-    this.pending.unshift(b);
-    this.pendingBytes += 4;
-    return b.readInt32BE(0);
+    if (head.length - this.headOffset >= 4) return head.readInt32BE(this.headOffset);
+    let v = 0;
+    let chunk = 0;
+    let at = this.headOffset;
+    for (let i = 0; i < 4; i++) {
+      while (at === this.pending[chunk]!.length) {
+        chunk++;
+        at = 0;
+      }
+      v = v * 256 + this.pending[chunk]![at++]!;
+    }
+    return v | 0; // as a signed int: a negative length is refused
   }
 
   /**
@@ -290,7 +316,7 @@ export class Connection implements ClientHandle {
     while (this.state !== 'closed' && this.reading && this.pendingBytes >= 4) {
       const len = this.peekInt();
       if (this.state === 'handshake' && FOUR_LETTER_CODES.has(len)) {
-        this.take(4);
+        this.skip(4);
         // ZooKeeper counts a four-letter word as a packet received (its cons line shows recved=1).
         this.packetsReceived++;
         this.host.server.stats.packetsReceived++;
@@ -303,7 +329,7 @@ export class Connection implements ClientHandle {
         return;
       }
       if (this.pendingBytes < 4 + len) return;
-      this.take(4);
+      this.skip(4);
       const frame = this.take(len);
       this.packetsReceived++;
       this.host.server.stats.packetsReceived++;

@@ -152,6 +152,61 @@ describe('bad input over raw sockets', () => {
     await serverStillWorks('/after-random');
   }, 60_000);
 
+  it('answers a stream of requests cut at random points (frames and lengths split across reads)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 8 }), fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 40 }), async (n, cuts) => {
+        const path = `/cut-${n}-${cuts.join('.')}`.slice(0, 200);
+        const requests = [
+          handshake,
+          frame((w) => {
+            records.RequestHeader.write(w, { xid: 1, type: OpCode.create });
+            records.CreateRequest.write(w, { path, data: Buffer.from('v'.repeat(n * 7)), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 0 });
+          }),
+        ];
+        for (let i = 0; i < n; i++) {
+          requests.push(frame((w) => {
+            records.RequestHeader.write(w, { xid: 2 + i, type: OpCode.getData });
+            records.GetDataRequest.write(w, { path, watch: false });
+          }));
+        }
+        const stream = Buffer.concat(requests);
+        const s = await connect();
+        s.setNoDelay(true);
+        const replies: Buffer[] = [];
+        let buf = Buffer.alloc(0);
+        const got = new Promise<void>((res) => {
+          s.on('data', (d) => {
+            buf = Buffer.concat([buf, d]);
+            while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+              replies.push(buf.subarray(4, 4 + buf.readInt32BE(0)));
+              buf = buf.subarray(4 + buf.readInt32BE(0));
+            }
+            if (replies.length === n + 2) res();
+          });
+        });
+        // Each piece is written after a pause, so the server reads it on its own.
+        let at = 0;
+        for (const cut of cuts) {
+          if (at >= stream.length) break;
+          s.write(stream.subarray(at, at + cut));
+          at += cut;
+          await new Promise((r) => setTimeout(r, 1));
+        }
+        if (at < stream.length) s.write(stream.subarray(at));
+        await got;
+        expect(readConnectResponse(new JuteReader(replies[0]!)).timeOut).toBe(10000);
+        expect(records.ReplyHeader.read(new JuteReader(replies[1]!)).err).toBe(0);
+        for (let i = 0; i < n; i++) {
+          const r = new JuteReader(replies[2 + i]!);
+          expect(records.ReplyHeader.read(r)).toMatchObject({ xid: 2 + i, err: 0 });
+          expect(r.buffer()?.toString()).toBe('v'.repeat(n * 7));
+        }
+        s.destroy();
+      }),
+      { numRuns: 40 },
+    );
+  }, 60_000);
+
   it('delivers a byte-at-a-time (slow) client its replies', async () => {
     const s = await connect();
     const chunks: Buffer[] = [];
