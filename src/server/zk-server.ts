@@ -112,7 +112,8 @@ interface ClientOrder {
   lastWrite: WriteBarrier | undefined;
 }
 interface WriteBarrier {
-  after: (() => void)[];
+  /** Made by the first request that waits (most writes have none waiting behind them). */
+  after: (() => void)[] | undefined;
 }
 const WATCH_MODES = { [AddWatchMode.PERSISTENT]: WatchMode.PERSISTENT, [AddWatchMode.PERSISTENT_RECURSIVE]: WatchMode.PERSISTENT_RECURSIVE };
 
@@ -531,7 +532,7 @@ export class ZkServer {
     // A learner's forwarded request: its reads are ordered on that learner, none wait here (and a
     // WeakMap entry per forwarded write only made work for the garbage collector).
     const order = client instanceof RemoteClient ? undefined : this.orderOf(client);
-    const barrier: WriteBarrier = { after: [] };
+    const barrier: WriteBarrier = { after: undefined };
     if (order) order.lastWrite = barrier;
     this.outstandingRequests++;
     const committed = (r: TxnResult, zxid: number) => {
@@ -578,6 +579,7 @@ export class ZkServer {
    */
   private runAfter(client: ClientHandle, barrier: WriteBarrier): void {
     const runs = barrier.after;
+    if (!runs) return;
     for (let i = 0; i < runs.length; i++) {
       try {
         runs[i]!();
@@ -608,7 +610,7 @@ export class ZkServer {
       // Checked with the ids the connection had when the request arrived, as ZooKeeper's Request
       // keeps them: an addauth that arrives meanwhile is answered at once and must not apply to it.
       const ids = client.ids.slice();
-      lastWrite.after.push(() => this.dispatchCounted(client, xid, type, r, arrivedAt, ids));
+      (lastWrite.after ??= []).push(() => this.dispatchCounted(client, xid, type, r, arrivedAt, ids));
     } else {
       this.dispatchCounted(client, xid, type, r, arrivedAt, client.ids);
     }
