@@ -6,8 +6,11 @@
  *
  * What it does per frame: read the request's xid and opcode, copy a prepared reply and patch the
  * xid in. The only state: the data length of the last create/setData, so that a getData reply is
- * as large as the value the benchmark stored (100 bytes, or 1 MB in large-read). Replies of one
- * event-loop turn go out in one write, as zkts does.
+ * as large as the value the benchmark stored (100 bytes, or 1 MB in large-read), and the
+ * connections that asked getData with a watch: the next setData (of any path) sends each of them
+ * one notification, encoded once, and forgets them. That is the least a server can do to notify N
+ * watchers from one event loop: the floor for the watch workloads. Replies of one event-loop turn
+ * go out in one write, as zkts does.
  *
  *   node dist/src/bench/ceiling-server.js --port 2199
  */
@@ -52,6 +55,21 @@ interface State {
   dataLength: number;
   getData: Buffer;
   sessions: number;
+  /** Connections with a getData watch set since the last setData. */
+  watchers: Set<CeilingConnection>;
+}
+
+/** A NodeDataChanged notification (xid -1, zxid -1, SyncConnected) for `path` (length-prefixed, as in the request). */
+function notification(path: Buffer): Buffer {
+  const b = Buffer.alloc(4 + HEADER + 8 + path.length);
+  b.writeInt32BE(b.length - 4, 0);
+  b.writeInt32BE(-1, 4); // xid: notification
+  b.writeInt32BE(-1, 8); // zxid -1 (both halves)
+  b.writeInt32BE(-1, 12);
+  b.writeInt32BE(3, 20); // EventType.NodeDataChanged
+  b.writeInt32BE(3, 24); // KeeperState.SyncConnected
+  path.copy(b, 28);
+  return b;
 }
 
 function getDataTemplate(len: number): Buffer {
@@ -73,6 +91,7 @@ class CeilingConnection {
     socket.setNoDelay(true);
     socket.on('data', (c: Buffer) => this.onData(c));
     socket.on('error', () => socket.destroy());
+    socket.on('close', () => state.watchers.delete(this));
   }
 
   private take(n: number): Buffer {
@@ -125,7 +144,7 @@ class CeilingConnection {
     this.push(b);
   }
 
-  private push(b: Buffer): void {
+  push(b: Buffer): void {
     this.out.push(b);
     this.outBytes += b.length;
     if (!this.flushScheduled) {
@@ -165,9 +184,16 @@ class CeilingConnection {
     const type = f.readInt32BE(4);
     switch (type) {
       case OP.getData:
+        // GetDataRequest: path, then the watch flag.
+        if (f[12 + f.readInt32BE(8)] === 1) this.state.watchers.add(this);
         return this.reply(this.state.getData, xid);
       case OP.setData: {
-        this.noteData(f);
+        const path = this.noteData(f);
+        if (this.state.watchers.size > 0) {
+          const event = notification(path);
+          for (const c of this.state.watchers) c.push(event);
+          this.state.watchers.clear();
+        }
         return this.reply(withStat, xid);
       }
       case OP.create:
@@ -216,7 +242,7 @@ export interface CeilingServer {
 }
 
 export async function startCeilingServer(port = 0, host = '127.0.0.1'): Promise<CeilingServer> {
-  const state: State = { dataLength: 0, getData: getDataTemplate(0), sessions: 0 };
+  const state: State = { dataLength: 0, getData: getDataTemplate(0), sessions: 0, watchers: new Set() };
   const server = createServer({ noDelay: true }, (s) => new CeilingConnection(s, state));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

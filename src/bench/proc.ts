@@ -134,3 +134,38 @@ export class OwnCpu {
     return ms > 0 ? ((u.user + u.system) / 1000 / ms) * 100 : 0;
   }
 }
+
+/** The machine's CPU time counters (/proc/stat's first line, in ticks), or undefined off Linux. */
+function hostTicks(): { total: number; steal: number; iowait: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    // cpu user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is in user already.
+    const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (f.length < 8 || f.some((x) => !Number.isFinite(x))) return undefined;
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7]!, iowait: f[4]! };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the machine's other tenants took between two calls: CPU steal (time the hypervisor gave this
+ * VM's CPUs to others) and iowait, each in % of all CPU time. On a shared VM a run's tail latency
+ * moves with these far more than with any change to a server; a run is read beside them.
+ */
+export class HostCpu {
+  private t0 = hostTicks();
+
+  reset(): void {
+    this.t0 = hostTicks();
+  }
+
+  /** Undefined when /proc/stat cannot be read, or no tick passed. */
+  pct(): { stealPct: number; iowaitPct: number } | undefined {
+    const t = hostTicks();
+    if (!t || !this.t0) return undefined;
+    const total = t.total - this.t0.total;
+    if (total <= 0) return undefined;
+    return { stealPct: (100 * (t.steal - this.t0.steal)) / total, iowaitPct: (100 * (t.iowait - this.t0.iowait)) / total };
+  }
+}

@@ -130,7 +130,6 @@ async function znodeCurve(t: Target, cfg: BenchConfig, round: number, fresh?: ()
 }
 
 async function watchCurve(t: Target, cfg: BenchConfig, round: number): Promise<RunResult[]> {
-  if (t.kind === 'ceiling') return skipped('scale-watches', t, round, 'the ceiling server sends no watch events');
   const out: RunResult[] = [];
   for (const n of cfg.watchSteps) {
     const why = tooManyFiles(n);

@@ -6,7 +6,7 @@ import { ZkClient } from '../client/index.js';
 import { ErrorCode, KeeperError, errorName } from '../jute/index.js';
 import type { BenchEnsemble } from './ensemble.js';
 import { measureFailover } from './failover.js';
-import { OwnCpu, ProcGroupSampler, ProcSampler, rssBytes, type ServerUsage } from './proc.js';
+import { HostCpu, OwnCpu, ProcGroupSampler, ProcSampler, rssBytes, type ServerUsage } from './proc.js';
 import { dataPath, largePath, now, popPath, watchPath, type HostPort, type LoadKind, type LoadParams, type LoadResult, type RunnerSpec } from './runner.js';
 import { ManagedServer, type ServerKind } from './servers.js';
 import { addCounts, summarize, type LatencySummary } from './stats.js';
@@ -81,7 +81,7 @@ export interface RunResult {
   workload: Workload | Curve;
   target: string;
   round: number;
-  /** Why it did not run on this target (the ceiling has no watches, restart needs a server we started). */
+  /** Why it did not run on this target (the ceiling keeps nothing, restart needs a server we started). */
   skipped?: string;
   params: Record<string, number | string>;
   ops?: number;
@@ -257,15 +257,19 @@ export async function timed(t: Target, workload: Workload, cfg: BenchConfig, rou
     const startAt = now() + 100;
     const sample = sampler(t);
     const cpu = new OwnCpu();
+    const host = new HostCpu();
     let usage: ServerUsage | undefined;
     let clientCpu = 0;
+    let hostCpu: ReturnType<HostCpu['pct']>;
     const windowStart = setTimeout(() => {
       sample?.start();
       cpu.reset();
+      host.reset();
     }, startAt + cfg.warmupMs - now());
     const windowEnd = setTimeout(() => {
       usage = sample?.stop();
       clientCpu = cpu.pct();
+      hostCpu = host.pct();
     }, startAt + cfg.warmupMs + cfg.durationMs - now());
     const runTag = `${process.pid}-${Date.now().toString(36)}`;
     const results: LoadResult[] = await Promise.all(
@@ -298,6 +302,7 @@ export async function timed(t: Target, workload: Workload, cfg: BenchConfig, rou
       ...latencyFigures(latencyMs),
       ...serverFigures(usage),
       { name: 'client CPU %', value: clientCpu, better: 'none' },
+      ...(hostCpu ? [{ name: 'host CPU steal %', value: hostCpu.stealPct, better: 'none' as const }, { name: 'host iowait %', value: hostCpu.iowaitPct, better: 'none' as const }] : []),
     ];
     if (large) figures.splice(1, 0, { name: 'MB/s', value: (opsPerSec * cfg.largeSize) / 1e6, better: 'up' });
     if (rate !== undefined) figures.splice(0, 1, { name: 'offered ops/s', value: rate, better: 'none' }, { name: 'answered ops/s', value: opsPerSec, better: 'up' });
@@ -596,7 +601,6 @@ export async function runWorkload(
       if (cfg.rate === undefined) return skip(`no offered load: give --rate, or run ${PACED_BASE[w]} in the same run`);
       return [await timed(t, w, cfg, round)];
     case 'watch':
-      if (t.kind === 'ceiling') return skip('the ceiling server sends no watch events');
       return [await watch(t, cfg, round)];
     case 'sessions':
       return [await sessions(t, cfg, round)];
