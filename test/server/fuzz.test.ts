@@ -43,12 +43,11 @@ const handshake = frame((w) =>
   writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 10000, sessionId: 0n, passwd: Buffer.alloc(16), readOnly: false }),
 );
 
-/** A fresh session that creates a node and reads it back: proof the server still serves. */
-async function serverStillWorks(path: string): Promise<void> {
-  const s = await connect();
+/** Resolves with the first `count` frames (length prefix removed) the server sends on `s`. */
+function frames(s: Socket, count: number): Promise<Buffer[]> {
   const replies: Buffer[] = [];
   let buf = Buffer.alloc(0);
-  const got = new Promise<void>((res) => {
+  return new Promise((res) => {
     s.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
       while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
@@ -56,9 +55,15 @@ async function serverStillWorks(path: string): Promise<void> {
         replies.push(buf.subarray(4, 4 + len));
         buf = buf.subarray(4 + len);
       }
-      if (replies.length >= 3) res();
+      if (replies.length >= count) res(replies);
     });
   });
+}
+
+/** A fresh session that creates a node and reads it back: proof the server still serves. */
+async function serverStillWorks(path: string): Promise<void> {
+  const s = await connect();
+  const got = frames(s, 3);
   s.write(handshake);
   s.write(frame((w) => {
     records.RequestHeader.write(w, { xid: 1, type: OpCode.create });
@@ -68,7 +73,7 @@ async function serverStillWorks(path: string): Promise<void> {
     records.RequestHeader.write(w, { xid: 2, type: OpCode.getData });
     records.GetDataRequest.write(w, { path, watch: false });
   }));
-  await got;
+  const replies = await got;
   const conn = readConnectResponse(new JuteReader(replies[0]!));
   expect(conn.timeOut).toBe(10000);
   const create = new JuteReader(replies[1]!);
@@ -172,18 +177,7 @@ describe('bad input over raw sockets', () => {
         const stream = Buffer.concat(requests);
         const s = await connect();
         s.setNoDelay(true);
-        const replies: Buffer[] = [];
-        let buf = Buffer.alloc(0);
-        const got = new Promise<void>((res) => {
-          s.on('data', (d) => {
-            buf = Buffer.concat([buf, d]);
-            while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
-              replies.push(buf.subarray(4, 4 + buf.readInt32BE(0)));
-              buf = buf.subarray(4 + buf.readInt32BE(0));
-            }
-            if (replies.length === n + 2) res();
-          });
-        });
+        const got = frames(s, n + 2);
         // Each piece is written after a pause, so the server reads it on its own.
         let at = 0;
         for (const cut of cuts) {
@@ -193,7 +187,7 @@ describe('bad input over raw sockets', () => {
           await new Promise((r) => setTimeout(r, 1));
         }
         if (at < stream.length) s.write(stream.subarray(at));
-        await got;
+        const replies = await got;
         expect(readConnectResponse(new JuteReader(replies[0]!)).timeOut).toBe(10000);
         expect(records.ReplyHeader.read(new JuteReader(replies[1]!)).err).toBe(0);
         for (let i = 0; i < n; i++) {
