@@ -4,21 +4,21 @@
 // what sets how often the young generation is collected (each collection pauses every request).
 // It starts a server with V8's sampling heap profiler (objects collected by minor and major GCs
 // kept in the profile), warms it up with `zkts bench write-paced`, samples during a second run,
-// and divides by the txns that run committed (the zxid's advance, from srvr).
+// and divides by the txns that run committed (the zxid's advance, from reply headers).
 // Usage: npm run build && node scripts/alloc-per-write.mjs [rate=5000] [seconds=10]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ManagedServer } from '../dist/src/bench/servers.js';
+import { ZkClient } from '../dist/src/client/index.js';
 
 const rate = Number(process.argv[2] ?? 5000);
 const seconds = Number(process.argv[3] ?? 10);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const zkts = join(root, 'dist/bin/zkts.js');
 const dir = mkdtempSync(join(tmpdir(), 'zkts-alloc-'));
-const port = 24000 + Math.floor(Math.random() * 1000);
 const profileFile = join(dir, 'heap.json');
 
 // Sampling starts on SIGUSR2 and is written out on SIGTERM, before the server's own shutdown.
@@ -33,43 +33,32 @@ process.on('SIGUSR2', () => session.post('HeapProfiler.startSampling', { samplin
 process.prependListener('SIGTERM', () => session.post('HeapProfiler.stopSampling', (err, r) => { if (!err) require('node:fs').writeFileSync(${JSON.stringify(profileFile)}, JSON.stringify(r.profile)); }));
 `,
 );
-writeFileSync(join(dir, 'zoo.cfg'), `tickTime=2000\ndataDir=${join(dir, 'data')}\nclientPort=${port}\n4lw.commands.whitelist=srvr\n`);
-
-function fourLetter(word) {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.write(word));
-    let out = '';
-    s.on('data', (d) => (out += d));
-    s.on('end', () => resolve(out));
-    s.on('error', reject);
-  });
+// The bench's own server launcher: a free port, a zoo.cfg with fsync on, the preload on node's command line.
+const server = new ManagedServer('zkts', { tickTime: 2000, heap: '', zktsNodeArgs: ['--require', preload], baseDir: dir, keep: false }, 'alloc');
+/** The server's last zxid, from the header of a reply to a read. */
+async function zxid() {
+  const c = await ZkClient.connect({ port: server.port });
+  try {
+    await c.exists('/');
+    return c.lastZxid;
+  } finally {
+    await c.close();
+  }
 }
-const zxid = async () => Number(/Zxid: (0x[0-9a-f]+)/.exec(await fourLetter('srvr'))[1]);
 const bench = (duration) => {
-  const r = spawnSync(process.execPath, [zkts, 'bench', '-c', `127.0.0.1:${port}`, 'write-paced', '--rate', String(rate), '--duration', String(duration), '--warmup', '0', '--rounds', '1'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [zkts, 'bench', '-c', server.connectString, 'write-paced', '--rate', String(rate), '--duration', String(duration), '--warmup', '0', '--rounds', '1'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench failed: ${r.stderr}`);
 };
 
-const server = spawn(process.execPath, ['--require', preload, zkts, 'start', '--config', join(dir, 'zoo.cfg')], { stdio: 'ignore', env: { ...process.env, ZKTS_LOG_LEVEL: 'warn' } });
-const exited = new Promise((r) => server.on('exit', r));
 try {
-  for (let i = 0; ; i++) {
-    try {
-      await zxid();
-      break;
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await server.start();
   bench(3); // warm-up: JIT, buffers, the znodes the load writes
   const before = await zxid();
-  server.kill('SIGUSR2');
+  server.child.kill('SIGUSR2');
   await new Promise((r) => setTimeout(r, 200));
   bench(seconds);
   const txns = (await zxid()) - before;
-  server.kill('SIGTERM');
-  await exited;
+  await server.stop();
   const profile = JSON.parse(readFileSync(profileFile, 'utf8'));
   const bySite = new Map();
   let total = 0;
@@ -86,6 +75,6 @@ try {
   console.log('largest allocation sites, bytes per txn:');
   for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${String(Math.round(bytes / txns)).padStart(7)}  ${site}`);
 } finally {
-  if (server.exitCode === null) server.kill('SIGKILL');
+  await server.destroy();
   rmSync(dir, { recursive: true, force: true });
 }

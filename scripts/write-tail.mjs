@@ -7,11 +7,10 @@
 // batch slower than 2 ms, a GC pause, or neither; and what a model where a txn waits only for the
 // log gives (from the start of the batch in flight when it arrived to the end of its own batch).
 // Usage: npm run build && node scripts/write-tail.mjs [rate=5000] [seconds=10] [threshold ms=5]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ManagedServer } from '../dist/src/bench/servers.js';
 import { ZkClient } from '../dist/src/client/index.js';
 import { OpCode } from '../dist/src/jute/index.js';
 
@@ -20,9 +19,7 @@ const seconds = Number(process.argv[3] ?? 10);
 const threshold = Number(process.argv[4] ?? 5);
 const SESSIONS = 16;
 const KEYS = 10_000;
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'zkts-tail-'));
-const port = 25000 + Math.floor(Math.random() * 1000);
 const traceFile = join(dir, 'trace.json');
 const now = () => performance.timeOrigin + performance.now();
 
@@ -48,23 +45,9 @@ new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(
 process.prependListener('SIGTERM', () => fs.writeFileSync(${JSON.stringify(traceFile)}, JSON.stringify({ writes, syncs, gcs })));
 `,
 );
-writeFileSync(join(dir, 'zoo.cfg'), `tickTime=2000\ndataDir=${join(dir, 'data')}\nclientPort=${port}\n`);
-const server = spawn(process.execPath, ['--import', preload, join(root, 'dist/bin/zkts.js'), 'start', '--config', join(dir, 'zoo.cfg')], {
-  stdio: 'ignore',
-  env: { ...process.env, ZKTS_LOG_LEVEL: 'warn' },
-});
-const exited = new Promise((r) => server.on('exit', r));
-
-async function connect() {
-  for (let i = 0; ; i++) {
-    try {
-      return await ZkClient.connect({ port });
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+// The bench's own server launcher: a free port, a zoo.cfg with fsync on, the preload on node's command line.
+const server = new ManagedServer('zkts', { tickTime: 2000, heap: '', zktsNodeArgs: ['--import', preload], baseDir: dir, keep: false }, 'tail');
+const connect = () => ZkClient.connect({ port: server.port });
 
 /** setData requests due every 1/rate s, round-robin over the sessions, for `ms`; returns [due, latency] of those answered after `measureFrom`. */
 function paced(clients, ms, measureFrom) {
@@ -99,6 +82,7 @@ function paced(clients, ms, measureFrom) {
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 try {
+  await server.start();
   const admin = await connect();
   await admin.create('/tail', null);
   for (let i = 0; i < KEYS; i += 500) await Promise.all(Array.from({ length: 500 }, (_, j) => admin.create(`/tail/k${i + j}`, Buffer.alloc(100))));
@@ -107,8 +91,7 @@ try {
   const start = now();
   const requests = await paced(clients, (seconds + 2) * 1000, start + 2000); // 2 s of warm-up first
   await Promise.all(clients.map((c) => c.close()));
-  server.kill('SIGTERM');
-  await exited;
+  await server.stop();
   const { writes, syncs, gcs } = JSON.parse(readFileSync(traceFile, 'utf8'));
   const from = Math.min(...requests.map((r) => r[0]));
   const to = Math.max(...requests.map((r) => r[0] + r[1]));
@@ -156,6 +139,6 @@ try {
   for (let i = 1; i < batches.length; i++) if (batches[i][0] - batches[i - 1][1] > gap[1]) gap = [batches[i][0] - from, batches[i][0] - batches[i - 1][1]];
   console.log(`largest gap between two batches (no batch under way): ${fmt(gap[1])} ms, ${(gap[0] / 1000).toFixed(2)} s into the window`);
 } finally {
-  if (server.exitCode === null) server.kill('SIGKILL');
+  await server.destroy();
   rmSync(dir, { recursive: true, force: true });
 }
