@@ -110,7 +110,8 @@ export class FileTxnLog implements TxnLog {
         this.pending = this.spare ?? new JuteWriter(64 * 1024);
         this.spare = undefined;
         this.pendingCallbacks = [];
-        const file = this.file && !this.rollRequested ? this.file : await this.fileFor(firstZxid);
+        // The open file as it is, without an await (a promise per batch); a new one only to start or roll.
+        const file = this.file && !this.rollRequested ? this.file : await this.startFile(firstZxid);
         const target = paddedFileSize(file.position, file.size, this.options.preAllocSize ?? DEFAULT_PREALLOC_SIZE);
         if (target !== file.size) {
           await file.handle.truncate(target); // preallocate with zeros, as ZooKeeper's FilePadding
@@ -148,8 +149,8 @@ export class FileTxnLog implements TxnLog {
     }
   }
 
-  private async fileFor(firstZxid: number): Promise<OpenFile> {
-    if (this.file && !this.rollRequested) return this.file;
+  /** Opens the log file whose first txn is `firstZxid` (the first one, or the next at a roll). */
+  private async startFile(firstZxid: number): Promise<OpenFile> {
     this.rollRequested = false;
     if (this.file) {
       // Everything in it is durable already: closing it need not hold up the next batch.
