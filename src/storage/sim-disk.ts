@@ -15,7 +15,8 @@
  * no-ops, the same as removing them from the code, to show a power-cut test catches it.
  *
  * Every operation completes in a later turn of the event loop (setImmediate), so that work goes
- * on while "the disk" is busy, as with a real one. After powerCut() the old disk is dead: its
+ * on while "the disk" is busy, as with a real one; with `extraTurns`, some take longer, so that
+ * operations in flight together complete in any order, as they do through libuv's thread pool. After powerCut() the old disk is dead: its
  * operations never complete (the machine is off), and only the returned disk is usable.
  */
 import { basename, dirname, resolve } from 'node:path';
@@ -151,6 +152,8 @@ export interface PowerCutOptions {
 export interface SimDiskOptions {
   /** fsyncs for which this returns true do nothing: as if the code did not call them. */
   ignoreSync?: (kind: SyncKind, path: string) => boolean;
+  /** How many more turns an operation takes to complete (a seeded PRNG's draw, to replay). */
+  extraTurns?: (op: string, path: string) => number;
 }
 
 /** An error as node:fs reports one: `code` is ENOENT, EIO, ENOSPC, ... */
@@ -314,7 +317,8 @@ export class SimDisk implements Storage {
     if (this.dead) await never();
     this.ops++;
     this.onOp?.(this, op, resolve(path));
-    await nextTurn();
+    const turns = 1 + (this.options.extraTurns?.(op, path) ?? 0);
+    for (let i = 0; i < turns; i++) await nextTurn();
     if (this.dead) await never();
   }
 

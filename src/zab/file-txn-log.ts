@@ -3,7 +3,7 @@ import type { Txn } from '../datatree/index.js';
 import { JuteWriter } from '../jute/index.js';
 import { mkdirDurable, nodeStorage, writeThenSync, type Storage, type StorageFile } from '../storage/storage.js';
 import type { TxnLog } from './txn-log.js';
-import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, logFileName, paddedFileSize, writeEncodedLogEntry, writeLogEntry } from './txn-log-file.js';
+import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, logFileName, paddedFileSize, SPARE_LOG_FILE, writeEncodedLogEntry, writeLogEntry } from './txn-log-file.js';
 
 export interface FileTxnLogOptions {
   /** The log directory (dataLogDir/version-2). */
@@ -32,11 +32,18 @@ export interface TxnLogMetrics {
 
 interface OpenFile {
   handle: StorageFile;
-  name: string;
   position: number;
   size: number;
-  /** A new file's directory entry being made durable; the first batch's ack waits for it too. */
-  dirSync: Promise<void> | undefined;
+  /** A new file's rename to its log name, then its directory entry made durable; its batches' acks wait for it. Cleared once done. */
+  named: Promise<void> | undefined;
+}
+
+/** A log file made ahead of time under SPARE_LOG_FILE: header written, preallocated, not yet named. */
+interface SpareFile {
+  handle: StorageFile;
+  /** Where the first entry goes: after the header. */
+  position: number;
+  size: number;
 }
 
 /**
@@ -47,12 +54,19 @@ interface OpenFile {
  */
 export class FileTxnLog implements TxnLog {
   private file: OpenFile | undefined;
+  /**
+   * The next log file, made while the current one is in use (undefined when making it failed: the
+   * roll then makes one itself and meets the error). At a roll, the batches in flight would
+   * otherwise wait on an open, a header write, a preallocation and a rename in series, through
+   * the same thread pool as the snapshot that the roll goes with: 10-20 ms with no batch under way.
+   */
+  private spare: Promise<SpareFile | undefined> | undefined;
   private pending = new JuteWriter(64 * 1024);
   /**
    * The buffer of the last batch, reused once its write is done: a fresh 64 KiB buffer per batch
    * is external memory that V8 answers with frequent full GCs, which stall every request.
    */
-  private spare: JuteWriter | undefined;
+  private spareBuffer: JuteWriter | undefined;
   private pendingCallbacks: (() => void)[] = [];
   private pendingFirstZxid = 0;
   private flushing = false;
@@ -60,6 +74,8 @@ export class FileTxnLog implements TxnLog {
   private failed: Error | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** The last acknowledgement waiting for a new file's name to be durable (see flushLoop). */
+  private acksWaiting: Promise<void> | undefined;
 
   private readonly storage: Storage;
 
@@ -107,8 +123,8 @@ export class FileTxnLog implements TxnLog {
         const bytes = batch.bytes();
         const callbacks = this.pendingCallbacks;
         const firstZxid = this.pendingFirstZxid;
-        this.pending = this.spare ?? new JuteWriter(64 * 1024);
-        this.spare = undefined;
+        this.pending = this.spareBuffer ?? new JuteWriter(64 * 1024);
+        this.spareBuffer = undefined;
         this.pendingCallbacks = [];
         // The open file as it is, without an await (a promise per batch); a new one only to start or roll.
         const file = this.file && !this.rollRequested ? this.file : await this.startFile(firstZxid);
@@ -117,39 +133,52 @@ export class FileTxnLog implements TxnLog {
           await file.handle.truncate(target); // preallocate with zeros, as ZooKeeper's FilePadding
           file.size = target;
         }
-        // A new file's directory entry is synced beside the batch's fdatasync (a second fsync in
-        // series would stall every write in flight at each log roll); the batch waits for both.
-        const dirSync = file.dirSync;
-        file.dirSync = undefined;
         // One fdatasync covers the batch and, in a new file, its header and size.
         const fsyncMs = await writeThenSync(file.handle, bytes, bytes.length, file.position, this.options.forceSync);
         if (this.options.forceSync) this.options.metrics?.fsynced(Math.floor(fsyncMs));
-        if (dirSync) await dirSync;
         file.position += bytes.length;
         batch.offset = 0;
         // A batch far larger than usual (large values) does not keep its buffer.
-        if (batch.buf.length <= 1 << 20) this.spare = batch;
+        if (batch.buf.length <= 1 << 20) this.spareBuffer = batch;
         this.options.metrics?.flushed(callbacks.length);
-        for (const cb of callbacks) {
-          try {
-            cb();
-          } catch (e) {
-            // A bug past the log (applying, replying) is not a log failure: report it, go on.
-            this.options.onCallbackError?.(e as Error);
-          }
-        }
-        this.options.afterBatch?.(callbacks.length);
+        // A new file is renamed to its log name and its directory entry synced beside the batches'
+        // writes and fdatasyncs: in series they would stall every write in flight at each roll.
+        // Until the name is durable, the file's batches are acknowledged only once it is, in
+        // order, while the next batches go to the disk. A crash before then leaves them, never
+        // acknowledged, in the spare, which recovery removes.
+        const named = file.named;
+        if (named) this.acksWaiting = named.then(() => this.acknowledge(callbacks), () => {});
+        else this.acknowledge(callbacks);
       }
     } catch (e) {
-      this.failed = e as Error;
-      this.options.onFailure(this.failed);
+      this.fail(e as Error);
     } finally {
       this.flushing = false;
       for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
-  /** Opens the log file whose first txn is `firstZxid` (the first one, or the next at a roll). */
+  /** Runs a durable batch's callbacks (unless the log has failed since: then nothing more is acknowledged). */
+  private acknowledge(callbacks: (() => void)[]): void {
+    if (this.failed) return;
+    for (const cb of callbacks) {
+      try {
+        cb();
+      } catch (e) {
+        // A bug past the log (applying, replying) is not a log failure: report it, go on.
+        this.options.onCallbackError?.(e as Error);
+      }
+    }
+    this.options.afterBatch?.(callbacks.length);
+  }
+
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = err;
+    this.options.onFailure(err);
+  }
+
+  /** Starts the log file whose first txn is `firstZxid` (the first one, or the next at a roll) from the spare. */
   private async startFile(firstZxid: number): Promise<OpenFile> {
     this.rollRequested = false;
     if (this.file) {
@@ -159,20 +188,44 @@ export class FileTxnLog implements TxnLog {
     } else {
       await mkdirDurable(this.storage, this.options.dir);
     }
-    const name = logFileName(firstZxid);
+    // The spare is made only once the current file's name is durable (they share the spare's name),
+    // so this file's batches are acknowledged before any of the next one's.
+    const spare = (await this.spare) ?? (await this.makeSpare());
     // A file of this name can only be one a crash left without a single whole txn (recovery replayed
-    // every sound txn, and this zxid comes after them): starting it afresh loses nothing.
-    // Created under a name no reader takes for a log (not "log.*"), and renamed once the header is
-    // in: a crash in between must not leave a log without a header, which ZooKeeper cannot start on.
-    const tmp = join(this.options.dir, `tmp.${name}`);
-    const handle = await this.storage.open(tmp, 'w');
+    // every sound txn, and this zxid comes after them): the rename replaces it, losing nothing.
+    const named = this.storage
+      .rename(join(this.options.dir, SPARE_LOG_FILE), join(this.options.dir, logFileName(firstZxid)))
+      .then(() => this.storage.syncDir(this.options.dir));
+    // Registered before any batch's acknowledgement: a failure fails the log first, and once the name
+    // is durable the batches after it are acknowledged as soon as they are.
+    named.then(
+      () => {
+        if (this.file?.named === named) this.file.named = undefined;
+      },
+      (e) => this.fail(e as Error),
+    );
+    // The next spare only once this one has its name (they share it).
+    this.spare = named.then(
+      () => this.makeSpare().catch(() => undefined),
+      () => undefined,
+    );
+    this.file = { handle: spare.handle, position: spare.position, size: spare.size, named };
+    return this.file;
+  }
+
+  /**
+   * Makes the next log file under a name no reader takes for a log (not "log.*"): a crash must not
+   * leave a log without a header, which ZooKeeper cannot start on. Preallocated as its first batch
+   * would make it (ZooKeeper's FilePadding).
+   */
+  private async makeSpare(): Promise<SpareFile> {
+    const handle = await this.storage.open(join(this.options.dir, SPARE_LOG_FILE), 'w');
     const header = encodeLogFileHeader();
     await handle.write(header, 0, header.length, 0);
-    await this.storage.rename(tmp, join(this.options.dir, name));
-    const dirSync = this.storage.syncDir(this.options.dir);
-    dirSync.catch(() => {}); // awaited with the first batch, which reports its failure
-    this.file = { handle, name, position: header.length, size: header.length, dirSync };
-    return this.file;
+    // From a size of 0, as ZooKeeper pads a new file: to one whole preallocation step (64 MiB).
+    const size = Math.max(header.length, paddedFileSize(header.length, 0, this.options.preAllocSize ?? DEFAULT_PREALLOC_SIZE));
+    if (size !== header.length) await handle.truncate(size);
+    return { handle, position: header.length, size };
   }
 
   /** Resolves once everything appended so far is durable (or the log has failed). */
@@ -184,6 +237,7 @@ export class FileTxnLog implements TxnLog {
       }
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
+    await this.acksWaiting;
   }
 
   async close(): Promise<void> {
@@ -191,5 +245,12 @@ export class FileTxnLog implements TxnLog {
     this.closed = true;
     await this.file?.handle.close();
     this.file = undefined;
+    // The spare holds no txn: a stopped server leaves only logs behind.
+    const spare = await this.spare;
+    this.spare = undefined;
+    if (spare) {
+      await spare.handle.close();
+      await this.storage.unlink(join(this.options.dir, SPARE_LOG_FILE));
+    }
   }
 }

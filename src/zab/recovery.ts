@@ -97,10 +97,11 @@ async function recoverFiles(
   tree ??= new DataTree({ extendedTypesEnabled: options.extendedTypesEnabled });
   const snapshotZxid = tree.lastProcessedZxid;
 
-  // A log file being created when the server died (FileTxnLog writes its header under this name).
+  // The next log file, not yet in use when the server died (SPARE_LOG_FILE), or one an earlier
+  // version was creating (tmp.log.<zxid>): no acknowledged txn is in either.
   for (const name of await storage.readdir(logDir)) {
     if (name.startsWith('tmp.log.')) {
-      warnings.push(`${join(logDir, name)}: a log file that was being created; removed`);
+      warnings.push(`${join(logDir, name)}: a log file made ahead of use or being created when the server stopped (no acknowledged txn is in it); removed`);
       await storage.unlink(join(logDir, name));
     }
   }

@@ -362,6 +362,11 @@ export async function readLogFile(path: string, options: LogReadOptions = {}): P
 
 export const LOG_FILE_PREFIX = 'log';
 export const SNAPSHOT_FILE_PREFIX = 'snapshot';
+/**
+ * The next log file, made ahead of its use and renamed to log.<zxid> at its first batch (see
+ * FileTxnLog). No acknowledged txn is ever in a file of this name: recovery removes it.
+ */
+export const SPARE_LOG_FILE = 'tmp.log.next';
 
 /** Util.makeLogName: "log." + Long.toHexString(zxid), lowercase and unpadded. */
 export function logFileName(zxid: number): string {

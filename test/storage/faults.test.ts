@@ -17,9 +17,9 @@ import { defaultConfig, ZkTcpServer, type ServerConfig } from '../../src/server/
 import { mkdirDurable, SimDisk, type FaultCode } from '../../src/storage/index.js';
 import { recover } from '../../src/zab/index.js';
 import { ZKTS_BIN } from '../support/servers.js';
+import { isLogFilePath } from './power-load.js';
 
 const DATA = '/zk/data';
-const isLog = (path: string) => /\/(tmp\.)?log\.[0-9a-f]+$/.test(path);
 
 async function startOnDisk(disk: SimDisk): Promise<{ server: ZkTcpServer; port: number; fatal: Promise<Error> }> {
   const config: ServerConfig = { ...defaultConfig(), clientPort: 0, dataDir: DATA, dataLogDir: DATA, preAllocSize: 4096 };
@@ -40,7 +40,7 @@ describe('a failing disk', () => {
         const acked: string[] = [];
         for (let i = 0; i < 5; i++) acked.push(await client.create(`/before-${i}`, Buffer.from('x')).then((r) => r.path));
 
-        disk.failNext({ op, code, path: isLog });
+        disk.failNext({ op, code, path: isLogFilePath });
         // Many writes at once, so that some wait in the next group commit behind the failing one.
         const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => client.create(`/after-${i}`, null)));
         expect(outcomes.filter((o) => o.status === 'fulfilled')).toEqual([]);

@@ -14,7 +14,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SimDiskOptions } from '../../src/storage/index.js';
-import { newCutStats, powerCutRun, replayHint } from './power-load.js';
+import { isLogFilePath, newCutStats, powerCutRun, replayHint } from './power-load.js';
 
 const SEEDS = Number(process.env.POWER_CUT_SEEDS ?? 100);
 const FIRST = Number(process.env.POWER_CUT_FIRST_SEED ?? 1);
@@ -23,7 +23,7 @@ const ONE = process.env.POWER_CUT_SEED === undefined ? undefined : Number(proces
 /** Disks that ignore one fsync, as if the code did not call it. */
 const REMOVED: Record<string, SimDiskOptions['ignoreSync']> = {
   // FileTxnLog's fdatasync of each batch before acknowledging it.
-  'log-datasync': (kind, path) => kind === 'file' && /\/(tmp\.)?log\.[0-9a-f]+$/.test(path),
+  'log-datasync': (kind, path) => kind === 'file' && isLogFilePath(path),
   // The fsync of the log directory after a new log file is renamed into place.
   'log-dir-fsync': (kind, path) => kind === 'dir' && /\/(data|log)\/version-2$/.test(path),
   // The fsync of dataDir after creating dataDir/version-2 in it.

@@ -34,7 +34,7 @@ export interface CutStats {
   cuts: number;
   /** Between opening a snapshot's temp file and its rename into place. */
   duringSnapshot: number;
-  /** Between creating a new log file and the fsync of its directory. */
+  /** Between renaming the next log file into place and the fsync of its directory. */
   duringLogRoll: number;
   /** While recovering (Persistence.open). */
   duringRecovery: number;
@@ -43,6 +43,9 @@ export interface CutStats {
 export function newCutStats(): CutStats {
   return { cuts: 0, duringSnapshot: 0, duringLogRoll: 0, duringRecovery: 0 };
 }
+
+/** A txn log file: log.<zxid>, the spare made ahead of use, or tmp.log.<zxid> (earlier versions). */
+export const isLogFilePath = (path: string): boolean => /\/(tmp\.)?log\.([0-9a-f]+|next)$/.test(path);
 
 /** Follows the disk operations to tell whether a snapshot or a log roll is under way. */
 function phaseTracker(): { see(op: string, path: string): void; snapshot: boolean; roll: boolean } {
@@ -53,7 +56,8 @@ function phaseTracker(): { see(op: string, path: string): void; snapshot: boolea
     see(op: string, path: string) {
       if (op === 'open' && path.endsWith('.inprogress.tmp')) t.snapshot = true;
       else if (op === 'rename' && path.endsWith('.inprogress.tmp')) t.snapshot = false;
-      if (op === 'open' && /\/tmp\.log\.[0-9a-f]+$/.test(path)) {
+      // A roll: the spare log file renamed to its log name, until its directory is fsynced.
+      if (op === 'rename' && path.endsWith('/tmp.log.next')) {
         t.roll = true;
         rollDir = path.substring(0, path.lastIndexOf('/'));
       } else if (op === 'fsync-dir' && path === rollDir) {
@@ -77,12 +81,16 @@ export async function powerCutRun(seed: number, options: RunOptions = {}): Promi
   const genSeed = Math.floor(rand() * 2 ** 32);
   const newGen = () => new TxnGen(prng(genSeed), { ttl, zxid0: 1 });
 
-  let disk = new SimDisk(options.disk);
+  // In half the runs the disk completes operations out of order (some take up to 3 turns more): an
+  // acknowledgement that does not wait for every operation it depends on is then caught.
+  const turnsRand = prng(Math.floor(rand() * 2 ** 32));
+  const extraTurns = rand() < 0.5 ? () => Math.floor(turnsRand() * 4) : undefined;
+  let disk = new SimDisk({ ...options.disk, extraTurns });
   await mkdirDurable(disk, ROOT);
   let acked = 0;
   const cuts = options.cuts ?? 3;
   const describe = (what: string) =>
-    `seed ${seed} (${separateLogDir ? 'separate dataLogDir' : 'one dir'}, preAllocSize ${preAllocSize}, snapCount ${snapCount}): ${what}`;
+    `seed ${seed} (${separateLogDir ? 'separate dataLogDir' : 'one dir'}, preAllocSize ${preAllocSize}, snapCount ${snapCount}${extraTurns ? ', operations out of order' : ''}): ${what}`;
 
   for (let cut = 0; cut <= cuts; cut++) {
     const last = cut === cuts;
