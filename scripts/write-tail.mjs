@@ -6,10 +6,15 @@
 // Then, for the requests over a threshold, it says what was under way during their life: a log
 // batch slower than 2 ms, a GC pause, or neither; and what a model where a txn waits only for the
 // log gives (from the start of the batch in flight when it arrived to the end of its own batch).
+// It also times each setData in the server, from the bytes' arrival to its reply's write (the
+// preload reads the xids of the server's sockets), to tell the server's share of the tail from
+// the client's and the network's (the load generator shares the machine), and reports the host's
+// CPU steal over the window.
 // Usage: npm run build && node scripts/write-tail.mjs [rate=5000] [seconds=10] [threshold ms=5]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HostCpu } from '../dist/src/bench/proc.js';
 import { ManagedServer } from '../dist/src/bench/servers.js';
 import { ZkClient } from '../dist/src/client/index.js';
 import { OpCode } from '../dist/src/jute/index.js';
@@ -41,8 +46,41 @@ fs.fdatasync = function (fd, cb) {
   return fdatasync.call(this, fd, (...r) => { syncs.push([t0, at() - t0]); cb(...r); });
 };
 syncBuiltinESMExports();
+// Server residence of each setData (type 5): frames in from a client socket, replies out by xid.
+import net from 'node:net';
+const residence = [], arrived = new Map();
+let sockets = 0;
+const emit = net.Server.prototype.emit;
+net.Server.prototype.emit = function (event, socket, ...rest) {
+  if (event === 'connection') {
+    const id = ++sockets;
+    socket.traceId = id;
+    socket.prependListener('data', (buf) => {
+      const t = at();
+      for (let o = 0; o + 12 <= buf.length; ) {
+        const len = buf.readInt32BE(o);
+        if (o + 4 + len > buf.length) break; // a frame cut across reads: not timed
+        if (buf.readInt32BE(o + 8) === 5) arrived.set(id + ':' + buf.readInt32BE(o + 4), t);
+        o += 4 + len;
+      }
+    });
+  }
+  return emit.call(this, event, socket, ...rest);
+};
+const socketWrite = net.Socket.prototype.write;
+net.Socket.prototype.write = function (chunk, ...rest) {
+  if (this.traceId !== undefined && Buffer.isBuffer(chunk)) {
+    const t = at();
+    for (let o = 0; o + 8 <= chunk.length; o += 4 + chunk.readInt32BE(o)) {
+      const key = this.traceId + ':' + chunk.readInt32BE(o + 4);
+      const t0 = arrived.get(key);
+      if (t0 !== undefined) (arrived.delete(key), residence.push([t0, t - t0]));
+    }
+  }
+  return socketWrite.call(this, chunk, ...rest);
+};
 new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push([performance.timeOrigin + e.startTime, e.duration]); }).observe({ entryTypes: ['gc'] });
-process.prependListener('SIGTERM', () => fs.writeFileSync(${JSON.stringify(traceFile)}, JSON.stringify({ writes, syncs, gcs })));
+process.prependListener('SIGTERM', () => fs.writeFileSync(${JSON.stringify(traceFile)}, JSON.stringify({ writes, syncs, gcs, residence })));
 `,
 );
 // The bench's own server launcher: a free port, a zoo.cfg with fsync on, the preload on node's command line.
@@ -89,10 +127,13 @@ try {
   await admin.close();
   const clients = await Promise.all(Array.from({ length: SESSIONS }, connect));
   const start = now();
+  const hostCpu = new HostCpu();
+  setTimeout(() => hostCpu.reset(), 2000);
   const requests = await paced(clients, (seconds + 2) * 1000, start + 2000); // 2 s of warm-up first
+  const host = hostCpu.pct();
   await Promise.all(clients.map((c) => c.close()));
   await server.stop();
-  const { writes, syncs, gcs } = JSON.parse(readFileSync(traceFile, 'utf8'));
+  const { writes, syncs, gcs, residence } = JSON.parse(readFileSync(traceFile, 'utf8'));
   const from = Math.min(...requests.map((r) => r[0]));
   const to = Math.max(...requests.map((r) => r[0] + r[1]));
   // A batch is a write followed by its fdatasync: [start of the write, end of the fdatasync].
@@ -130,6 +171,9 @@ try {
   model.sort((a, b) => a - b);
   console.log(`setData at ${rate}/s for ${seconds} s, ${SESSIONS} sessions, fsync on: ${requests.length} answered`);
   console.log(`latency from due time: p50 ${fmt(quantile(lats, 0.5))} p99 ${fmt(quantile(lats, 0.99))} p999 ${fmt(quantile(lats, 0.999))} max ${fmt(lats[lats.length - 1])} ms`);
+  const inServer = residence.filter(([t]) => t >= from && t <= to).map(([, d]) => d).sort((a, b) => a - b);
+  console.log(`in the server (setData in to its reply out, ${inServer.length} timed): p50 ${fmt(quantile(inServer, 0.5))} p99 ${fmt(quantile(inServer, 0.99))} p999 ${fmt(quantile(inServer, 0.999))} max ${fmt(inServer[inServer.length - 1])} ms`);
+  if (host) console.log(`host CPU over the run: steal ${host.stealPct.toFixed(1)}%, iowait ${host.iowaitPct.toFixed(1)}%`);
   console.log(`log batches: ${batches.length} (${(requests.length / batches.length).toFixed(1)} txns each); write p50 ${fmt(quantile(writeMs, 0.5))} p99 ${fmt(quantile(writeMs, 0.99))} ms; fdatasync p50 ${fmt(quantile(syncMs, 0.5))} p99 ${fmt(quantile(syncMs, 0.99))} max ${fmt(syncMs[syncMs.length - 1])} ms; ${slowBatches.length} batches over 2 ms`);
   console.log(`GC pauses in the window: ${pauses.length}, ${fmt(pauses.reduce((a, p) => a + p[1], 0))} ms in all, longest ${fmt(Math.max(0, ...pauses.map((p) => p[1])))} ms`);
   console.log(`requests over ${threshold} ms: ${slow.length}; during a batch over 2 ms: ${inBatch} (${pct(inBatch)}); during a GC pause: ${inGc} (${pct(inGc)}), of which without a slow batch: ${gcOnly}; neither: ${neither} (${pct(neither)})`);
