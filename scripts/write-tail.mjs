@@ -10,7 +10,8 @@
 // preload reads the xids of the server's sockets), to tell the server's share of the tail from
 // the client's and the network's (the load generator shares the machine), and reports the host's
 // CPU steal over the window.
-// Usage: npm run build && node scripts/write-tail.mjs [rate=5000] [seconds=10] [threshold ms=5]
+// Usage: npm run build && node scripts/write-tail.mjs [rate=5000] [seconds=10] [threshold ms=5] [snapCount]
+// (a small snapCount, 20000 say, makes snapshots and the log rolls that go with them frequent).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { OpCode } from '../dist/src/jute/index.js';
 const rate = Number(process.argv[2] ?? 5000);
 const seconds = Number(process.argv[3] ?? 10);
 const threshold = Number(process.argv[4] ?? 5);
+const snapCount = process.argv[5];
 const SESSIONS = 16;
 const KEYS = 10_000;
 const dir = mkdtempSync(join(tmpdir(), 'zkts-tail-'));
@@ -84,7 +86,7 @@ process.prependListener('SIGTERM', () => fs.writeFileSync(${JSON.stringify(trace
 `,
 );
 // The bench's own server launcher: a free port, a zoo.cfg with fsync on, the preload on node's command line.
-const server = new ManagedServer('zkts', { tickTime: 2000, heap: '', zktsNodeArgs: ['--import', preload], baseDir: dir, keep: false }, 'tail');
+const server = new ManagedServer('zkts', { tickTime: 2000, heap: '', zktsNodeArgs: ['--import', preload], baseDir: dir, keep: false, extraConfig: snapCount ? [`snapCount=${snapCount}`] : [] }, 'tail');
 const connect = () => ZkClient.connect({ port: server.port });
 
 /** setData requests due every 1/rate s, round-robin over the sessions, for `ms`; returns [due, latency] of those answered after `measureFrom`. */

@@ -34,6 +34,8 @@ export interface ServerSettings {
   baseDir: string;
   /** Keep the temp dirs (logs, data) after stopping. */
   keep: boolean;
+  /** More zoo.cfg lines (key=value), e.g. snapCount=20000 to make log rolls frequent. */
+  extraConfig?: string[];
 }
 
 /** The built file `rel` (relative to the repository root's dist/), whether we run from dist or from sources. */
@@ -187,6 +189,7 @@ export class ManagedServer {
         '4lw.commands.whitelist=*',
         'admin.enableServer=false',
         ...(this.member ? ['initLimit=10', 'syncLimit=5', ...this.member.serverLines] : []),
+        ...(this.settings.extraConfig ?? []),
         '',
       ].join('\n'),
     );

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DataTree } from '../datatree/index.js';
 import { mkdirDurable, nodeStorage, type Storage } from '../storage/storage.js';
 import { readSnapshotFile } from './snapshot-file.js';
-import { listDataDir, logsToReplay, streamLogFile } from './txn-log-file.js';
+import { listDataDir, logsToReplay, SPARE_LOG_FILE, streamLogFile } from './txn-log-file.js';
 
 /** A dataDir that cannot be used: names the files or directory and what is wrong. */
 export class RecoveryError extends Error {
@@ -97,11 +97,14 @@ async function recoverFiles(
   tree ??= new DataTree({ extendedTypesEnabled: options.extendedTypesEnabled });
   const snapshotZxid = tree.lastProcessedZxid;
 
-  // The next log file, not yet in use when the server died (SPARE_LOG_FILE), or one an earlier
-  // version was creating (tmp.log.<zxid>): no acknowledged txn is in either.
+  // The next log file, made ahead of use (SPARE_LOG_FILE): a server that did not stop cleanly always
+  // leaves one, with no acknowledged txn in it, so it goes without a warning. A log file an earlier
+  // version was creating when it died (tmp.log.<zxid>) holds no acknowledged txn either.
   for (const name of await storage.readdir(logDir)) {
-    if (name.startsWith('tmp.log.')) {
-      warnings.push(`${join(logDir, name)}: a log file made ahead of use or being created when the server stopped (no acknowledged txn is in it); removed`);
+    if (name === SPARE_LOG_FILE) {
+      await storage.unlink(join(logDir, name));
+    } else if (name.startsWith('tmp.log.')) {
+      warnings.push(`${join(logDir, name)}: a log file that was being created; removed`);
       await storage.unlink(join(logDir, name));
     }
   }

@@ -12,11 +12,20 @@ import { recover } from '../../src/zab/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'zkts-recovery-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it.each(['tmp.log.next', 'tmp.log.1a'])('removes a log file made ahead of use or being created (%s) and reports it', async (name) => {
-  const stray = join(dir, name);
+it('removes a log file that was being created (tmp.log.<zxid>) and reports it', async () => {
+  const stray = join(dir, 'tmp.log.1a');
   writeFileSync(stray, Buffer.alloc(7));
   const r = await recover(dir, dir, { extendedTypesEnabled: false });
   expect(existsSync(stray)).toBe(false);
-  expect(r.warnings.some((w) => w.includes(stray) && /no acknowledged txn/.test(w))).toBe(true);
+  expect(r.warnings.some((w) => w.includes(stray) && /being created/.test(w))).toBe(true);
+  expect(r.replayed).toBe(0);
+});
+
+it('removes the log file made ahead of use (tmp.log.next) without a warning: every server that did not stop cleanly leaves one', async () => {
+  const spare = join(dir, 'tmp.log.next');
+  writeFileSync(spare, Buffer.alloc(16));
+  const r = await recover(dir, dir, { extendedTypesEnabled: false });
+  expect(existsSync(spare)).toBe(false);
+  expect(r.warnings).toEqual([]);
   expect(r.replayed).toBe(0);
 });
