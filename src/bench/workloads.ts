@@ -266,11 +266,15 @@ export async function timed(t: Target, workload: Workload, cfg: BenchConfig, rou
       cpu.reset();
       host.reset();
     }, startAt + cfg.warmupMs - now());
-    const windowEnd = setTimeout(() => {
+    let windowEnded = false;
+    const endWindow = () => {
+      if (windowEnded) return;
+      windowEnded = true;
       usage = sample?.stop();
       clientCpu = cpu.pct();
       hostCpu = host.pct();
-    }, startAt + cfg.warmupMs + cfg.durationMs - now());
+    };
+    const windowEnd = setTimeout(endWindow, startAt + cfg.warmupMs + cfg.durationMs - now());
     const runTag = `${process.pid}-${Date.now().toString(36)}`;
     const results: LoadResult[] = await Promise.all(
       runners.map((r) =>
@@ -291,7 +295,9 @@ export async function timed(t: Target, workload: Workload, cfg: BenchConfig, rou
     );
     clearTimeout(windowStart);
     clearTimeout(windowEnd);
-    usage ??= sample?.stop();
+    // The runners' loads can resolve before the timer fires (they end at the same instant): the
+    // window's figures are then taken here, not left out.
+    endWindow();
     await closeAll(runners, errors);
     for (const r of results) addCounts(errors, r.errors);
     const ops = results.reduce((a, r) => a + r.ops, 0);
