@@ -245,12 +245,13 @@ export class FileTxnLog implements TxnLog {
     this.closed = true;
     await this.file?.handle.close();
     this.file = undefined;
-    // The spare holds no txn: a stopped server leaves only logs behind.
+    // The spare holds no txn: a stopped server leaves only logs behind. Best effort (a failing disk
+    // must not fail the stop): a spare left behind is removed by the next recovery.
     const spare = await this.spare;
     this.spare = undefined;
     if (spare) {
-      await spare.handle.close();
-      await this.storage.unlink(join(this.options.dir, SPARE_LOG_FILE));
+      await spare.handle.close().catch(() => {});
+      await this.storage.unlink(join(this.options.dir, SPARE_LOG_FILE)).catch(() => {});
     }
   }
 }
