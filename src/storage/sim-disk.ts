@@ -16,8 +16,9 @@
  *
  * Every operation completes in a later turn of the event loop (setImmediate), so that work goes
  * on while "the disk" is busy, as with a real one; with `extraTurns`, some take longer, so that
- * operations in flight together complete in any order, as they do through libuv's thread pool. After powerCut() the old disk is dead: its
- * operations never complete (the machine is off), and only the returned disk is usable.
+ * operations in flight together complete in any order, as they do through libuv's thread pool.
+ * After powerCut() the old disk is dead: its operations never complete (the machine is off), and
+ * only the returned disk is usable.
  */
 import { basename, dirname, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';

@@ -3,7 +3,7 @@ import type { Txn } from '../datatree/index.js';
 import { JuteWriter } from '../jute/index.js';
 import { mkdirDurable, nodeStorage, writeThenSync, type Storage, type StorageFile } from '../storage/storage.js';
 import type { TxnLog } from './txn-log.js';
-import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, logFileName, paddedFileSize, SPARE_LOG_FILE, writeEncodedLogEntry, writeLogEntry } from './txn-log-file.js';
+import { DEFAULT_PREALLOC_SIZE, encodeLogFileHeader, FILE_HEADER_SIZE, logFileName, paddedFileSize, SPARE_LOG_FILE, writeEncodedLogEntry, writeLogEntry } from './txn-log-file.js';
 
 export interface FileTxnLogOptions {
   /** The log directory (dataLogDir/version-2). */
@@ -41,8 +41,6 @@ interface OpenFile {
 /** A log file made ahead of time under SPARE_LOG_FILE: header written, preallocated, not yet named. */
 interface SpareFile {
   handle: StorageFile;
-  /** Where the first entry goes: after the header. */
-  position: number;
   size: number;
 }
 
@@ -78,9 +76,11 @@ export class FileTxnLog implements TxnLog {
   private acksWaiting: Promise<void> | undefined;
 
   private readonly storage: Storage;
+  private readonly preAllocSize: number;
 
   constructor(private readonly options: FileTxnLogOptions) {
     this.storage = options.storage ?? nodeStorage;
+    this.preAllocSize = options.preAllocSize ?? DEFAULT_PREALLOC_SIZE;
   }
 
   append(txn: Txn, durable: () => void): void {
@@ -128,7 +128,7 @@ export class FileTxnLog implements TxnLog {
         this.pendingCallbacks = [];
         // The open file as it is, without an await (a promise per batch); a new one only to start or roll.
         const file = this.file && !this.rollRequested ? this.file : await this.startFile(firstZxid);
-        const target = paddedFileSize(file.position, file.size, this.options.preAllocSize ?? DEFAULT_PREALLOC_SIZE);
+        const target = paddedFileSize(file.position, file.size, this.preAllocSize);
         if (target !== file.size) {
           await file.handle.truncate(target); // preallocate with zeros, as ZooKeeper's FilePadding
           file.size = target;
@@ -204,12 +204,11 @@ export class FileTxnLog implements TxnLog {
       },
       (e) => this.fail(e as Error),
     );
-    // The next spare only once this one has its name (they share it).
     this.spare = named.then(
       () => this.makeSpare().catch(() => undefined),
       () => undefined,
     );
-    this.file = { handle: spare.handle, position: spare.position, size: spare.size, named };
+    this.file = { handle: spare.handle, position: FILE_HEADER_SIZE, size: spare.size, named };
     return this.file;
   }
 
@@ -223,9 +222,9 @@ export class FileTxnLog implements TxnLog {
     const header = encodeLogFileHeader();
     await handle.write(header, 0, header.length, 0);
     // From a size of 0, as ZooKeeper pads a new file: to one whole preallocation step (64 MiB).
-    const size = Math.max(header.length, paddedFileSize(header.length, 0, this.options.preAllocSize ?? DEFAULT_PREALLOC_SIZE));
-    if (size !== header.length) await handle.truncate(size);
-    return { handle, position: header.length, size };
+    const size = Math.max(FILE_HEADER_SIZE, paddedFileSize(FILE_HEADER_SIZE, 0, this.preAllocSize));
+    if (size !== FILE_HEADER_SIZE) await handle.truncate(size);
+    return { handle, size };
   }
 
   /** Resolves once everything appended so far is durable (or the log has failed). */

@@ -101,12 +101,9 @@ async function recoverFiles(
   // leaves one, with no acknowledged txn in it, so it goes without a warning. A log file an earlier
   // version was creating when it died (tmp.log.<zxid>) holds no acknowledged txn either.
   for (const name of await storage.readdir(logDir)) {
-    if (name === SPARE_LOG_FILE) {
-      await storage.unlink(join(logDir, name));
-    } else if (name.startsWith('tmp.log.')) {
-      warnings.push(`${join(logDir, name)}: a log file that was being created; removed`);
-      await storage.unlink(join(logDir, name));
-    }
+    if (!name.startsWith('tmp.log.')) continue;
+    if (name !== SPARE_LOG_FILE) warnings.push(`${join(logDir, name)}: a log file that was being created; removed`);
+    await storage.unlink(join(logDir, name));
   }
   const logs = logsToReplay((await listDataDir(logDir, storage)).logs, snapshotZxid);
   let replayed = 0;
